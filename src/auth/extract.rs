@@ -1,0 +1,60 @@
+//! `AuthUser`: the caller named by the request's bearer token. Taking it as an argument
+//! makes a handler require authentication; `Option<AuthUser>` makes it optional, but a token
+//! that is present and invalid is still refused.
+
+use axum::{
+    extract::{FromRequestParts, OptionalFromRequestParts},
+    http::{HeaderMap, header, request::Parts},
+};
+
+use super::Caller;
+use crate::{error::AppError, state::AppState};
+
+#[derive(Debug, Clone)]
+pub struct AuthUser(pub Caller);
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        authenticate(parts, state).await
+    }
+}
+
+impl OptionalFromRequestParts<AppState> for AuthUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, AppError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(None);
+        }
+        authenticate(parts, state).await.map(Some)
+    }
+}
+
+/// Verifies once per request: a caller verified earlier (by the rate limiter, say) is reused.
+async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthUser, AppError> {
+    if let Some(user) = parts.extensions.get::<AuthUser>() {
+        return Ok(user.clone());
+    }
+    let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
+    let caller = state
+        .auth
+        .verify(token)
+        .await
+        .map_err(|err| AppError::InvalidToken(err.to_string()))?;
+    let user = AuthUser(caller);
+    parts.extensions.insert(user.clone());
+    Ok(user)
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
+pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}

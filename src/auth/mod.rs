@@ -1,0 +1,221 @@
+//! Authentication: the auth-service mints JWTs; this service only verifies them.
+//!
+//! - [`keys`] turns the configuration into verification keys: an HS256 shared secret (or a
+//!   generated development secret), a PEM public key, or a JWKS endpoint ([`jwks`]).
+//! - [`Authenticator::verify`] checks a token against RFC 8725's advice and yields the caller.
+//! - [`AuthUser`] is the axum extractor handlers take to require a caller.
+
+mod extract;
+pub mod jwks;
+pub mod keys;
+
+use std::collections::HashSet;
+
+use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
+use serde_json::{Map, Value};
+
+pub use extract::AuthUser;
+use keys::KeySource;
+
+use crate::{config::JwtConfig, domain::UserId};
+
+/// Tokens longer than this are refused before any parsing or cryptography.
+pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The caller a valid token names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: UserId,
+    pub scopes: Vec<String>,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+}
+
+/// Why a token was refused. Logged, never sent: the client only learns "invalid_token".
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("token longer than {MAX_TOKEN_BYTES} bytes")]
+    TooLong,
+    #[error("malformed token: {}", describe(.0))]
+    Malformed(jsonwebtoken::errors::Error),
+    #[error("algorithm {0:?} is not accepted")]
+    AlgorithmNotAccepted(Algorithm),
+    #[error("header parameter `{0}` is not accepted")]
+    ForbiddenHeader(&'static str),
+    #[error("no key for this token: {0}")]
+    UnknownKey(String),
+    #[error("rejected: {}", describe(.0))]
+    Rejected(jsonwebtoken::errors::Error),
+    #[error("user claim `{0}` is missing or not a positive 64-bit integer")]
+    BadUserClaim(String),
+}
+
+pub struct Authenticator {
+    keys: KeySource,
+    validation: Validation,
+    user_claim: String,
+}
+
+impl Authenticator {
+    pub async fn from_config(
+        config: &JwtConfig,
+        dev_secret: Option<String>,
+    ) -> anyhow::Result<Self> {
+        let keys = KeySource::from_config(config, dev_secret).await?;
+        let algorithms = if config.jwt_algorithms.is_empty() {
+            keys.default_algorithms()
+        } else {
+            config.jwt_algorithms.clone()
+        };
+        keys.check_algorithms(&algorithms)?;
+        let mut validation = Validation::new(algorithms[0]);
+        validation.algorithms = algorithms;
+        validation.leeway = config.jwt_leeway_secs;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp"]);
+        match &config.jwt_audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            // Without a configured audience any `aud` is acceptable.
+            None => validation.validate_aud = false,
+        }
+        if let Some(iss) = &config.jwt_issuer {
+            validation.set_issuer(&[iss]);
+            validation.required_spec_claims.insert("iss".into());
+        }
+        Ok(Self {
+            keys,
+            validation,
+            user_claim: config.jwt_user_claim.clone(),
+        })
+    }
+
+    pub fn accepted_algorithms(&self) -> &[Algorithm] {
+        &self.validation.algorithms
+    }
+
+    /// Verifies a bearer token and names its caller.
+    pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLong);
+        }
+        let header = decode_header(token).map_err(TokenError::Malformed)?;
+        check_header(&header)?;
+        if !self.validation.algorithms.contains(&header.alg) {
+            return Err(TokenError::AlgorithmNotAccepted(header.alg));
+        }
+        let key = self.keys.key_for(&header).await?;
+        let claims = decode::<Map<String, Value>>(token, &key, &self.validation)
+            .map_err(TokenError::Rejected)?
+            .claims;
+        let user_id = claims
+            .get(&self.user_claim)
+            .and_then(user_id_from_claim)
+            .ok_or_else(|| TokenError::BadUserClaim(self.user_claim.clone()))?;
+        Ok(Caller {
+            user_id,
+            scopes: scopes(&claims),
+        })
+    }
+}
+
+/// A short reason for the logs. jsonwebtoken's own messages may quote claim values, which
+/// can be personal data, so only the kind of failure is kept.
+fn describe(err: &jsonwebtoken::errors::Error) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match err.kind() {
+        K::InvalidToken => "not three base64url segments",
+        K::InvalidSignature => "bad signature",
+        K::ExpiredSignature => "expired",
+        K::ImmatureSignature => "not valid yet (nbf)",
+        K::InvalidIssuer => "wrong issuer",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidSubject => "wrong subject",
+        K::MissingRequiredClaim(_) => "a required claim is missing",
+        K::InvalidClaimFormat(_) => "a claim has the wrong type",
+        K::InvalidAlgorithm | K::InvalidAlgorithmName | K::MissingAlgorithm => {
+            "algorithm not accepted"
+        }
+        K::Base64(_) => "bad base64url",
+        K::Json(_) => "bad JSON",
+        K::Utf8(_) => "bad UTF-8",
+        _ => "key or format not usable",
+    }
+}
+
+/// Header parameters that would make us fetch or trust key material named by the token
+/// itself, or that demand extensions we do not implement (RFC 8725 §3.10, RFC 7515 §4.1.11).
+fn check_header(header: &Header) -> Result<(), TokenError> {
+    let forbidden = [
+        ("jku", header.jku.is_some()),
+        ("x5u", header.x5u.is_some()),
+        ("jwk", header.jwk.is_some()),
+        ("x5c", header.x5c.is_some()),
+        ("crit", header.crit.is_some()),
+    ];
+    match forbidden.into_iter().find(|(_, present)| *present) {
+        Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
+        None => Ok(()),
+    }
+}
+
+/// A user id claim may be a JSON number or a string of decimal digits.
+fn user_id_from_claim(value: &Value) -> Option<UserId> {
+    match value {
+        Value::Number(n) => n.as_i64().and_then(|n| UserId::parse(n).ok()),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Scopes from the space-separated `scope` claim (RFC 8693) or a `scopes` array.
+fn scopes(claims: &Map<String, Value>) -> Vec<String> {
+    let mut scopes: Vec<String> = match claims.get("scope") {
+        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        _ => Vec::new(),
+    };
+    if let Some(Value::Array(items)) = claims.get("scopes") {
+        scopes.extend(items.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    let mut seen = HashSet::new();
+    scopes.retain(|s| seen.insert(s.clone()));
+    scopes
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn user_ids_come_from_numbers_or_digit_strings() {
+        assert_eq!(user_id_from_claim(&json!(7)).map(UserId::get), Some(7));
+        assert_eq!(user_id_from_claim(&json!("7")).map(UserId::get), Some(7));
+        for bad in [
+            json!(0),
+            json!(-3),
+            json!("0"),
+            json!("abc"),
+            json!("18446744073709551616"),
+            json!(18446744073709551615u64),
+            json!(1.5),
+            json!(null),
+            json!(["1"]),
+        ] {
+            assert_eq!(user_id_from_claim(&bad), None, "{bad} was accepted");
+        }
+    }
+
+    #[test]
+    fn scopes_come_from_the_scope_string_or_the_scopes_array() {
+        let claims = json!({"scope": "badges:award  profile", "scopes": ["extra", "profile"]});
+        let Value::Object(claims) = claims else {
+            unreachable!()
+        };
+        assert_eq!(scopes(&claims), ["badges:award", "profile", "extra"]);
+    }
+}

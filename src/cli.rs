@@ -1,0 +1,154 @@
+//! The command line: `serve` (the default) and the operator subcommands.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use jsonwebtoken::{EncodingKey, Header, encode};
+use serde_json::{Map, Value, json};
+
+use crate::{
+    auth::keys::dev_secret,
+    clock::{Clock, SystemClock},
+    config::Config,
+    db,
+    domain::UserId,
+    startup::Application,
+    telemetry,
+};
+
+/// Profiles, badges and the learning tracker of a learning platform, beside its auth-service.
+#[derive(Debug, Parser)]
+#[command(name = "user-service", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Print a token signed with the HS256 secret (JWT_SECRET or the development secret).
+    Token {
+        /// The user the token names.
+        #[arg(long)]
+        user: UserId,
+        /// Space-separated scopes, e.g. "badges:award".
+        #[arg(long)]
+        scope: Option<String>,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        ttl: u64,
+    },
+    /// Users, for standalone use (in a shared database the auth-service owns them).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Insert a user row, as the auth-service would.
+    Create {
+        #[arg(long)]
+        id: UserId,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = cli.config;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            telemetry::init(config.log_format);
+            let app = Application::build(&config, std::sync::Arc::new(SystemClock)).await?;
+            app.run_until_stopped(shutdown_signal()).await
+        }
+        Command::Migrate => {
+            telemetry::init(config.log_format);
+            db::connect(&config).await?.migrate().await?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Token { user, scope, ttl } => {
+            println!("{}", token(&config, user, scope.as_deref(), ttl)?);
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Create { id, username },
+        } => {
+            let store = db::connect(&config).await?;
+            store.migrate().await?;
+            let mut tx = store.begin().await?;
+            tx.insert_user(id, &username, SystemClock.now()).await?;
+            tx.commit().await?;
+            store.close().await;
+            println!("created user {id} ({username})");
+            Ok(())
+        }
+    }
+}
+
+/// A token the service will accept: signed with the configured HS256 secret (or the
+/// development one), carrying the configured issuer and audience.
+fn token(config: &Config, user: UserId, scope: Option<&str>, ttl: u64) -> anyhow::Result<String> {
+    let jwt = &config.jwt;
+    if jwt.jwt_public_key.is_some() || jwt.jwt_jwks_url.is_some() {
+        bail!("`token` signs with an HS256 secret only; the auth-service holds the private key");
+    }
+    let secret = match &jwt.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => dev_secret(&config.data_dir)?,
+    };
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut claims = Map::new();
+    claims.insert(jwt.jwt_user_claim.clone(), json!(user.to_string()));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + ttl));
+    let optional = [
+        ("scope", scope),
+        ("iss", jwt.jwt_issuer.as_deref()),
+        ("aud", jwt.jwt_audience.as_deref()),
+    ];
+    for (name, value) in optional {
+        if let Some(value) = value {
+            claims.insert(name.into(), Value::from(value));
+        }
+    }
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .context("signing the token")
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,129 @@
+//! Settings, read from flags or the environment (every flag has a variable), shared by the
+//! server and the operator subcommands. Names match the README's configuration table.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use clap::{Args, ValueEnum};
+use jsonwebtoken::Algorithm;
+use url::Url;
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// `sqlite://…` or `postgres://…`; default: an SQLite file in the data directory.
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port to serve on.
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen_addr: SocketAddr,
+
+    /// Where the default SQLite database and the development JWT secret live.
+    #[arg(long, env = "DATA_DIR", default_value = "data", global = true)]
+    pub data_dir: PathBuf,
+
+    #[command(flatten)]
+    pub jwt: JwtConfig,
+
+    /// Most database connections the service opens.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    /// How long a request waits for a database connection before answering 503.
+    #[arg(
+        long,
+        env = "DB_ACQUIRE_TIMEOUT_SECS",
+        default_value_t = 2,
+        global = true
+    )]
+    pub db_acquire_timeout_secs: u64,
+
+    /// Longest a request may take before it is answered with 503.
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
+
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct JwtConfig {
+    /// The auth-service's HS256 shared secret (its raw bytes). Default: a development secret
+    /// generated into the data directory.
+    #[arg(long, env = "JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Path to a PEM public key (RSA, EC P-256 or Ed25519) that verifies tokens.
+    #[arg(long, env = "JWT_PUBLIC_KEY", global = true)]
+    pub jwt_public_key: Option<PathBuf>,
+
+    /// JWKS endpoint of the auth-service; keys are chosen by `kid`.
+    #[arg(long, env = "JWT_JWKS_URL", global = true)]
+    pub jwt_jwks_url: Option<Url>,
+
+    /// Comma-separated accepted algorithms. Default: the one matching the configured key.
+    #[arg(long, env = "JWT_ALGORITHMS", value_delimiter = ',', global = true)]
+    pub jwt_algorithms: Vec<Algorithm>,
+
+    /// When set, a token's `iss` must equal it.
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// When set, a token's `aud` must contain it.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    /// Claim holding the user id (a string or a number).
+    #[arg(long, env = "JWT_USER_CLAIM", default_value = "sub", global = true)]
+    pub jwt_user_claim: String,
+
+    /// Clock skew allowed on `exp` and `nbf`.
+    #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 30, global = true)]
+    pub jwt_leeway_secs: u64,
+
+    /// How often the JWKS is fetched again even when every `kid` is known.
+    #[arg(
+        long,
+        env = "JWT_JWKS_REFRESH_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub jwt_jwks_refresh_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The configured database, or the embedded default under the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("user-service.db").display()
+            ),
+        }
+    }
+
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_acquire_timeout_secs)
+    }
+
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}

@@ -1,0 +1,273 @@
+//! The profile columns this service owns on the auth-service's `users` table, their
+//! validation, and how a partial update applies to them.
+
+use std::str::FromStr;
+
+use chrono_tz::Tz;
+use url::Url;
+
+use super::{Patch, text};
+use crate::error::FieldError;
+
+pub const DISPLAY_NAME_MAX: usize = 100;
+pub const BIO_MAX: usize = 500;
+pub const SKILLS_MAX: usize = 30;
+pub const SKILL_MAX: usize = 40;
+pub const AVATAR_URL_MAX: usize = 2048;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    /// Blank text means "no display name".
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        Ok(text::clean(raw, DISPLAY_NAME_MAX, false)?.map(Self))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bio(String);
+
+impl Bio {
+    /// Blank text means "no bio". Line breaks are kept.
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        Ok(text::clean(raw, BIO_MAX, true)?.map(Self))
+    }
+}
+
+/// At most 30 skills, each 1–40 characters after trimming; a skill repeated in another
+/// case is dropped, keeping the first spelling and the order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skills(Vec<String>);
+
+impl Skills {
+    pub fn parse(raw: Vec<String>) -> Result<Self, Vec<FieldError>> {
+        if raw.len() > SKILLS_MAX {
+            return Err(vec![FieldError::new(
+                "skills",
+                format!("must have at most {SKILLS_MAX} items (got {})", raw.len()),
+            )]);
+        }
+        let mut errors = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut skills = Vec::with_capacity(raw.len());
+        for (i, item) in raw.iter().enumerate() {
+            match text::required(item, SKILL_MAX) {
+                Ok(skill) => {
+                    if seen.insert(skill.to_lowercase()) {
+                        skills.push(skill);
+                    }
+                }
+                Err(message) => errors.push(FieldError::new(format!("skills[{i}]"), message)),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Self(skills))
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// An absolute `https` URL without credentials, at most 2048 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AvatarUrl(String);
+
+impl AvatarUrl {
+    /// Blank text means "no avatar".
+    pub fn parse(raw: &str) -> Result<Option<Self>, String> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        if raw.chars().count() > AVATAR_URL_MAX {
+            return Err(format!("must be at most {AVATAR_URL_MAX} characters"));
+        }
+        let url = Url::parse(raw).map_err(|_| "must be an absolute https URL".to_owned())?;
+        if url.scheme() != "https" || url.host_str().is_none_or(str::is_empty) {
+            return Err("must be an absolute https URL".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("must not contain a user name or password".into());
+        }
+        Ok(Some(Self(url.into())))
+    }
+}
+
+/// An IANA time zone name such as `Europe/Paris`; it decides where a user's day begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeZone(Tz);
+
+impl TimeZone {
+    pub const UTC: Self = Self(Tz::UTC);
+
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        Tz::from_str(raw)
+            .map(Self)
+            .map_err(|_| "must be an IANA time zone name such as Europe/Paris".to_owned())
+    }
+
+    /// A name read back from the database; an unknown one (written by another program)
+    /// falls back to UTC rather than failing the read.
+    pub fn from_stored(name: &str) -> Self {
+        Self::parse(name).unwrap_or(Self::UTC)
+    }
+
+    pub fn tz(self) -> Tz {
+        self.0
+    }
+
+    pub fn name(self) -> &'static str {
+        self.0.name()
+    }
+}
+
+/// The profile as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub skills: Vec<String>,
+    pub avatar_url: Option<String>,
+    pub timezone: TimeZone,
+}
+
+/// A validated partial update of a profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub display_name: Patch<DisplayName>,
+    pub bio: Patch<Bio>,
+    pub skills: Patch<Skills>,
+    pub avatar_url: Patch<AvatarUrl>,
+    pub timezone: Patch<TimeZone>,
+}
+
+impl ProfileChanges {
+    /// The profile after this update. Clearing skills leaves none; clearing the time zone
+    /// returns it to UTC.
+    pub fn apply(self, current: Profile) -> Profile {
+        Profile {
+            display_name: self
+                .display_name
+                .apply(current.display_name.map(DisplayName))
+                .map(|v| v.0),
+            bio: self.bio.apply(current.bio.map(Bio)).map(|v| v.0),
+            skills: self
+                .skills
+                .apply(Some(Skills(current.skills)))
+                .map_or_else(Vec::new, |v| v.0),
+            avatar_url: self
+                .avatar_url
+                .apply(current.avatar_url.map(AvatarUrl))
+                .map(|v| v.0),
+            timezone: self
+                .timezone
+                .apply(Some(current.timezone))
+                .unwrap_or(TimeZone::UTC),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.display_name.is_unchanged()
+            && self.bio.is_unchanged()
+            && self.skills.is_unchanged()
+            && self.avatar_url.is_unchanged()
+            && self.timezone.is_unchanged()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile() -> Profile {
+        Profile {
+            display_name: Some("Ada".into()),
+            bio: Some("Counts things".into()),
+            skills: vec!["maths".into()],
+            avatar_url: None,
+            timezone: TimeZone::parse("Europe/London").unwrap(),
+        }
+    }
+
+    #[test]
+    fn skills_drop_case_insensitive_duplicates_keeping_first_spelling_and_order() {
+        let skills = Skills::parse(vec![
+            " Rust ".into(),
+            "SQL".into(),
+            "rust".into(),
+            "sql".into(),
+            "HTTP".into(),
+        ])
+        .unwrap();
+        assert_eq!(skills.0, ["Rust", "SQL", "HTTP"]);
+    }
+
+    #[test]
+    fn skills_are_bounded_in_count_and_length() {
+        assert!(Skills::parse(vec!["x".into(); SKILLS_MAX]).is_ok());
+        assert!(Skills::parse(vec!["x".into(); SKILLS_MAX + 1]).is_err());
+        assert!(Skills::parse(vec!["x".repeat(SKILL_MAX)]).is_ok());
+        let errors =
+            Skills::parse(vec!["ok".into(), "x".repeat(SKILL_MAX + 1), "  ".into()]).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["skills[1]", "skills[2]"]);
+    }
+
+    #[test]
+    fn avatar_urls_must_be_absolute_https_without_credentials() {
+        assert!(
+            AvatarUrl::parse("https://cdn.example.com/a.png")
+                .unwrap()
+                .is_some()
+        );
+        for bad in [
+            "http://cdn.example.com/a.png",
+            "/a.png",
+            "javascript:alert(1)",
+            "https://user:pw@cdn.example.com/a.png",
+            "data:image/png;base64,AAAA",
+        ] {
+            assert!(AvatarUrl::parse(bad).is_err(), "{bad} was accepted");
+        }
+        let long = format!("https://example.com/{}", "a".repeat(AVATAR_URL_MAX));
+        assert!(AvatarUrl::parse(&long).is_err());
+    }
+
+    #[test]
+    fn time_zones_are_iana_names() {
+        assert_eq!(
+            TimeZone::parse("Pacific/Auckland").unwrap().name(),
+            "Pacific/Auckland"
+        );
+        assert!(TimeZone::parse("Mars/Olympus").is_err());
+        assert!(TimeZone::parse("+05:00").is_err());
+        assert_eq!(TimeZone::from_stored("nonsense"), TimeZone::UTC);
+    }
+
+    #[test]
+    fn an_update_changes_only_the_fields_it_names() {
+        let changes = ProfileChanges {
+            bio: Patch::Clear,
+            skills: Patch::Set(Skills::parse(vec!["Go".into()]).unwrap()),
+            ..Default::default()
+        };
+        let updated = changes.apply(profile());
+        assert_eq!(updated.display_name.as_deref(), Some("Ada"));
+        assert_eq!(updated.bio, None);
+        assert_eq!(updated.skills, ["Go"]);
+        assert_eq!(updated.timezone.name(), "Europe/London");
+    }
+
+    #[test]
+    fn clearing_the_time_zone_returns_to_utc_and_clearing_skills_leaves_none() {
+        let changes = ProfileChanges {
+            timezone: Patch::Clear,
+            skills: Patch::Clear,
+            ..Default::default()
+        };
+        let updated = changes.apply(profile());
+        assert_eq!(updated.timezone, TimeZone::UTC);
+        assert!(updated.skills.is_empty());
+    }
+}

@@ -1,0 +1,218 @@
+//! The one error type of the HTTP layer. Every failure, from a malformed path to a lost
+//! database, becomes an RFC 9457 `application/problem+json` response. Internal causes are
+//! logged with their whole chain and never sent to the client.
+
+use axum::{
+    Json,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One invalid input: which field (a JSON member, query or path parameter) and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; the README lists them.
+    #[serde(rename = "type")]
+    #[schema(example = "/problems/validation-error")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Present on validation errors: every field that was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request is not valid")]
+    Validation(Vec<FieldError>),
+    /// A path or query parameter that cannot be what it names.
+    #[error("a parameter is not valid")]
+    InvalidParameters(Vec<FieldError>),
+    #[error("{0}")]
+    BadRequest(String),
+    /// No credentials, or not a Bearer scheme.
+    #[error("authentication is required")]
+    Unauthenticated,
+    /// Credentials were presented and rejected; the reason is for the logs only.
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the request body is larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn invalid_parameter(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::InvalidParameters(vec![FieldError::new(field, message)])
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::NotFound(format!("{what} was not found"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::InvalidParameters(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthenticated | Self::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn slug(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation-error",
+            Self::InvalidParameters(_) => "invalid-parameters",
+            Self::BadRequest(_) => "bad-request",
+            Self::Unauthenticated => "unauthenticated",
+            Self::InvalidToken(_) => "invalid-token",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not-found",
+            Self::MethodNotAllowed(_) => "method-not-allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge { .. } => "payload-too-large",
+            Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::Unavailable(_) => "service-unavailable",
+            Self::Internal(_) => "internal-error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::Validation(errors) | Self::InvalidParameters(errors) => match errors.as_slice() {
+                [one] => format!("{}: {}", one.field, one.message),
+                _ => format!("{} fields are not valid", errors.len()),
+            },
+            // The reason a token failed helps an attacker more than a client; it is logged.
+            Self::InvalidToken(_) => "the bearer token is not valid".into(),
+            Self::Internal(_) => "an unexpected error occurred; it has been logged".into(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        Problem {
+            problem_type: format!("/problems/{}", self.slug()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            errors: match self {
+                Self::Validation(errors) | Self::InvalidParameters(errors) => Some(errors.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(err) => tracing::error!(error = ?err, "request failed"),
+            Self::Unavailable(reason) => tracing::warn!(%reason, "service unavailable"),
+            Self::InvalidToken(reason) => tracing::info!(%reason, "token rejected"),
+            _ => {}
+        }
+        let mut response = (self.status(), Json(self.problem())).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        match self {
+            Self::Unauthenticated => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::InvalidToken(_) => {
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+                );
+            }
+            Self::Unavailable(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// Database failures by kind: an unreachable database is a 503 the client may retry, a
+/// violated constraint is the client's conflict or a missing parent row, anything else a bug.
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        match &err {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => Self::Unavailable(format!("database: {err}")),
+            sqlx::Error::Database(db) => match db.kind() {
+                ErrorKind::UniqueViolation => Self::Conflict("that resource already exists".into()),
+                ErrorKind::ForeignKeyViolation => {
+                    Self::NotFound("the resource this request refers to does not exist".into())
+                }
+                _ if is_busy(db.as_ref()) => Self::Unavailable(format!("database: {err}")),
+                _ => Self::Internal(err.into()),
+            },
+            _ => Self::Internal(err.into()),
+        }
+    }
+}
+
+/// SQLite's "database is locked" and PostgreSQL's "too many connections" or shutdown are
+/// transient: the same request may succeed a moment later.
+fn is_busy(err: &dyn sqlx::error::DatabaseError) -> bool {
+    matches!(
+        err.code().as_deref(),
+        Some("5" | "6" | "261" | "517" | "53300" | "57P01" | "57P02" | "57P03")
+    )
+}
+
+pub type AppResult<T> = Result<T, AppError>;

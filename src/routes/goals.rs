@@ -1,0 +1,420 @@
+//! Learning goals: listed and read by anyone, written by their owner.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{GoalPath, Owned, UserPath, field, unknown_fields};
+use crate::{
+    db::{GoalPage, GoalRow},
+    domain::{
+        GoalDescription, GoalId, GoalStatus, GoalTitle, Patch, UserId,
+        goal::{GoalChanges, NewGoal},
+    },
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath, ApiQuery},
+    services,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_goals, create_goal))
+        .routes(routes!(get_goal, update_goal, delete_goal))
+}
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 100;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LearningGoal {
+    pub id: GoalId,
+    pub user_id: UserId,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: GoalStatus,
+    /// Consecutive days with a check-in, computed by the service.
+    pub streak_count: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the goal last became completed; null unless it is completed.
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl From<GoalRow> for LearningGoal {
+    fn from(row: GoalRow) -> Self {
+        Self {
+            id: row.id,
+            user_id: row.user_id,
+            title: row.title,
+            description: row.description,
+            status: row.status,
+            streak_count: 0,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            completed_at: row.completed_at,
+        }
+    }
+}
+
+/// A new learning goal.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LearningGoalCreate {
+    /// 1–200 characters after trimming.
+    #[serde(default)]
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    pub title: Option<String>,
+    #[serde(default)]
+    #[schema(max_length = 2000)]
+    pub description: Option<String>,
+    /// Default: in-progress.
+    #[serde(default)]
+    #[schema(value_type = Option<GoalStatus>)]
+    pub status: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// A partial update of a goal: leave a field out to keep it. The description can be
+/// cleared with `null`; title and status cannot.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct LearningGoalUpdate {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    pub title: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
+    pub description: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<GoalStatus>)]
+    pub status: Patch<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// Members of a LearningGoal that the service computes.
+const GOAL_READ_ONLY: &[&str] = &[
+    "id",
+    "user_id",
+    "streak_count",
+    "created_at",
+    "updated_at",
+    "completed_at",
+];
+
+const COMPUTED: &str = "is computed by the service and cannot be set";
+
+fn not_null<T>(patch: Patch<T>) -> Result<Option<T>, String> {
+    match patch {
+        Patch::Unchanged => Ok(None),
+        Patch::Clear => Err("cannot be null".into()),
+        Patch::Set(value) => Ok(Some(value)),
+    }
+}
+
+impl LearningGoalCreate {
+    fn validate(self) -> Result<NewGoal, AppError> {
+        let mut errors = unknown_fields(
+            &self.unknown,
+            GOAL_READ_ONLY,
+            COMPUTED,
+            "LearningGoalCreate",
+        );
+        let title = field(
+            &mut errors,
+            "title",
+            self.title
+                .ok_or_else(|| "is required".to_owned())
+                .and_then(|t| GoalTitle::parse(&t)),
+        );
+        let description = field(
+            &mut errors,
+            "description",
+            self.description
+                .map_or(Ok(None), |d| GoalDescription::parse(&d)),
+        );
+        let status = field(
+            &mut errors,
+            "status",
+            self.status
+                .map_or(Ok(GoalStatus::InProgress), |s| GoalStatus::parse(&s)),
+        );
+        match (title, description, status) {
+            (Some(title), Some(description), Some(status)) if errors.is_empty() => Ok(NewGoal {
+                title,
+                description,
+                status,
+            }),
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+impl LearningGoalUpdate {
+    fn validate(self) -> Result<GoalChanges, AppError> {
+        let mut errors = unknown_fields(
+            &self.unknown,
+            GOAL_READ_ONLY,
+            COMPUTED,
+            "LearningGoalUpdate",
+        );
+        let title = field(
+            &mut errors,
+            "title",
+            not_null(self.title).and_then(|t| t.map(|t| GoalTitle::parse(&t)).transpose()),
+        );
+        let description = field(
+            &mut errors,
+            "description",
+            self.description
+                .try_map(|d| GoalDescription::parse(&d))
+                .map(Patch::flatten),
+        );
+        let status = field(
+            &mut errors,
+            "status",
+            not_null(self.status).and_then(|s| s.map(|s| GoalStatus::parse(&s)).transpose()),
+        );
+        match (title, description, status) {
+            (Some(title), Some(description), Some(status)) if errors.is_empty() => {
+                Ok(GoalChanges {
+                    title,
+                    description,
+                    status,
+                })
+            }
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct GoalListQuery {
+    /// Only goals with this status.
+    #[param(value_type = Option<GoalStatus>)]
+    pub status: Option<String>,
+    /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Where the page starts: taken from the `Link: rel="next"` of the previous page.
+    #[param(value_type = Option<i64>, minimum = 1)]
+    pub cursor: Option<GoalId>,
+}
+
+impl GoalListQuery {
+    fn page(&self) -> AppResult<GoalPage> {
+        let status = self
+            .status
+            .as_deref()
+            .map(GoalStatus::parse)
+            .transpose()
+            .map_err(|message| AppError::invalid_parameter("status", message))?;
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(AppError::invalid_parameter(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
+        }
+        Ok(GoalPage {
+            status,
+            before: self.cursor,
+            limit,
+        })
+    }
+}
+
+/// The `Link` header pointing at the page after `last`.
+fn next_link(user: UserId, page: &GoalPage, last: GoalId) -> HeaderValue {
+    let status = page
+        .status
+        .map(|s| format!("&status={}", s.as_str()))
+        .unwrap_or_default();
+    let link = format!(
+        "</users/{user}/goals?limit={}{status}&cursor={last}>; rel=\"next\"",
+        page.limit
+    );
+    HeaderValue::from_str(&link).expect("a link built from ids and fixed words is a valid header")
+}
+
+/// A user's goals, newest first, one page at a time.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}/goals",
+    tag = "goals",
+    params(UserPath, GoalListQuery),
+    responses(
+        (status = 200, description = "One page of goals; `Link: <…>; rel=\"next\"` names the next page, absent on the last",
+            body = Vec<LearningGoal>,
+            headers(("Link" = String, description = "The next page, RFC 8288"))),
+        (status = 400, description = "A parameter is not valid; `errors` names it"),
+        (status = 404, description = "No such user"),
+    )
+)]
+async fn list_goals(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<UserPath>,
+    ApiQuery(query): ApiQuery<GoalListQuery>,
+) -> AppResult<Response> {
+    let page = query.page()?;
+    state
+        .store
+        .user(path.user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
+    let mut rows = state
+        .store
+        .goals(
+            path.user_id,
+            &GoalPage {
+                limit: page.limit + 1,
+                ..page
+            },
+        )
+        .await?;
+    let more = rows.len() > page.limit as usize;
+    rows.truncate(page.limit as usize);
+    let next = more
+        .then(|| {
+            rows.last()
+                .map(|last| next_link(path.user_id, &page, last.id))
+        })
+        .flatten();
+    let goals: Vec<LearningGoal> = rows.into_iter().map(LearningGoal::from).collect();
+    let mut response = Json(goals).into_response();
+    if let Some(link) = next {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// One goal of a user.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}/goals/{goal_id}",
+    tag = "goals",
+    params(GoalPath),
+    responses(
+        (status = 200, description = "The goal", body = LearningGoal),
+        (status = 400, description = "An id is not a positive 64-bit integer"),
+        (status = 404, description = "No such goal for this user"),
+    )
+)]
+async fn get_goal(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<GoalPath>,
+) -> AppResult<Json<LearningGoal>> {
+    let row = state
+        .store
+        .goal(path.user_id, path.goal_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("the goal"))?;
+    Ok(Json(row.into()))
+}
+
+/// Creates a goal for the caller.
+#[utoipa::path(
+    post,
+    path = "/users/{user_id}/goals",
+    tag = "goals",
+    params(UserPath),
+    request_body = LearningGoalCreate,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = LearningGoal,
+            headers(("Location" = String, description = "The new goal's path"))),
+        (status = 400, description = "The body is not JSON, or the user id is not valid"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The token belongs to another user"),
+        (status = 404, description = "The token's user has no profile here"),
+        (status = 413, description = "The body is larger than 64 KiB"),
+        (status = 415, description = "The body is not sent as JSON"),
+        (status = 422, description = "A field is not valid; `errors` names each one"),
+    )
+)]
+async fn create_goal(
+    State(state): State<AppState>,
+    Owned(path, _): Owned<UserPath>,
+    ApiJson(body): ApiJson<LearningGoalCreate>,
+) -> AppResult<Response> {
+    let goal = body.validate()?;
+    let row = services::goals::create(&*state.store, &*state.clock, path.user_id, goal).await?;
+    let location = format!("/users/{}/goals/{}", row.user_id, row.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(LearningGoal::from(row)),
+    )
+        .into_response())
+}
+
+/// Updates one of the caller's goals.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}/goals/{goal_id}",
+    tag = "goals",
+    params(GoalPath),
+    request_body = LearningGoalUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated goal", body = LearningGoal),
+        (status = 400, description = "The body is not JSON, or an id is not valid"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The token belongs to another user"),
+        (status = 404, description = "No such goal for this user"),
+        (status = 413, description = "The body is larger than 64 KiB"),
+        (status = 415, description = "The body is not sent as JSON"),
+        (status = 422, description = "A field is not valid, or is computed by the service"),
+    )
+)]
+async fn update_goal(
+    State(state): State<AppState>,
+    Owned(path, _): Owned<GoalPath>,
+    ApiJson(body): ApiJson<LearningGoalUpdate>,
+) -> AppResult<Json<LearningGoal>> {
+    let changes = body.validate()?;
+    let row = services::goals::update(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        path.goal_id,
+        changes,
+    )
+    .await?;
+    Ok(Json(row.into()))
+}
+
+/// Deletes one of the caller's goals.
+#[utoipa::path(
+    delete,
+    path = "/users/{user_id}/goals/{goal_id}",
+    tag = "goals",
+    params(GoalPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "An id is not a positive 64-bit integer"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The token belongs to another user"),
+        (status = 404, description = "No such goal for this user"),
+    )
+)]
+async fn delete_goal(
+    State(state): State<AppState>,
+    Owned(path, _): Owned<GoalPath>,
+) -> AppResult<StatusCode> {
+    services::goals::delete(&*state.store, path.user_id, path.goal_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,275 @@
+//! Profiles: the caller's own (`/users/me`), anyone's public one, and updates by the owner.
+
+use std::collections::BTreeMap;
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{Owned, UserPath, field, unknown_fields};
+use crate::{
+    auth::AuthUser,
+    db::UserRow,
+    domain::{
+        Patch, UserId,
+        profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone},
+    },
+    error::{AppError, AppResult},
+    extract::{ApiJson, ApiPath},
+    services,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(get_profile, update_profile))
+}
+
+/// A user's public profile. It never carries the auth-service's columns (email, password
+/// hash, flags) beyond the id and username.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserProfileResponse {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub skills: Vec<String>,
+    /// An absolute https URL.
+    pub avatar_url: Option<String>,
+    /// When the auth-service created the account, if it recorded it.
+    pub created_at: Option<DateTime<Utc>>,
+    pub links: ProfileLinks,
+}
+
+/// Where the rest of a profile lives, as paths on this service.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileLinks {
+    #[serde(rename = "self")]
+    pub self_: String,
+    pub badges: String,
+    pub goals: String,
+    pub stats: String,
+}
+
+/// The caller's own profile: the public fields and those only its owner sees.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyProfileResponse {
+    #[serde(flatten)]
+    pub profile: UserProfileResponse,
+    pub email: Option<String>,
+    /// IANA time zone that decides where the user's day begins.
+    pub timezone: String,
+}
+
+impl UserProfileResponse {
+    fn from_row(row: &UserRow) -> Self {
+        let base = format!("/users/{}", row.id);
+        Self {
+            id: row.id,
+            username: row.username.clone(),
+            display_name: row.display_name.clone(),
+            bio: row.bio.clone(),
+            skills: row.skills.0.clone(),
+            avatar_url: row.avatar_url.clone(),
+            created_at: row.created_at.map(|t| t.0),
+            links: ProfileLinks {
+                badges: format!("{base}/badges"),
+                goals: format!("{base}/goals"),
+                stats: format!("{base}/stats"),
+                self_: base,
+            },
+        }
+    }
+}
+
+impl MyProfileResponse {
+    fn from_row(row: &UserRow) -> Self {
+        Self {
+            profile: UserProfileResponse::from_row(row),
+            email: row.email.clone(),
+            timezone: TimeZone::from_stored(&row.timezone).name().to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for MyProfileResponse {
+    /// Owner-only data: never stored by shared caches.
+    fn into_response(self) -> Response {
+        let mut response = Json(self).into_response();
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        response
+    }
+}
+
+/// A partial update of the caller's profile: leave a field out to keep it, send `null` to
+/// clear it. Blank text also clears. Any other member is refused.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UserUpdate {
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub display_name: Patch<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 500)]
+    pub bio: Patch<String>,
+    /// At most 30, each 1–40 characters; repeats in another case are dropped.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>, max_items = 30)]
+    pub skills: Patch<Vec<String>>,
+    /// An absolute https URL of at most 2048 characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, max_length = 2048, format = "uri")]
+    pub avatar_url: Patch<String>,
+    /// An IANA time zone name; `null` returns to UTC.
+    #[serde(default)]
+    #[schema(value_type = Option<String>, example = "Europe/Paris")]
+    pub timezone: Patch<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// Members a client may see on a profile but not set.
+const PROFILE_READ_ONLY: &[&str] = &["id", "username", "email", "created_at", "links"];
+
+impl UserUpdate {
+    fn validate(self) -> Result<ProfileChanges, AppError> {
+        let mut errors = unknown_fields(
+            &self.unknown,
+            PROFILE_READ_ONLY,
+            "is read-only: the auth-service or this service sets it",
+            "UserUpdate",
+        );
+        let skills = self
+            .skills
+            .try_map(Skills::parse)
+            .map_err(|skill_errors| errors.extend(skill_errors))
+            .ok();
+        let display_name = field(
+            &mut errors,
+            "display_name",
+            self.display_name
+                .try_map(|v| DisplayName::parse(&v))
+                .map(Patch::flatten),
+        );
+        let bio = field(
+            &mut errors,
+            "bio",
+            self.bio.try_map(|v| Bio::parse(&v)).map(Patch::flatten),
+        );
+        let avatar_url = field(
+            &mut errors,
+            "avatar_url",
+            self.avatar_url
+                .try_map(|v| AvatarUrl::parse(&v))
+                .map(Patch::flatten),
+        );
+        let timezone = field(
+            &mut errors,
+            "timezone",
+            self.timezone.try_map(|v| TimeZone::parse(&v)),
+        );
+        match (display_name, bio, skills, avatar_url, timezone) {
+            (Some(display_name), Some(bio), Some(skills), Some(avatar_url), Some(timezone))
+                if errors.is_empty() =>
+            {
+                Ok(ProfileChanges {
+                    display_name,
+                    bio,
+                    skills,
+                    avatar_url,
+                    timezone,
+                })
+            }
+            _ => Err(AppError::Validation(errors)),
+        }
+    }
+}
+
+/// The caller's own profile, with the fields only its owner sees.
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "profiles",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's profile", body = MyProfileResponse),
+        (status = 401, description = "No valid bearer token"),
+        (status = 404, description = "The token's user has no profile here"),
+    )
+)]
+async fn me(
+    State(state): State<AppState>,
+    AuthUser(caller): AuthUser,
+) -> AppResult<MyProfileResponse> {
+    let row = state
+        .store
+        .user(caller.user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("the token's user"))?;
+    Ok(MyProfileResponse::from_row(&row))
+}
+
+/// A user's public profile.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}",
+    tag = "profiles",
+    params(UserPath),
+    responses(
+        (status = 200, description = "The public profile", body = UserProfileResponse),
+        (status = 400, description = "The user id is not a positive 64-bit integer"),
+        (status = 404, description = "No such user, or the account is deactivated"),
+    )
+)]
+async fn get_profile(
+    State(state): State<AppState>,
+    ApiPath(path): ApiPath<UserPath>,
+) -> AppResult<Json<UserProfileResponse>> {
+    let row = state
+        .store
+        .user(path.user_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
+    Ok(Json(UserProfileResponse::from_row(&row)))
+}
+
+/// Updates the caller's own profile; answers with the owner's view of it.
+#[utoipa::path(
+    put,
+    path = "/users/{user_id}",
+    tag = "profiles",
+    params(UserPath),
+    request_body = UserUpdate,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated profile", body = MyProfileResponse),
+        (status = 400, description = "The body is not JSON, or the user id is not valid"),
+        (status = 401, description = "No valid bearer token"),
+        (status = 403, description = "The token belongs to another user"),
+        (status = 404, description = "The token's user has no profile here"),
+        (status = 413, description = "The body is larger than 64 KiB"),
+        (status = 415, description = "The body is not sent as JSON"),
+        (status = 422, description = "A field is not valid; `errors` names each one"),
+    )
+)]
+async fn update_profile(
+    State(state): State<AppState>,
+    Owned(path, _): Owned<UserPath>,
+    ApiJson(body): ApiJson<UserUpdate>,
+) -> AppResult<MyProfileResponse> {
+    let changes = body.validate()?;
+    let row =
+        services::profile::update(&*state.store, &*state.clock, path.user_id, changes).await?;
+    Ok(MyProfileResponse::from_row(&row))
+}
