@@ -217,7 +217,7 @@ mod tests {
             Err(AppError::BadRequest(_))
         ));
         assert!(matches!(
-            parse_json::<Body>(b"{} {}"),
+            parse_json::<Body>(br#"{"title": "x"} {}"#),
             Err(AppError::BadRequest(_))
         ));
         assert!(matches!(
