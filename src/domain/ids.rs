@@ -32,7 +32,7 @@ macro_rules! positive_id {
 
         impl $name {
             pub fn parse(value: i64) -> Result<Self, &'static str> {
-                if value > 0 { Ok(Self(value)) } else { Err(NOT_POSITIVE) }
+                positive(value).map(Self)
             }
 
             pub fn get(self) -> i64 {
@@ -54,12 +54,11 @@ macro_rules! positive_id {
             }
         }
 
-        /// Deserialized from text, as path segments arrive.
+        /// Deserialized from text, as path segments arrive; the error is raised inside the
+        /// visitor so that axum reports which parameter it was.
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                deserializer.deserialize_str(IdVisitor).and_then(|raw: i64| {
-                    Self::parse(raw).map_err(de::Error::custom)
-                })
+                deserializer.deserialize_str(IdVisitor).map(Self)
             }
         }
     };
@@ -75,6 +74,14 @@ fn parse_decimal(s: &str) -> Result<i64, &'static str> {
     s.parse().map_err(|_| NOT_POSITIVE)
 }
 
+fn positive(value: i64) -> Result<i64, &'static str> {
+    if value > 0 {
+        Ok(value)
+    } else {
+        Err(NOT_POSITIVE)
+    }
+}
+
 struct IdVisitor;
 
 impl de::Visitor<'_> for IdVisitor {
@@ -85,15 +92,18 @@ impl de::Visitor<'_> for IdVisitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<i64, E> {
-        parse_decimal(v).map_err(E::custom)
+        parse_decimal(v).and_then(positive).map_err(E::custom)
     }
 
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<i64, E> {
-        Ok(v)
+        positive(v).map_err(E::custom)
     }
 
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
-        i64::try_from(v).map_err(|_| E::custom(NOT_POSITIVE))
+        i64::try_from(v)
+            .map_err(|_| NOT_POSITIVE)
+            .and_then(positive)
+            .map_err(E::custom)
     }
 }
 

@@ -1,0 +1,480 @@
+//! `TestApp`: the real application on a random port over a fresh database (an SQLite file in
+//! a temporary folder, or a PostgreSQL schema of its own), with a clock the test sets, and
+//! helpers to talk HTTP to it, mint tokens and insert the auth-service's users.
+
+use std::{path::PathBuf, sync::Arc};
+
+use chrono::{DateTime, TimeZone, Utc};
+use clap::Parser;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use sqlx::{Executor, PgPool, SqlitePool, postgres::PgPoolOptions, sqlite::SqlitePoolOptions};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use user_service::{
+    cli::Cli,
+    clock::ManualClock,
+    config::{Config, JwtConfig},
+    startup::Application,
+};
+
+/// The auth-service's shared secret in tests.
+pub const SECRET: &str = "test-secret-shared-with-the-auth-service";
+
+/// Where PostgreSQL tests create their schemas. `TEST_DATABASE_URL` overrides it.
+const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// Whether this backend can run here. PostgreSQL tests are skipped, loudly, when no
+    /// server answers; with `CI=true` a missing server fails the test instead.
+    pub async fn available(self) -> bool {
+        if self == Self::Sqlite {
+            return true;
+        }
+        match PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&test_database_url())
+            .await
+        {
+            Ok(pool) => {
+                pool.close().await;
+                true
+            }
+            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!(
+                    "CI=true and PostgreSQL is not reachable at {}: {err}",
+                    test_database_url()
+                )
+            }
+            Err(err) => {
+                eprintln!("SKIPPED: PostgreSQL not reachable ({err}); set TEST_DATABASE_URL");
+                false
+            }
+        }
+    }
+}
+
+fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.into())
+}
+
+/// Runs each named `async fn(Backend)` once per backend, as `<module>::sqlite::<name>` and
+/// `<module>::postgres::<name>`. A test function left out of the list is never run, and the
+/// compiler says so (it is dead code).
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::Backend::Postgres.available().await {
+                        super::$name($crate::helpers::Backend::Postgres).await
+                    }
+                }
+            )*
+        }
+    };
+}
+
+/// A direct connection to the test's database, as the auth-service would have one.
+pub enum TestDb {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl TestDb {
+    /// Runs SQL text (several statements allowed) with no parameters.
+    pub async fn execute(&self, sql: &str) {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Self::Sqlite(pool) => pool.execute(sqlx::raw_sql(sql)).await.map(drop),
+            Self::Postgres(pool) => pool.execute(sqlx::raw_sql(sql)).await.map(drop),
+        }
+        .unwrap_or_else(|e| panic!("test SQL failed: {e}"));
+    }
+
+    /// One integer from a query with no parameters.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("test query failed: {e}"))
+    }
+
+    /// One text value from a query with no parameters.
+    pub async fn text(&self, sql: &str) -> Option<String> {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        match self {
+            Self::Sqlite(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+            Self::Postgres(pool) => sqlx::query_scalar(sql).fetch_one(pool).await,
+        }
+        .unwrap_or_else(|e| panic!("test query failed: {e}"))
+    }
+}
+
+pub struct TestAppBuilder {
+    backend: Backend,
+    config: Config,
+    before_migrations: Vec<String>,
+    now: DateTime<Utc>,
+}
+
+impl TestAppBuilder {
+    /// Changes the JWT settings (by default: HS256 with [`SECRET`]).
+    pub fn jwt(mut self, change: impl FnOnce(&mut JwtConfig)) -> Self {
+        change(&mut self.config.jwt);
+        self
+    }
+
+    /// Changes any other setting.
+    pub fn config(mut self, change: impl FnOnce(&mut Config)) -> Self {
+        change(&mut self.config);
+        self
+    }
+
+    /// SQL run on the empty database before the service first starts (as an auth-service
+    /// that got there first).
+    pub fn before_migrations(mut self, sql: &str) -> Self {
+        self.before_migrations.push(sql.to_owned());
+        self
+    }
+
+    /// Where the application's clock starts.
+    pub fn at(mut self, now: DateTime<Utc>) -> Self {
+        self.now = now;
+        self
+    }
+
+    pub async fn spawn(mut self) -> TestApp {
+        if std::env::var("TEST_LOG").is_ok() {
+            user_service::telemetry::init(user_service::config::LogFormat::Text);
+        }
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let (url, schema) = match self.backend {
+            Backend::Sqlite => (
+                format!("sqlite://{}", dir.path().join("test.db").display()),
+                None,
+            ),
+            Backend::Postgres => {
+                let schema = format!("test_{}", uuid::Uuid::new_v4().simple());
+                let admin = PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&test_database_url())
+                    .await
+                    .expect("PostgreSQL for tests");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+                    .await
+                    .expect("create the test schema");
+                admin.close().await;
+                let separator = if test_database_url().contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                let url = format!(
+                    "{}{separator}options[search_path]={schema}",
+                    test_database_url()
+                );
+                (url, Some(schema))
+            }
+        };
+        let db = match self.backend {
+            Backend::Sqlite => TestDb::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect_with(
+                        url.parse::<sqlx::sqlite::SqliteConnectOptions>()
+                            .unwrap()
+                            .create_if_missing(true)
+                            .busy_timeout(std::time::Duration::from_secs(10)),
+                    )
+                    .await
+                    .expect("SQLite for tests"),
+            ),
+            Backend::Postgres => TestDb::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(2)
+                    .connect(&url)
+                    .await
+                    .expect("PostgreSQL test schema"),
+            ),
+        };
+        for sql in &self.before_migrations {
+            db.execute(sql).await;
+        }
+        self.config.database_url = Some(url);
+        self.config.data_dir = dir.path().join("data");
+        let clock = ManualClock::new(self.now);
+        let app = Application::build(&self.config, Arc::new(clock.clone()))
+            .await
+            .expect("the application builds");
+        let address = format!("http://{}", app.local_addr());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        // reqwest's TLS (unused here, but built) needs the process's crypto provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        TestApp {
+            address,
+            client: Client::new(),
+            clock,
+            db,
+            backend: self.backend,
+            schema,
+            shutdown: Some(shutdown),
+            _dir: dir,
+        }
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: Client,
+    pub clock: ManualClock,
+    pub db: TestDb,
+    pub backend: Backend,
+    schema: Option<String>,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: TempDir,
+}
+
+/// 2026-03-10 12:00:00 UTC, a Tuesday: where test clocks start unless told otherwise.
+pub fn default_now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
+}
+
+impl TestApp {
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        let mut config = Cli::try_parse_from(["user-service"])
+            .expect("default settings")
+            .config;
+        config.listen_addr = "127.0.0.1:0".parse().unwrap();
+        config.db_max_connections = 5;
+        config.jwt = JwtConfig {
+            jwt_secret: Some(SECRET.into()),
+            jwt_public_key: None,
+            jwt_jwks_url: None,
+            jwt_algorithms: Vec::new(),
+            jwt_issuer: None,
+            jwt_audience: None,
+            jwt_user_claim: "sub".into(),
+            jwt_leeway_secs: 30,
+            jwt_jwks_refresh_secs: 300,
+        };
+        TestAppBuilder {
+            backend,
+            config,
+            before_migrations: Vec::new(),
+            now: default_now(),
+        }
+    }
+
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::builder(backend).spawn().await
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, None)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> Response {
+        self.request(Method::GET, path, Some(token))
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::POST, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn put(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
+        self.request(Method::PUT, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("PUT")
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .expect("DELETE")
+    }
+
+    /// Inserts a user as the auth-service would.
+    pub async fn insert_user(&self, id: i64, username: &str) {
+        self.db
+            .execute(&format!(
+                "INSERT INTO users (id, username, email, hashed_password) \
+                 VALUES ({id}, '{username}', '{username}@example.com', 'not-a-real-hash')"
+            ))
+            .await;
+    }
+
+    /// Inserts a user and returns a token for them.
+    pub async fn user(&self, id: i64) -> String {
+        self.insert_user(id, &format!("user{id}")).await;
+        token(id)
+    }
+
+    /// Creates a goal through the API and returns it.
+    pub async fn create_goal(&self, user: i64, token: &str, title: &str) -> Value {
+        let response = self
+            .post(
+                &format!("/users/{user}/goals"),
+                Some(token),
+                &json!({ "title": title }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating a goal");
+        response.json().await.unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let Some(schema) = self.schema.take() else {
+            return;
+        };
+        // Best effort, on a thread of its own: Drop cannot await.
+        let url = test_database_url();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&url).await {
+                    let drop =
+                        format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = pool.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(drop))).await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// Claims of a token the test application accepts for `user`.
+pub fn claims(user: i64) -> Value {
+    let now = Utc::now().timestamp();
+    json!({ "sub": user.to_string(), "iat": now, "exp": now + 3600 })
+}
+
+/// A valid HS256 token for `user`.
+pub fn token(user: i64) -> String {
+    sign(&claims(user))
+}
+
+/// HS256 with the test secret.
+pub fn sign(claims: &Value) -> String {
+    sign_with(
+        &Header::new(Algorithm::HS256),
+        claims,
+        &EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+}
+
+pub fn sign_with(header: &Header, claims: &Value, key: &EncodingKey) -> String {
+    jsonwebtoken::encode(header, claims, key).expect("signing a test token")
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+pub fn fixture_bytes(name: &str) -> Vec<u8> {
+    std::fs::read(fixture(name)).expect("fixture")
+}
+
+/// Asserts a problem document with this status and returns it.
+pub async fn problem(response: Response, status: u16) -> Value {
+    assert_eq!(
+        response.status().as_u16(),
+        status,
+        "status of {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.expect("a JSON problem");
+    assert_eq!(body["status"], status, "{body}");
+    for member in ["type", "title", "detail"] {
+        assert!(body[member].is_string(), "problem without {member}: {body}");
+    }
+    body
+}
+
+/// The fields a validation problem names, in order.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts a 2xx JSON answer with this status and returns its body.
+pub async fn json_body(response: Response, status: u16) -> Value {
+    let url = response.url().to_string();
+    let actual = response.status().as_u16();
+    let body = response.text().await.unwrap();
+    assert_eq!(actual, status, "status of {url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
+}

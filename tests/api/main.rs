@@ -1,0 +1,8 @@
+//! The HTTP API tested end to end: each test starts the real application on a random port
+//! over a fresh database, once on SQLite and once on PostgreSQL (see `helpers`).
+
+mod auth;
+mod goals;
+mod helpers;
+mod profiles;
+mod shared_database;
