@@ -2,11 +2,16 @@
 //! Every validated value here is built only through its `parse`, so a value of one of these
 //! types is valid wherever it travels.
 
+pub mod activity;
+pub mod badges;
+pub mod checkin;
 pub mod goal;
 pub mod ids;
 pub mod patch;
 pub mod profile;
+pub mod streak;
 mod text;
+pub mod visibility;
 
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};
 pub use ids::{GoalId, UserId};

@@ -132,6 +132,15 @@ pub struct Profile {
     pub timezone: TimeZone,
 }
 
+impl Profile {
+    /// A display name, a bio and enough skills to say who someone is.
+    pub fn is_complete(&self) -> bool {
+        self.display_name.is_some()
+            && self.bio.is_some()
+            && self.skills.len() >= super::badges::COMPLETE_PROFILE_SKILLS
+    }
+}
+
 /// A validated partial update of a profile.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileChanges {
@@ -243,6 +252,16 @@ mod tests {
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::parse("+05:00").is_err());
         assert_eq!(TimeZone::from_stored("nonsense"), TimeZone::UTC);
+    }
+
+    #[test]
+    fn a_profile_is_complete_with_a_name_a_bio_and_three_skills() {
+        let mut p = profile();
+        assert!(!p.is_complete());
+        p.skills = vec!["a".into(), "b".into(), "c".into()];
+        assert!(p.is_complete());
+        p.bio = None;
+        assert!(!p.is_complete());
     }
 
     #[test]

@@ -1,0 +1,188 @@
+//! The activity feed: every state change appends one event, written in the transaction of
+//! the change. An event keeps the words it was written with, so a deleted goal's events
+//! still read with the title it had.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{GoalId, visibility::Section};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventKind {
+    ProfileUpdated,
+    GoalCreated,
+    GoalUpdated,
+    GoalCompleted,
+    GoalDeleted,
+    CheckinAdded,
+    CheckinRemoved,
+    BadgeAwarded,
+    BadgeRevoked,
+}
+
+impl EventKind {
+    pub const ALL: [Self; 9] = [
+        Self::ProfileUpdated,
+        Self::GoalCreated,
+        Self::GoalUpdated,
+        Self::GoalCompleted,
+        Self::GoalDeleted,
+        Self::CheckinAdded,
+        Self::CheckinRemoved,
+        Self::BadgeAwarded,
+        Self::BadgeRevoked,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ProfileUpdated => "profile_updated",
+            Self::GoalCreated => "goal_created",
+            Self::GoalUpdated => "goal_updated",
+            Self::GoalCompleted => "goal_completed",
+            Self::GoalDeleted => "goal_deleted",
+            Self::CheckinAdded => "checkin_added",
+            Self::CheckinRemoved => "checkin_removed",
+            Self::BadgeAwarded => "badge_awarded",
+            Self::BadgeRevoked => "badge_revoked",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == raw)
+    }
+
+    /// The profile section whose visibility also governs this event: a private goals
+    /// section must not leak through the feed.
+    pub fn section(self) -> Option<Section> {
+        match self {
+            Self::ProfileUpdated => None,
+            Self::GoalCreated
+            | Self::GoalUpdated
+            | Self::GoalCompleted
+            | Self::GoalDeleted
+            | Self::CheckinAdded
+            | Self::CheckinRemoved => Some(Section::Goals),
+            Self::BadgeAwarded | Self::BadgeRevoked => Some(Section::Badges),
+        }
+    }
+}
+
+/// An event about to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEvent {
+    pub kind: EventKind,
+    pub goal_id: Option<GoalId>,
+    pub badge_code: Option<String>,
+    pub summary: String,
+}
+
+impl NewEvent {
+    fn about_goal(kind: EventKind, goal: GoalId, summary: String) -> Self {
+        Self {
+            kind,
+            goal_id: Some(goal),
+            badge_code: None,
+            summary,
+        }
+    }
+
+    fn about_badge(kind: EventKind, code: &str, summary: String) -> Self {
+        Self {
+            kind,
+            goal_id: None,
+            badge_code: Some(code.to_owned()),
+            summary,
+        }
+    }
+
+    pub fn profile_updated() -> Self {
+        Self {
+            kind: EventKind::ProfileUpdated,
+            goal_id: None,
+            badge_code: None,
+            summary: "Updated their profile".into(),
+        }
+    }
+
+    pub fn goal_created(goal: GoalId, title: &str) -> Self {
+        Self::about_goal(EventKind::GoalCreated, goal, format!("Set a goal: {title}"))
+    }
+
+    pub fn goal_updated(goal: GoalId, title: &str) -> Self {
+        Self::about_goal(
+            EventKind::GoalUpdated,
+            goal,
+            format!("Updated a goal: {title}"),
+        )
+    }
+
+    pub fn goal_completed(goal: GoalId, title: &str) -> Self {
+        Self::about_goal(
+            EventKind::GoalCompleted,
+            goal,
+            format!("Completed a goal: {title}"),
+        )
+    }
+
+    pub fn goal_deleted(goal: GoalId, title: &str) -> Self {
+        Self::about_goal(
+            EventKind::GoalDeleted,
+            goal,
+            format!("Deleted a goal: {title}"),
+        )
+    }
+
+    pub fn checkin_added(goal: GoalId, title: &str, day: NaiveDate) -> Self {
+        Self::about_goal(
+            EventKind::CheckinAdded,
+            goal,
+            format!("Checked in on {title} for {day}"),
+        )
+    }
+
+    pub fn checkin_removed(goal: GoalId, title: &str, day: NaiveDate) -> Self {
+        Self::about_goal(
+            EventKind::CheckinRemoved,
+            goal,
+            format!("Removed the check-in on {title} for {day}"),
+        )
+    }
+
+    pub fn badge_awarded(code: &str, name: &str) -> Self {
+        Self::about_badge(
+            EventKind::BadgeAwarded,
+            code,
+            format!("Earned the badge {name}"),
+        )
+    }
+
+    pub fn badge_revoked(code: &str, name: &str) -> Self {
+        Self::about_badge(
+            EventKind::BadgeRevoked,
+            code,
+            format!("Lost the badge {name}"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for kind in EventKind::ALL {
+            assert_eq!(EventKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EventKind::parse("nope"), None);
+    }
+
+    #[test]
+    fn goal_and_badge_events_follow_their_sections() {
+        assert_eq!(EventKind::CheckinAdded.section(), Some(Section::Goals));
+        assert_eq!(EventKind::BadgeRevoked.section(), Some(Section::Badges));
+        assert_eq!(EventKind::ProfileUpdated.section(), None);
+    }
+}

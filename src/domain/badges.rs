@@ -1,0 +1,111 @@
+//! Badge rules: which badge a write earns. Each rule is a line of data: a badge code, the
+//! measure it looks at, and the threshold that earns it. Adding a rule for an existing
+//! measure is one line here (and a catalog entry); the services award whatever
+//! [`earned`] returns, in the transaction of the write that earned it.
+
+/// What a rule looks at, measured right after a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// Goals the user has, after creating one.
+    GoalsCreated,
+    /// Goals the user has completed, after completing one.
+    GoalsCompleted,
+    /// The longest streak of the goal just checked in.
+    StreakDays,
+    /// 1 when the profile has a display name, a bio and at least three skills.
+    ProfileComplete,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub code: &'static str,
+    pub measure: Measure,
+    pub threshold: i64,
+}
+
+const fn rule(code: &'static str, measure: Measure, threshold: i64) -> Rule {
+    Rule {
+        code,
+        measure,
+        threshold,
+    }
+}
+
+pub const RULES: &[Rule] = &[
+    rule("first-goal", Measure::GoalsCreated, 1),
+    rule("first-completion", Measure::GoalsCompleted, 1),
+    rule("five-completions", Measure::GoalsCompleted, 5),
+    rule("twenty-five-completions", Measure::GoalsCompleted, 25),
+    rule("streak-3", Measure::StreakDays, 3),
+    rule("streak-7", Measure::StreakDays, 7),
+    rule("streak-30", Measure::StreakDays, 30),
+    rule("streak-100", Measure::StreakDays, 100),
+    rule("profile-complete", Measure::ProfileComplete, 1),
+];
+
+/// Skills a complete profile lists.
+pub const COMPLETE_PROFILE_SKILLS: usize = 3;
+
+/// The rules on `measure` whose badge the user does not hold yet: when there are none, the
+/// measure need not be taken at all.
+pub fn pending(measure: Measure, held: &[String]) -> Vec<Rule> {
+    RULES
+        .iter()
+        .filter(|r| r.measure == measure && !held.iter().any(|h| h == r.code))
+        .copied()
+        .collect()
+}
+
+/// The badges among `pending` that a measured `value` earns.
+pub fn earned(pending: &[Rule], value: i64) -> Vec<&'static str> {
+    pending
+        .iter()
+        .filter(|r| value >= r.threshold)
+        .map(|r| r.code)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn held(codes: &[&str]) -> Vec<String> {
+        codes.iter().map(|c| (*c).to_owned()).collect()
+    }
+
+    #[test]
+    fn thresholds_earn_every_badge_reached_and_only_those() {
+        let pending = pending(Measure::GoalsCompleted, &[]);
+        assert_eq!(earned(&pending, 0), Vec::<&str>::new());
+        assert_eq!(earned(&pending, 1), ["first-completion"]);
+        assert_eq!(
+            earned(&pending, 5),
+            ["first-completion", "five-completions"]
+        );
+        assert_eq!(earned(&pending, 25).len(), 3);
+    }
+
+    #[test]
+    fn a_badge_already_held_is_never_pending() {
+        let pending = pending(Measure::StreakDays, &held(&["streak-3", "streak-7"]));
+        let codes: Vec<_> = pending.iter().map(|r| r.code).collect();
+        assert_eq!(codes, ["streak-30", "streak-100"]);
+        assert!(super::pending(Measure::GoalsCreated, &held(&["first-goal"])).is_empty());
+    }
+
+    #[test]
+    fn streak_badges_are_earned_at_3_7_30_and_100_days() {
+        let pending = pending(Measure::StreakDays, &[]);
+        assert_eq!(earned(&pending, 2), Vec::<&str>::new());
+        assert_eq!(earned(&pending, 7), ["streak-3", "streak-7"]);
+        assert_eq!(earned(&pending, 100).len(), 4);
+    }
+
+    #[test]
+    fn every_rule_has_a_distinct_code() {
+        let mut codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), RULES.len());
+    }
+}

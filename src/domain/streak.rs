@@ -1,0 +1,294 @@
+//! Streaks, in the user's own calendar.
+//!
+//! A day is a calendar date in the user's time zone; a check-in keeps the date it was made
+//! for, whatever time zone the user moves to later, and a daylight-saving day is a day like
+//! any other. The rules, day by day:
+//!
+//! - a day with a check-in adds one to the streak; every 7th consecutive day earns a freeze,
+//!   at most 2 held;
+//! - a missed day (other than today, which is not over yet) spends a held freeze: it keeps
+//!   the streak alive without adding to it. With no freeze left, the streak resets to 0;
+//! - the longest streak is the best run ever.
+//!
+//! [`StreakSummary`] folds a goal's history up to its last check-in; [`StreakSummary::on`]
+//! carries it forward to any later day. The summary is stored with the goal, so reading a
+//! goal costs the same however long its history, and [`streak`] (history + today) is
+//! defined as exactly that composition.
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::profile::TimeZone;
+
+/// Every this many consecutive check-in days earn a freeze.
+pub const FREEZE_EVERY: u32 = 7;
+/// Freezes a goal can hold at once.
+pub const MAX_FREEZES: u32 = 2;
+/// A goal whose last check-in is older than this many days has no live streak.
+pub const MAX_ALIVE_GAP_DAYS: u64 = MAX_FREEZES as u64 + 1;
+
+/// The calendar date it is now for a user in `zone`.
+pub fn today(now: DateTime<Utc>, zone: TimeZone) -> NaiveDate {
+    now.with_timezone(&zone.tz()).date_naive()
+}
+
+/// A goal's streak figures on a given day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Streak {
+    pub streak_count: u32,
+    pub longest_streak: u32,
+    pub freezes_available: u32,
+    /// Missed days a freeze covered in the current streak, oldest first.
+    pub frozen_dates: Vec<NaiveDate>,
+    pub last_checkin_date: Option<NaiveDate>,
+}
+
+/// A goal's streak state as of its last check-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreakSummary {
+    pub last_checkin: Option<NaiveDate>,
+    /// Check-in days in the current run (frozen days do not count).
+    pub run: u32,
+    pub longest: u32,
+    /// Freezes held after the last check-in.
+    pub freezes: u32,
+    pub frozen_dates: Vec<NaiveDate>,
+}
+
+impl StreakSummary {
+    /// Folds check-in dates (any order, repeats ignored) into a summary.
+    pub fn from_history(dates: impl IntoIterator<Item = NaiveDate>) -> Self {
+        let mut dates: Vec<NaiveDate> = dates.into_iter().collect();
+        dates.sort_unstable();
+        dates.dedup();
+        let mut summary = Self::default();
+        for date in dates {
+            if let Some(last) = summary.last_checkin {
+                summary.miss_days_between(last, date);
+            }
+            summary.run += 1;
+            if summary.run.is_multiple_of(FREEZE_EVERY) {
+                summary.freezes = (summary.freezes + 1).min(MAX_FREEZES);
+            }
+            summary.longest = summary.longest.max(summary.run);
+            summary.last_checkin = Some(date);
+        }
+        summary
+    }
+
+    /// The figures on `today`: the days missed since the last check-in (today excluded)
+    /// spend freezes or end the streak.
+    pub fn on(&self, today: NaiveDate) -> Streak {
+        let mut carried = self.clone();
+        if let Some(last) = self.last_checkin {
+            carried.miss_days_between(last, today);
+        }
+        Streak {
+            streak_count: carried.run,
+            longest_streak: carried.longest,
+            freezes_available: carried.freezes,
+            frozen_dates: carried.frozen_dates,
+            last_checkin_date: self.last_checkin,
+        }
+    }
+
+    /// Spends a freeze on each day strictly between `from` and `to`, or resets the run.
+    fn miss_days_between(&mut self, from: NaiveDate, to: NaiveDate) {
+        let missed = (to - from).num_days() - 1;
+        if missed <= 0 || self.run == 0 {
+            return;
+        }
+        let missed = missed as u64;
+        if missed <= u64::from(self.freezes) {
+            self.freezes -= missed as u32;
+            self.frozen_dates
+                .extend((1..=missed).filter_map(|d| from.checked_add_days(Days::new(d))));
+        } else {
+            self.run = 0;
+            self.freezes = 0;
+            self.frozen_dates.clear();
+        }
+    }
+}
+
+/// A goal's streak on `today` from its whole check-in history.
+pub fn streak(dates: &[NaiveDate], today: NaiveDate) -> Streak {
+    StreakSummary::from_history(dates.iter().copied()).on(today)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn day(n: i64) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Duration::days(n)
+    }
+
+    fn days(ns: &[i64]) -> Vec<NaiveDate> {
+        ns.iter().map(|n| day(*n)).collect()
+    }
+
+    #[test]
+    fn no_check_ins_is_no_streak() {
+        assert_eq!(streak(&[], day(0)), Streak::default());
+    }
+
+    #[test]
+    fn consecutive_days_ending_today_or_yesterday_count() {
+        assert_eq!(streak(&days(&[0, 1, 2]), day(2)).streak_count, 3);
+        // Today has no check-in yet: the streak is still alive.
+        assert_eq!(streak(&days(&[0, 1, 2]), day(3)).streak_count, 3);
+    }
+
+    #[test]
+    fn a_missed_day_without_a_freeze_resets_the_streak() {
+        let s = streak(&days(&[0, 1, 2]), day(4));
+        assert_eq!(s.streak_count, 0);
+        assert_eq!(s.longest_streak, 3);
+        assert_eq!(s.last_checkin_date, Some(day(2)));
+    }
+
+    #[test]
+    fn the_seventh_day_earns_a_freeze_that_covers_a_missed_day() {
+        let week: Vec<i64> = (0..7).collect();
+        let s = streak(&days(&week), day(6));
+        assert_eq!((s.streak_count, s.freezes_available), (7, 1));
+        // Day 7 missed, day 8 checked in: the freeze covers day 7.
+        let mut with_gap = week.clone();
+        with_gap.push(8);
+        let s = streak(&days(&with_gap), day(8));
+        assert_eq!(
+            s.streak_count, 8,
+            "a frozen day keeps the streak but does not add to it"
+        );
+        assert_eq!(s.freezes_available, 0);
+        assert_eq!(s.frozen_dates, [day(7)]);
+    }
+
+    #[test]
+    fn a_freeze_is_spent_at_read_time_with_no_new_check_in() {
+        let week: Vec<i64> = (0..7).collect();
+        // Last check-in day 6; on day 8, day 7 was missed and frozen.
+        let s = streak(&days(&week), day(8));
+        assert_eq!((s.streak_count, s.freezes_available), (7, 0));
+        assert_eq!(s.frozen_dates, [day(7)]);
+        // On day 9, day 8 is missed too and no freeze is left.
+        assert_eq!(streak(&days(&week), day(9)).streak_count, 0);
+    }
+
+    #[test]
+    fn at_most_two_freezes_are_held() {
+        let four_weeks: Vec<i64> = (0..28).collect();
+        let s = streak(&days(&four_weeks), day(27));
+        assert_eq!(s.freezes_available, MAX_FREEZES);
+        // Three missed days: two frozen, then the third resets.
+        assert_eq!(streak(&days(&four_weeks), day(30)).streak_count, 28);
+        assert_eq!(streak(&days(&four_weeks), day(31)).streak_count, 0);
+    }
+
+    #[test]
+    fn freezes_are_earned_by_check_in_days_not_frozen_days() {
+        // 7 days, 1 frozen, 6 more: the 14th check-in day earns the second freeze.
+        let mut history: Vec<i64> = (0..7).collect();
+        history.extend(8..14);
+        let s = streak(&days(&history), day(13));
+        assert_eq!((s.streak_count, s.freezes_available), (13, 0));
+        history.push(14);
+        let s = streak(&days(&history), day(14));
+        assert_eq!((s.streak_count, s.freezes_available), (14, 1));
+    }
+
+    #[test]
+    fn the_longest_streak_is_the_best_run_ever() {
+        let s = streak(&days(&[0, 1, 2, 3, 10, 11]), day(11));
+        assert_eq!((s.streak_count, s.longest_streak), (2, 4));
+    }
+
+    #[test]
+    fn a_last_check_in_after_today_does_not_break_the_streak() {
+        // The user moved west: their newest check-in is dated tomorrow in the new zone.
+        let s = streak(&days(&[0, 1, 2]), day(1));
+        assert_eq!(s.streak_count, 3);
+    }
+
+    #[test]
+    fn today_is_the_date_in_the_users_zone() {
+        let instant = DateTime::parse_from_rfc3339("2026-03-10T11:30:00Z")
+            .unwrap()
+            .to_utc();
+        let auckland = TimeZone::parse("Pacific/Auckland").unwrap();
+        let los_angeles = TimeZone::parse("America/Los_Angeles").unwrap();
+        assert_eq!(
+            today(instant, auckland),
+            NaiveDate::from_ymd_opt(2026, 3, 11).unwrap()
+        );
+        assert_eq!(
+            today(instant, los_angeles),
+            NaiveDate::from_ymd_opt(2026, 3, 10).unwrap()
+        );
+    }
+
+    /// The rules read literally: walk every day from the first check-in to today.
+    fn day_by_day(dates: &[NaiveDate], today: NaiveDate) -> Streak {
+        let mut sorted = dates.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let Some(&first) = sorted.first() else {
+            return Streak::default();
+        };
+        let (mut run, mut longest, mut freezes, mut frozen) = (0u32, 0u32, 0u32, Vec::new());
+        let mut d = first;
+        let end = today.max(*sorted.last().unwrap());
+        while d <= end {
+            if sorted.binary_search(&d).is_ok() {
+                run += 1;
+                if run % FREEZE_EVERY == 0 && freezes < MAX_FREEZES {
+                    freezes += 1;
+                }
+                longest = longest.max(run);
+            } else if d < today && run > 0 {
+                if freezes > 0 {
+                    freezes -= 1;
+                    frozen.push(d);
+                } else {
+                    run = 0;
+                    frozen.clear();
+                }
+            }
+            d = d.succ_opt().unwrap();
+        }
+        Streak {
+            streak_count: run,
+            longest_streak: longest,
+            freezes_available: freezes,
+            frozen_dates: frozen,
+            last_checkin_date: sorted.last().copied(),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn the_summary_agrees_with_walking_every_day(
+            offsets in proptest::collection::vec(0i64..120, 0..80),
+            after in 0i64..10,
+        ) {
+            let dates = days(&offsets);
+            let last = offsets.iter().copied().max().unwrap_or(0);
+            let today = day(last + after);
+            prop_assert_eq!(streak(&dates, today), day_by_day(&dates, today));
+        }
+
+        #[test]
+        fn a_stored_summary_read_later_equals_recomputing_from_history(
+            offsets in proptest::collection::vec(0i64..60, 1..40),
+            later in 0i64..6,
+        ) {
+            let dates = days(&offsets);
+            let summary = StreakSummary::from_history(dates.clone());
+            let today = summary.last_checkin.unwrap() + chrono::Duration::days(later);
+            prop_assert_eq!(summary.on(today), streak(&dates, today));
+        }
+    }
+}
