@@ -11,8 +11,9 @@ use crate::{
     auth::keys::dev_secret,
     clock::{Clock, SystemClock},
     config::Config,
-    db,
-    domain::UserId,
+    db::{self, NewBadge},
+    domain::{UserId, badges::Tier},
+    services,
     startup::Application,
     telemetry,
 };
@@ -50,6 +51,33 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// The badge catalog.
+    Badges {
+        #[command(subcommand)]
+        command: BadgesCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BadgesCommand {
+    /// Add a badge to the catalog, to be awarded by trusted services (or by a rule added in
+    /// code).
+    Add {
+        /// Lowercase letters, digits and dashes, e.g. "mentor".
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: String,
+        #[arg(long)]
+        icon_url: Option<String>,
+        #[arg(long, value_enum, default_value_t = Tier::Bronze)]
+        tier: Tier,
+        /// How it is earned, in one sentence.
+        #[arg(long)]
+        criteria: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,6 +107,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Token { user, scope, ttl } => {
             println!("{}", token(&config, user, scope.as_deref(), ttl)?);
+            Ok(())
+        }
+        Command::Badges {
+            command:
+                BadgesCommand::Add {
+                    code,
+                    name,
+                    description,
+                    icon_url,
+                    tier,
+                    criteria,
+                },
+        } => {
+            let is_code = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+            if code.is_empty() || code.len() > 64 || !code.chars().all(is_code) {
+                bail!("--code must be 1–64 lowercase letters, digits and dashes");
+            }
+            let store = db::connect(&config).await?;
+            store.migrate().await?;
+            let badge = NewBadge {
+                code: code.clone(),
+                name,
+                description,
+                icon_url,
+                tier,
+                criteria,
+            };
+            services::badges::add_to_catalog(&*store, &badge)
+                .await
+                .map_err(|e| anyhow::anyhow!("adding badge {code}: {e}"))?;
+            store.close().await;
+            println!("added badge {code}");
             Ok(())
         }
         Command::Users {

@@ -26,6 +26,7 @@ use crate::error::{FieldError, Problem};
         (name = "profiles", description = "Public profiles and the caller's own"),
         (name = "goals", description = "Learning goals"),
         (name = "badges", description = "Badges earned"),
+        (name = "activity", description = "What a user did, newest first"),
         (name = "stats", description = "Activity in figures"),
         (name = "operations", description = "Probes for the platform running the service"),
     )

@@ -1,10 +1,11 @@
 //! Persistence behind one interface, two backends.
 //!
-//! [`Store`] answers reads and opens write transactions ([`Tx`]); `postgres` and `sqlite`
-//! implement both with the same SQL text from `sql` wherever the dialects agree, and
-//! per-backend constants where they do not. The backend is chosen from the URL scheme at
-//! start. No business rule lives here: the multi-step writes are composed from `Tx`
-//! primitives in `crate::services`, once for both backends.
+//! [`Store`] answers reads ([`Reads`]) and opens write transactions ([`Tx`]); `postgres` and
+//! `sqlite` implement them with the same SQL text from `sql` wherever the dialects agree,
+//! and per-backend constants where they do not. The backend is chosen from the URL scheme
+//! at start. No business rule lives here: the multi-step writes are composed from `Tx`
+//! primitives in `crate::services`, once for both backends, and reads of a private section
+//! need the [`Access`] that only the privacy rule grants.
 
 mod postgres;
 mod shared;
@@ -16,15 +17,19 @@ use std::sync::Arc;
 
 use anyhow::bail;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{FromRow, types::Json};
 
 use crate::{
     config::Config,
     domain::{
         GoalId, GoalStatus, UserId,
+        activity::NewEvent,
+        badges::Tier,
         goal::{GoalFields, NewGoal},
         profile::{Profile, TimeZone},
+        streak::StreakSummary,
+        visibility::{self, Access, Privacy, Visibility},
     },
 };
 pub use types::UtcTimestamp;
@@ -60,39 +65,42 @@ pub trait Store: Reads {
 pub trait Reads: Send + Sync + 'static {
     /// An active user (the auth-service's `is_active` is not false).
     async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>>;
-    async fn badges_of(&self, user: UserId) -> sqlx::Result<Vec<AwardedBadgeRow>>;
-    async fn goals(&self, user: UserId, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>>;
-    async fn goal(&self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
+    async fn goals(&self, access: &Access<visibility::Goals>, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>>;
+    async fn goal(&self, access: &Access<visibility::Goals>, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
+    async fn checkins(
+        &self,
+        access: &Access<visibility::Goals>,
+        goal: GoalId,
+        page: &CheckinPage,
+    ) -> sqlx::Result<Vec<CheckinRow>>;
+    async fn badges_of(&self, access: &Access<visibility::Badges>) -> sqlx::Result<Vec<AwardedBadgeRow>>;
+    async fn activity(&self, access: &Access<visibility::Activity>, page: &ActivityPage) -> sqlx::Result<Vec<EventRow>>;
+    /// Figures for a user's stats; `since` is the first day of the 30 counted as recent.
+    async fn stats(&self, access: &Access<visibility::Stats>, since: NaiveDate) -> sqlx::Result<StatsRow>;
     /// How many goals the user has in each status that any goal has.
-    async fn goal_counts(&self, user: UserId) -> sqlx::Result<Vec<(String, i64)>>;
-    async fn badge_count(&self, user: UserId) -> sqlx::Result<i64>;
+    async fn goal_counts(&self, access: &Access<visibility::Stats>) -> sqlx::Result<Vec<(String, i64)>>;
+    /// Streak summaries of the user's goals checked in on or after `since`: the only ones
+    /// whose streak can still be alive.
+    async fn recent_streaks(
+        &self,
+        access: &Access<visibility::Stats>,
+        since: NaiveDate,
+    ) -> sqlx::Result<Vec<StreakRow>>;
+    /// Every badge definition with how many users hold it.
+    async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>>;
 }
 
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
 /// that makes a read-modify-write safe against a concurrent one.
 #[async_trait]
 pub trait Tx: Send {
+    async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
-    async fn save_profile(
-        &mut self,
-        id: UserId,
-        profile: &Profile,
-        now: DateTime<Utc>,
-    ) -> sqlx::Result<UserRow>;
-    async fn insert_user(
-        &mut self,
-        id: UserId,
-        username: &str,
-        now: DateTime<Utc>,
-    ) -> sqlx::Result<()>;
+    async fn save_profile(&mut self, id: UserId, profile: &Profile, privacy: &Privacy, now: DateTime<Utc>) -> sqlx::Result<UserRow>;
+    async fn insert_user(&mut self, id: UserId, username: &str, now: DateTime<Utc>) -> sqlx::Result<()>;
 
     async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
-    async fn insert_goal(
-        &mut self,
-        user: UserId,
-        goal: &NewGoal,
-        now: DateTime<Utc>,
-    ) -> sqlx::Result<GoalRow>;
+    async fn insert_goal(&mut self, user: UserId, goal: &NewGoal, now: DateTime<Utc>) -> sqlx::Result<GoalRow>;
     async fn save_goal(
         &mut self,
         user: UserId,
@@ -102,6 +110,32 @@ pub trait Tx: Send {
     ) -> sqlx::Result<GoalRow>;
     /// Deletes a goal, returning its title; `None` when the user has no such goal.
     async fn delete_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<String>>;
+    /// Goals the user has, in `status` when given.
+    async fn count_goals(&mut self, user: UserId, status: Option<GoalStatus>) -> sqlx::Result<i64>;
+
+    /// Inserts a check-in unless the goal has one that day: `None` then, and nothing written.
+    async fn insert_checkin(
+        &mut self,
+        user: UserId,
+        goal: GoalId,
+        checkin: &NewCheckin,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<Option<CheckinRow>>;
+    async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>>;
+    async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
+    async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>>;
+    async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary) -> sqlx::Result<GoalRow>;
+
+    async fn record(&mut self, user: UserId, event: &NewEvent, now: DateTime<Utc>) -> sqlx::Result<()>;
+
+    async fn badge(&mut self, code: &str) -> sqlx::Result<Option<CatalogRow>>;
+    async fn add_badge(&mut self, badge: &NewBadge) -> sqlx::Result<()>;
+    async fn held_badges(&mut self, user: UserId) -> sqlx::Result<Vec<String>>;
+    async fn user_badge(&mut self, user: UserId, code: &str) -> sqlx::Result<Option<AwardedBadgeRow>>;
+    /// Awards a badge unless it is held (or not in the catalog): whether it was awarded.
+    async fn award(&mut self, user: UserId, code: &str, now: DateTime<Utc>) -> sqlx::Result<bool>;
+    /// Whether the user held the badge.
+    async fn revoke(&mut self, user: UserId, code: &str) -> sqlx::Result<bool>;
 
     async fn commit(self: Box<Self>) -> sqlx::Result<()>;
 }
@@ -118,6 +152,10 @@ pub struct UserRow {
     pub avatar_url: Option<String>,
     pub timezone: String,
     pub created_at: Option<UtcTimestamp>,
+    pub goals_visibility: String,
+    pub badges_visibility: String,
+    pub activity_visibility: String,
+    pub stats_visibility: String,
 }
 
 impl UserRow {
@@ -127,7 +165,20 @@ impl UserRow {
             bio: self.bio.clone(),
             skills: self.skills.0.clone(),
             avatar_url: self.avatar_url.clone(),
-            timezone: TimeZone::from_stored(&self.timezone),
+            timezone: self.time_zone(),
+        }
+    }
+
+    pub fn time_zone(&self) -> TimeZone {
+        TimeZone::from_stored(&self.timezone)
+    }
+
+    pub fn privacy(&self) -> Privacy {
+        Privacy {
+            goals: Visibility::from_stored(&self.goals_visibility),
+            badges: Visibility::from_stored(&self.badges_visibility),
+            activity: Visibility::from_stored(&self.activity_visibility),
+            stats: Visibility::from_stored(&self.stats_visibility),
         }
     }
 }
@@ -143,6 +194,8 @@ pub struct GoalRow {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub completed_at: Option<DateTime<Utc>>,
+    #[sqlx(flatten)]
+    pub streak: StreakRow,
 }
 
 impl GoalRow {
@@ -156,6 +209,46 @@ impl GoalRow {
     }
 }
 
+/// A goal's stored streak summary.
+#[derive(Debug, Clone, FromRow)]
+pub struct StreakRow {
+    pub last_checkin_date: Option<NaiveDate>,
+    pub streak_run: i32,
+    pub longest_streak: i32,
+    pub freezes_held: i32,
+    pub frozen_dates: Json<Vec<NaiveDate>>,
+}
+
+impl StreakRow {
+    pub fn summary(&self) -> StreakSummary {
+        let count = |n: i32| u32::try_from(n).unwrap_or(0);
+        StreakSummary {
+            last_checkin: self.last_checkin_date,
+            run: count(self.streak_run),
+            longest: count(self.longest_streak),
+            freezes: count(self.freezes_held),
+            frozen_dates: self.frozen_dates.0.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct CheckinRow {
+    pub goal_id: GoalId,
+    pub checkin_date: NaiveDate,
+    pub minutes: Option<i32>,
+    pub note: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A validated check-in about to be written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCheckin {
+    pub day: NaiveDate,
+    pub minutes: Option<u32>,
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, FromRow)]
 pub struct AwardedBadgeRow {
     pub code: String,
@@ -165,6 +258,47 @@ pub struct AwardedBadgeRow {
     pub awarded_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Clone, FromRow)]
+pub struct CatalogRow {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub tier: String,
+    pub criteria: String,
+    pub holders: i64,
+}
+
+/// A catalog entry an operator adds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewBadge {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub icon_url: Option<String>,
+    pub tier: Tier,
+    pub criteria: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRow {
+    pub id: i64,
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    pub goal_id: Option<i64>,
+    pub badge_code: Option<String>,
+    pub summary: String,
+}
+
+#[derive(Debug, Clone, FromRow)]
+pub struct StatsRow {
+    pub checkins_total: i64,
+    pub active_days: i64,
+    pub longest_streak: i64,
+    pub badges_count: i64,
+    pub last_active_at: Option<DateTime<Utc>>,
+}
+
 /// One page of a user's goals, newest first: those older than `before` (a goal id), at
 /// most `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,4 +306,26 @@ pub struct GoalPage {
     pub status: Option<GoalStatus>,
     pub before: Option<GoalId>,
     pub limit: u32,
+}
+
+/// Days both backends can store, bounding open-ended date ranges.
+pub const EARLIEST_DAY: NaiveDate = NaiveDate::from_ymd_opt(1, 1, 1).unwrap();
+pub const LATEST_DAY: NaiveDate = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
+
+/// One page of a goal's check-ins, newest first, between two days (inclusive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckinPage {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub limit: u32,
+}
+
+/// One page of a user's activity, newest first: events older than `before` (an event id).
+/// Goal and badge events are left out when those sections are hidden from the viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ActivityPage {
+    pub before: Option<i64>,
+    pub limit: u32,
+    pub goals_visible: bool,
+    pub badges_visible: bool,
 }

@@ -3,7 +3,7 @@
 use std::{str::FromStr, time::Duration};
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
     Connection, PgPool, Postgres, Transaction,
     migrate::Migrator,
@@ -12,16 +12,20 @@ use sqlx::{
 };
 
 use super::{
-    AwardedBadgeRow, GoalPage, GoalRow, Store, Tx, UserRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
+    GoalRow, NewBadge, NewCheckin, StatsRow, Store, StreakRow, Tx, UserRow,
     shared::{impl_reads, impl_tx},
     sql::{self, select_active_user, select_goal},
 };
 use crate::{
     config::Config,
     domain::{
-        GoalId, UserId,
+        GoalId, GoalStatus, UserId,
+        activity::NewEvent,
         goal::{GoalFields, NewGoal},
         profile::Profile,
+        streak::StreakSummary,
+        visibility::{self, Access, Privacy},
     },
 };
 

@@ -9,26 +9,16 @@ macro_rules! impl_reads {
         #[async_trait::async_trait]
         impl $crate::db::Reads for $store {
             async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as(sql::USER_BY_ID)
-                    .bind(id)
-                    .fetch_optional(&self.$pool)
-                    .await
+                sqlx::query_as(sql::USER_BY_ID).bind(id).fetch_optional(&self.$pool).await
             }
 
-            async fn badges_of(&self, user: UserId) -> sqlx::Result<Vec<AwardedBadgeRow>> {
-                sqlx::query_as(sql::BADGES_OF_USER)
-                    .bind(user)
-                    .fetch_all(&self.$pool)
-                    .await
-            }
-
-            async fn goals(&self, user: UserId, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>> {
+            async fn goals(&self, access: &Access<visibility::Goals>, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>> {
                 let before = page.before.map_or(i64::MAX, GoalId::get);
                 let limit = i64::from(page.limit);
                 match page.status {
                     None => {
                         sqlx::query_as(sql::GOALS_PAGE)
-                            .bind(user)
+                            .bind(access.user())
                             .bind(before)
                             .bind(limit)
                             .fetch_all(&self.$pool)
@@ -36,7 +26,7 @@ macro_rules! impl_reads {
                     }
                     Some(status) => {
                         sqlx::query_as(sql::GOALS_PAGE_WITH_STATUS)
-                            .bind(user)
+                            .bind(access.user())
                             .bind(status.as_str())
                             .bind(before)
                             .bind(limit)
@@ -46,26 +36,70 @@ macro_rules! impl_reads {
                 }
             }
 
-            async fn goal(&self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>> {
+            async fn goal(&self, access: &Access<visibility::Goals>, goal: GoalId) -> sqlx::Result<Option<GoalRow>> {
                 sqlx::query_as(sql::GOAL_BY_ID)
                     .bind(goal)
-                    .bind(user)
+                    .bind(access.user())
                     .fetch_optional(&self.$pool)
                     .await
             }
 
-            async fn goal_counts(&self, user: UserId) -> sqlx::Result<Vec<(String, i64)>> {
-                sqlx::query_as(sql::GOAL_COUNTS)
-                    .bind(user)
+            async fn checkins(
+                &self,
+                _access: &Access<visibility::Goals>,
+                goal: GoalId,
+                page: &CheckinPage,
+            ) -> sqlx::Result<Vec<CheckinRow>> {
+                sqlx::query_as(sql::CHECKINS_PAGE)
+                    .bind(goal)
+                    .bind(page.from)
+                    .bind(page.to)
+                    .bind(i64::from(page.limit))
                     .fetch_all(&self.$pool)
                     .await
             }
 
-            async fn badge_count(&self, user: UserId) -> sqlx::Result<i64> {
-                sqlx::query_scalar(sql::BADGE_COUNT)
-                    .bind(user)
-                    .fetch_one(&self.$pool)
+            async fn badges_of(&self, access: &Access<visibility::Badges>) -> sqlx::Result<Vec<AwardedBadgeRow>> {
+                sqlx::query_as(sql::BADGES_OF_USER).bind(access.user()).fetch_all(&self.$pool).await
+            }
+
+            async fn activity(
+                &self,
+                access: &Access<visibility::Activity>,
+                page: &ActivityPage,
+            ) -> sqlx::Result<Vec<EventRow>> {
+                sqlx::query_as(sql::ACTIVITY_PAGE)
+                    .bind(access.user())
+                    .bind(page.before.unwrap_or(i64::MAX))
+                    .bind(page.goals_visible)
+                    .bind(page.badges_visible)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.$pool)
                     .await
+            }
+
+            async fn stats(&self, access: &Access<visibility::Stats>, since: NaiveDate) -> sqlx::Result<StatsRow> {
+                sqlx::query_as(sql::STATS).bind(access.user()).bind(since).fetch_one(&self.$pool).await
+            }
+
+            async fn goal_counts(&self, access: &Access<visibility::Stats>) -> sqlx::Result<Vec<(String, i64)>> {
+                sqlx::query_as(sql::GOAL_COUNTS).bind(access.user()).fetch_all(&self.$pool).await
+            }
+
+            async fn recent_streaks(
+                &self,
+                access: &Access<visibility::Stats>,
+                since: NaiveDate,
+            ) -> sqlx::Result<Vec<StreakRow>> {
+                sqlx::query_as(sql::RECENT_STREAKS)
+                    .bind(access.user())
+                    .bind(since)
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+
+            async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>> {
+                sqlx::query_as(sql::BADGE_CATALOG).fetch_all(&self.$pool).await
             }
         }
     };
@@ -78,17 +112,19 @@ macro_rules! impl_tx {
     ($tx:ty, user_for_update: $user_for_update:expr, goal_for_update: $goal_for_update:expr) => {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
+            async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
+                sqlx::query_as(sql::USER_BY_ID).bind(id).fetch_optional(&mut *self.tx).await
+            }
+
             async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as($user_for_update)
-                    .bind(id)
-                    .fetch_optional(&mut *self.tx)
-                    .await
+                sqlx::query_as($user_for_update).bind(id).fetch_optional(&mut *self.tx).await
             }
 
             async fn save_profile(
                 &mut self,
                 id: UserId,
                 profile: &Profile,
+                privacy: &Privacy,
                 now: DateTime<Utc>,
             ) -> sqlx::Result<UserRow> {
                 sqlx::query_as(sql::UPDATE_PROFILE)
@@ -98,17 +134,16 @@ macro_rules! impl_tx {
                     .bind(Json(&profile.skills))
                     .bind(&profile.avatar_url)
                     .bind(profile.timezone.name())
+                    .bind(privacy.goals.as_str())
+                    .bind(privacy.badges.as_str())
+                    .bind(privacy.activity.as_str())
+                    .bind(privacy.stats.as_str())
                     .bind(now)
                     .fetch_one(&mut *self.tx)
                     .await
             }
 
-            async fn insert_user(
-                &mut self,
-                id: UserId,
-                username: &str,
-                now: DateTime<Utc>,
-            ) -> sqlx::Result<()> {
+            async fn insert_user(&mut self, id: UserId, username: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
                 sqlx::query(sql::INSERT_USER)
                     .bind(id)
                     .bind(username)
@@ -118,11 +153,7 @@ macro_rules! impl_tx {
                     .map(drop)
             }
 
-            async fn lock_goal(
-                &mut self,
-                user: UserId,
-                goal: GoalId,
-            ) -> sqlx::Result<Option<GoalRow>> {
+            async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>> {
                 sqlx::query_as($goal_for_update)
                     .bind(goal)
                     .bind(user)
@@ -130,12 +161,7 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn insert_goal(
-                &mut self,
-                user: UserId,
-                goal: &NewGoal,
-                now: DateTime<Utc>,
-            ) -> sqlx::Result<GoalRow> {
+            async fn insert_goal(&mut self, user: UserId, goal: &NewGoal, now: DateTime<Utc>) -> sqlx::Result<GoalRow> {
                 sqlx::query_as(sql::INSERT_GOAL)
                     .bind(user)
                     .bind(goal.title.as_str())
@@ -166,16 +192,123 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn delete_goal(
-                &mut self,
-                user: UserId,
-                goal: GoalId,
-            ) -> sqlx::Result<Option<String>> {
+            async fn delete_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<String>> {
                 sqlx::query_scalar(sql::DELETE_GOAL)
                     .bind(goal)
                     .bind(user)
                     .fetch_optional(&mut *self.tx)
                     .await
+            }
+
+            async fn count_goals(&mut self, user: UserId, status: Option<GoalStatus>) -> sqlx::Result<i64> {
+                match status {
+                    None => sqlx::query_scalar(sql::COUNT_GOALS).bind(user).fetch_one(&mut *self.tx).await,
+                    Some(status) => {
+                        sqlx::query_scalar(sql::COUNT_GOALS_WITH_STATUS)
+                            .bind(user)
+                            .bind(status.as_str())
+                            .fetch_one(&mut *self.tx)
+                            .await
+                    }
+                }
+            }
+
+            async fn insert_checkin(
+                &mut self,
+                user: UserId,
+                goal: GoalId,
+                checkin: &NewCheckin,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<Option<CheckinRow>> {
+                sqlx::query_as(sql::INSERT_CHECKIN)
+                    .bind(goal)
+                    .bind(user)
+                    .bind(checkin.day)
+                    .bind(checkin.minutes.map(i64::from))
+                    .bind(&checkin.note)
+                    .bind(now)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+            }
+
+            async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>> {
+                sqlx::query_as(sql::CHECKIN).bind(goal).bind(day).fetch_optional(&mut *self.tx).await
+            }
+
+            async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool> {
+                let done = sqlx::query(sql::DELETE_CHECKIN).bind(goal).bind(day).execute(&mut *self.tx).await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>> {
+                sqlx::query_scalar(sql::CHECKIN_DATES).bind(goal).fetch_all(&mut *self.tx).await
+            }
+
+            async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary) -> sqlx::Result<GoalRow> {
+                let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+                sqlx::query_as(sql::SAVE_STREAK)
+                    .bind(goal)
+                    .bind(summary.last_checkin)
+                    .bind(count(summary.run))
+                    .bind(count(summary.longest))
+                    .bind(count(summary.freezes))
+                    .bind(Json(&summary.frozen_dates))
+                    .fetch_one(&mut *self.tx)
+                    .await
+            }
+
+            async fn record(&mut self, user: UserId, event: &NewEvent, now: DateTime<Utc>) -> sqlx::Result<()> {
+                sqlx::query(sql::INSERT_EVENT)
+                    .bind(user)
+                    .bind(event.kind.as_str())
+                    .bind(event.kind.section_name())
+                    .bind(now)
+                    .bind(event.goal_id)
+                    .bind(&event.badge_code)
+                    .bind(&event.summary)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn badge(&mut self, code: &str) -> sqlx::Result<Option<CatalogRow>> {
+                sqlx::query_as(sql::BADGE).bind(code).fetch_optional(&mut *self.tx).await
+            }
+
+            async fn add_badge(&mut self, badge: &NewBadge) -> sqlx::Result<()> {
+                sqlx::query(sql::INSERT_BADGE)
+                    .bind(&badge.code)
+                    .bind(&badge.name)
+                    .bind(&badge.description)
+                    .bind(&badge.icon_url)
+                    .bind(badge.tier.as_str())
+                    .bind(&badge.criteria)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn held_badges(&mut self, user: UserId) -> sqlx::Result<Vec<String>> {
+                sqlx::query_scalar(sql::HELD_BADGES).bind(user).fetch_all(&mut *self.tx).await
+            }
+
+            async fn user_badge(&mut self, user: UserId, code: &str) -> sqlx::Result<Option<AwardedBadgeRow>> {
+                sqlx::query_as(sql::USER_BADGE).bind(user).bind(code).fetch_optional(&mut *self.tx).await
+            }
+
+            async fn award(&mut self, user: UserId, code: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+                let done = sqlx::query(sql::AWARD_BADGE)
+                    .bind(user)
+                    .bind(code)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn revoke(&mut self, user: UserId, code: &str) -> sqlx::Result<bool> {
+                let done = sqlx::query(sql::REVOKE_BADGE).bind(user).bind(code).execute(&mut *self.tx).await?;
+                Ok(done.rows_affected() > 0)
             }
 
             async fn commit(self: Box<Self>) -> sqlx::Result<()> {

@@ -6,7 +6,7 @@ use std::{str::FromStr, time::Duration};
 
 use anyhow::Context;
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
     Connection, Sqlite, SqlitePool, Transaction,
     migrate::Migrator,
@@ -15,16 +15,20 @@ use sqlx::{
 };
 
 use super::{
-    AwardedBadgeRow, GoalPage, GoalRow, Store, Tx, UserRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
+    GoalRow, NewBadge, NewCheckin, StatsRow, Store, StreakRow, Tx, UserRow,
     shared::{impl_reads, impl_tx},
     sql::{self, select_active_user, select_goal},
 };
 use crate::{
     config::Config,
     domain::{
-        GoalId, UserId,
+        GoalId, GoalStatus, UserId,
+        activity::NewEvent,
         goal::{GoalFields, NewGoal},
         profile::Profile,
+        streak::StreakSummary,
+        visibility::{self, Access, Privacy},
     },
 };
 
@@ -54,6 +58,10 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     ("avatar_url", "TEXT"),
     ("timezone", "TEXT NOT NULL DEFAULT 'UTC'"),
     ("profile_updated_at", "TEXT"),
+    ("goals_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("badges_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("activity_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("stats_visibility", "TEXT NOT NULL DEFAULT 'public'"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -53,6 +53,16 @@ impl EventKind {
         Self::ALL.into_iter().find(|k| k.as_str() == raw)
     }
 
+    /// How the section is stored beside the event, for the feed's filter.
+    pub fn section_name(self) -> &'static str {
+        match self.section() {
+            Some(Section::Goals) => "goals",
+            Some(Section::Badges) => "badges",
+            // Profile events; no event belongs to the activity or stats sections.
+            None | Some(Section::Activity | Section::Stats) => "profile",
+        }
+    }
+
     /// The profile section whose visibility also governs this event: a private goals
     /// section must not leak through the feed.
     pub fn section(self) -> Option<Section> {

@@ -3,6 +3,36 @@
 //! measure is one line here (and a catalog entry); the services award whatever
 //! [`earned`] returns, in the transaction of the write that earned it.
 
+/// How hard a badge is to earn.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    Bronze,
+    Silver,
+    Gold,
+}
+
+impl Tier {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bronze => "bronze",
+            Self::Silver => "silver",
+            Self::Gold => "gold",
+        }
+    }
+
+    /// A stored tier; the database's check constraint keeps it one of the three.
+    pub fn from_stored(raw: &str) -> Self {
+        match raw {
+            "gold" => Self::Gold,
+            "silver" => Self::Silver,
+            _ => Self::Bronze,
+        }
+    }
+}
+
 /// What a rule looks at, measured right after a write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {

@@ -33,7 +33,7 @@ pub fn today(now: DateTime<Utc>, zone: TimeZone) -> NaiveDate {
 }
 
 /// A goal's streak figures on a given day.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Streak {
     pub streak_count: u32,
     pub longest_streak: u32,

@@ -1,8 +1,15 @@
 //! Who sees which part of a profile. The owner always sees everything; everyone else sees a
-//! section only while it is public. Every read of a section asks [`Privacy::allows`].
+//! section only while it is public.
+//!
+//! The database's reads of a section take an [`Access`] for that section, and only
+//! [`Privacy::grant`] makes one: a handler that forgot to ask cannot read the data at all.
+
+use std::marker::PhantomData;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::UserId;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -42,12 +49,66 @@ pub enum Section {
     Stats,
 }
 
+/// A section as a type, so that an [`Access`] names the one it opens.
+pub trait SectionKind {
+    const SECTION: Section;
+}
+
+macro_rules! section_kinds {
+    ($($kind:ident => $section:ident),*) => {$(
+        #[derive(Debug, Clone, Copy)]
+        pub struct $kind;
+        impl SectionKind for $kind {
+            const SECTION: Section = Section::$section;
+        }
+    )*};
+}
+section_kinds!(Goals => Goals, Badges => Badges, Activity => Activity, Stats => Stats);
+
+/// Leave to read section `S` of one user's profile.
+#[derive(Debug, Clone, Copy)]
+pub struct Access<S> {
+    user: UserId,
+    viewer: Viewer,
+    section: PhantomData<S>,
+}
+
+impl<S> Access<S> {
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    pub fn viewer(&self) -> Viewer {
+        self.viewer
+    }
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Privacy {
     pub goals: Visibility,
     pub badges: Visibility,
     pub activity: Visibility,
     pub stats: Visibility,
+}
+
+/// A partial change of visibilities; `None` keeps a section as it is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PrivacyChanges {
+    pub goals: Option<Visibility>,
+    pub badges: Option<Visibility>,
+    pub activity: Option<Visibility>,
+    pub stats: Option<Visibility>,
+}
+
+impl PrivacyChanges {
+    pub fn apply(self, current: Privacy) -> Privacy {
+        Privacy {
+            goals: self.goals.unwrap_or(current.goals),
+            badges: self.badges.unwrap_or(current.badges),
+            activity: self.activity.unwrap_or(current.activity),
+            stats: self.stats.unwrap_or(current.stats),
+        }
+    }
 }
 
 /// Who is asking.
@@ -70,6 +131,15 @@ impl Privacy {
     pub fn allows(&self, section: Section, viewer: Viewer) -> bool {
         viewer == Viewer::Owner || self.of(section) == Visibility::Public
     }
+
+    /// Leave to read section `S` of `user`'s profile, if this viewer has it.
+    pub fn grant<S: SectionKind>(&self, user: UserId, viewer: Viewer) -> Option<Access<S>> {
+        self.allows(S::SECTION, viewer).then_some(Access {
+            user,
+            viewer,
+            section: PhantomData,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -85,6 +155,18 @@ mod tests {
         assert!(privacy.allows(Section::Goals, Viewer::Owner));
         assert!(!privacy.allows(Section::Goals, Viewer::Other));
         assert!(privacy.allows(Section::Badges, Viewer::Other));
+    }
+
+    #[test]
+    fn leave_to_read_a_section_is_granted_only_where_it_is_allowed() {
+        let privacy = Privacy {
+            stats: Visibility::Private,
+            ..Default::default()
+        };
+        let user = UserId::parse(1).unwrap();
+        assert!(privacy.grant::<Stats>(user, Viewer::Other).is_none());
+        assert!(privacy.grant::<Stats>(user, Viewer::Owner).is_some());
+        assert_eq!(privacy.grant::<Goals>(user, Viewer::Other).unwrap().user(), user);
     }
 
     #[test]

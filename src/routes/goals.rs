@@ -8,17 +8,20 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{GoalPath, Owned, UserPath, field, unknown_fields};
+use super::{GoalPath, Owned, UserPath, field, open_section, unknown_fields};
 use crate::{
+    auth::AuthUser,
     db::{GoalPage, GoalRow},
     domain::{
         GoalDescription, GoalId, GoalStatus, GoalTitle, Patch, UserId,
         goal::{GoalChanges, NewGoal},
+        streak::{self, Streak},
+        visibility::Goals,
     },
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
@@ -42,23 +45,39 @@ pub struct LearningGoal {
     pub title: String,
     pub description: Option<String>,
     pub status: GoalStatus,
-    /// Consecutive days with a check-in, computed by the service.
+    /// Consecutive days with a check-in up to today or yesterday in the owner's time zone
+    /// (frozen days keep it alive without adding to it), computed by the service.
     pub streak_count: u32,
+    /// The best streak this goal ever had.
+    pub longest_streak: u32,
+    /// Freezes held: each covers one missed day. One is earned every 7th consecutive day, at
+    /// most 2 held.
+    pub freezes_available: u32,
+    /// The owner's calendar day of the latest check-in.
+    pub last_checkin_date: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When the goal last became completed; null unless it is completed.
     pub completed_at: Option<DateTime<Utc>>,
 }
 
-impl From<GoalRow> for LearningGoal {
-    fn from(row: GoalRow) -> Self {
+impl LearningGoal {
+    /// The goal as of `today`, the owner's calendar day.
+    pub fn on(row: GoalRow, today: NaiveDate) -> Self {
+        Self::with_streak(&row.streak.summary().on(today), row)
+    }
+
+    fn with_streak(streak: &Streak, row: GoalRow) -> Self {
         Self {
             id: row.id,
             user_id: row.user_id,
             title: row.title,
             description: row.description,
             status: row.status,
-            streak_count: 0,
+            streak_count: streak.streak_count,
+            longest_streak: streak.longest_streak,
+            freezes_available: streak.freezes_available,
+            last_checkin_date: streak.last_checkin_date,
             created_at: row.created_at,
             updated_at: row.updated_at,
             completed_at: row.completed_at,
@@ -108,6 +127,9 @@ const GOAL_READ_ONLY: &[&str] = &[
     "id",
     "user_id",
     "streak_count",
+    "longest_streak",
+    "freezes_available",
+    "last_checkin_date",
     "created_at",
     "updated_at",
     "completed_at",
@@ -265,19 +287,17 @@ fn next_link(user: UserId, page: &GoalPage, last: GoalId) -> HeaderValue {
 )]
 async fn list_goals(
     State(state): State<AppState>,
+    caller: Option<AuthUser>,
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<GoalListQuery>,
 ) -> AppResult<Response> {
     let page = query.page()?;
-    state
-        .store
-        .user(path.user_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
+    let (owner, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
+    let today = streak::today(state.clock.now(), owner.time_zone());
     let mut rows = state
         .store
         .goals(
-            path.user_id,
+            &access,
             &GoalPage {
                 limit: page.limit + 1,
                 ..page
@@ -292,7 +312,7 @@ async fn list_goals(
                 .map(|last| next_link(path.user_id, &page, last.id))
         })
         .flatten();
-    let goals: Vec<LearningGoal> = rows.into_iter().map(LearningGoal::from).collect();
+    let goals: Vec<LearningGoal> = rows.into_iter().map(|row| LearningGoal::on(row, today)).collect();
     let mut response = Json(goals).into_response();
     if let Some(link) = next {
         response.headers_mut().insert(header::LINK, link);
@@ -314,14 +334,17 @@ async fn list_goals(
 )]
 async fn get_goal(
     State(state): State<AppState>,
+    caller: Option<AuthUser>,
     ApiPath(path): ApiPath<GoalPath>,
 ) -> AppResult<Json<LearningGoal>> {
+    let (owner, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     let row = state
         .store
-        .goal(path.user_id, path.goal_id)
+        .goal(&access, path.goal_id)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
-    Ok(Json(row.into()))
+    let today = streak::today(state.clock.now(), owner.time_zone());
+    Ok(Json(LearningGoal::on(row, today)))
 }
 
 /// Creates a goal for the caller.
@@ -355,7 +378,8 @@ async fn create_goal(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(LearningGoal::from(row)),
+        // A new goal has no check-ins: its streak is zero whatever day it is.
+        Json(LearningGoal::with_streak(&Streak::default(), row)),
     )
         .into_response())
 }
@@ -385,7 +409,7 @@ async fn update_goal(
     ApiJson(body): ApiJson<LearningGoalUpdate>,
 ) -> AppResult<Json<LearningGoal>> {
     let changes = body.validate()?;
-    let row = services::goals::update(
+    let (row, streak) = services::goals::update(
         &*state.store,
         &*state.clock,
         path.user_id,
@@ -393,7 +417,7 @@ async fn update_goal(
         changes,
     )
     .await?;
-    Ok(Json(row.into()))
+    Ok(Json(LearningGoal::with_streak(&streak, row)))
 }
 
 /// Deletes one of the caller's goals.
@@ -415,6 +439,6 @@ async fn delete_goal(
     State(state): State<AppState>,
     Owned(path, _): Owned<GoalPath>,
 ) -> AppResult<StatusCode> {
-    services::goals::delete(&*state.store, path.user_id, path.goal_id).await?;
+    services::goals::delete(&*state.store, &*state.clock, path.user_id, path.goal_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

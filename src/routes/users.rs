@@ -13,15 +13,16 @@ use serde::{Deserialize, Serialize, de::IgnoredAny};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{Owned, UserPath, field, unknown_fields};
+use super::{Owned, UserPath, field, unknown_fields, viewer_of};
 use crate::{
     auth::AuthUser,
     db::UserRow,
     domain::{
         Patch, UserId,
         profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone},
+        visibility::{PrivacyChanges, Section, Viewer, Visibility},
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, FieldError},
     extract::{ApiJson, ApiPath},
     services,
     state::AppState,
@@ -49,14 +50,29 @@ pub struct UserProfileResponse {
     pub links: ProfileLinks,
 }
 
-/// Where the rest of a profile lives, as paths on this service.
+/// Where the rest of a profile lives, as paths on this service. A section private to
+/// someone else is left out.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileLinks {
     #[serde(rename = "self")]
     pub self_: String,
-    pub badges: String,
-    pub goals: String,
-    pub stats: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub badges: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub goals: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stats: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activity: Option<String>,
+}
+
+/// Who sees each section of the profile besides its owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VisibilitySettings {
+    pub goals: Visibility,
+    pub badges: Visibility,
+    pub activity: Visibility,
+    pub stats: Visibility,
 }
 
 /// The caller's own profile: the public fields and those only its owner sees.
@@ -67,11 +83,16 @@ pub struct MyProfileResponse {
     pub email: Option<String>,
     /// IANA time zone that decides where the user's day begins.
     pub timezone: String,
+    pub visibility: VisibilitySettings,
 }
 
 impl UserProfileResponse {
-    fn from_row(row: &UserRow) -> Self {
+    fn from_row(row: &UserRow, viewer: Viewer) -> Self {
         let base = format!("/users/{}", row.id);
+        let privacy = row.privacy();
+        let link = |section: Section, path: &str| {
+            privacy.allows(section, viewer).then(|| format!("{base}/{path}"))
+        };
         Self {
             id: row.id,
             username: row.username.clone(),
@@ -81,10 +102,11 @@ impl UserProfileResponse {
             avatar_url: row.avatar_url.clone(),
             created_at: row.created_at.map(|t| t.0),
             links: ProfileLinks {
-                badges: format!("{base}/badges"),
-                goals: format!("{base}/goals"),
-                stats: format!("{base}/stats"),
-                self_: base,
+                badges: link(Section::Badges, "badges"),
+                goals: link(Section::Goals, "goals"),
+                stats: link(Section::Stats, "stats"),
+                activity: link(Section::Activity, "activity"),
+                self_: base.clone(),
             },
         }
     }
@@ -92,10 +114,17 @@ impl UserProfileResponse {
 
 impl MyProfileResponse {
     fn from_row(row: &UserRow) -> Self {
+        let privacy = row.privacy();
         Self {
-            profile: UserProfileResponse::from_row(row),
+            profile: UserProfileResponse::from_row(row, Viewer::Owner),
             email: row.email.clone(),
-            timezone: TimeZone::from_stored(&row.timezone).name().to_owned(),
+            timezone: row.time_zone().name().to_owned(),
+            visibility: VisibilitySettings {
+                goals: privacy.goals,
+                badges: privacy.badges,
+                activity: privacy.activity,
+                stats: privacy.stats,
+            },
         }
     }
 }
@@ -134,22 +163,69 @@ pub struct UserUpdate {
     #[serde(default)]
     #[schema(value_type = Option<String>, example = "Europe/Paris")]
     pub timezone: Patch<String>,
+    /// Who besides the owner sees each section; sections left out keep their setting.
+    #[serde(default)]
+    pub visibility: Option<VisibilityUpdate>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+/// `public` or `private` for any of the four sections.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct VisibilityUpdate {
+    #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
+    pub goals: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
+    pub badges: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
+    pub activity: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
+    pub stats: Option<String>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub unknown: BTreeMap<String, IgnoredAny>,
+}
+
+impl VisibilityUpdate {
+    fn validate(self, errors: &mut Vec<FieldError>) -> PrivacyChanges {
+        for (name, _) in self.unknown {
+            errors.push(FieldError::new(
+                format!("visibility.{name}"),
+                "is not a section: goals, badges, activity or stats",
+            ));
+        }
+        let mut section = |name: &str, raw: Option<String>| {
+            raw.and_then(|raw| field(errors, &format!("visibility.{name}"), Visibility::parse(&raw)))
+        };
+        PrivacyChanges {
+            goals: section("goals", self.goals),
+            badges: section("badges", self.badges),
+            activity: section("activity", self.activity),
+            stats: section("stats", self.stats),
+        }
+    }
 }
 
 /// Members a client may see on a profile but not set.
 const PROFILE_READ_ONLY: &[&str] = &["id", "username", "email", "created_at", "links"];
 
 impl UserUpdate {
-    fn validate(self) -> Result<ProfileChanges, AppError> {
+    fn validate(self) -> Result<(ProfileChanges, PrivacyChanges), AppError> {
         let mut errors = unknown_fields(
             &self.unknown,
             PROFILE_READ_ONLY,
             "is read-only: the auth-service or this service sets it",
             "UserUpdate",
         );
+        let privacy = self
+            .visibility
+            .map(|v| v.validate(&mut errors))
+            .unwrap_or_default();
         let skills = self
             .skills
             .try_map(Skills::parse)
@@ -183,13 +259,16 @@ impl UserUpdate {
             (Some(display_name), Some(bio), Some(skills), Some(avatar_url), Some(timezone))
                 if errors.is_empty() =>
             {
-                Ok(ProfileChanges {
-                    display_name,
-                    bio,
-                    skills,
-                    avatar_url,
-                    timezone,
-                })
+                Ok((
+                    ProfileChanges {
+                        display_name,
+                        bio,
+                        skills,
+                        avatar_url,
+                        timezone,
+                    },
+                    privacy,
+                ))
             }
             _ => Err(AppError::Validation(errors)),
         }
@@ -234,6 +313,7 @@ async fn me(
 )]
 async fn get_profile(
     State(state): State<AppState>,
+    caller: Option<AuthUser>,
     ApiPath(path): ApiPath<UserPath>,
 ) -> AppResult<Json<UserProfileResponse>> {
     let row = state
@@ -241,7 +321,8 @@ async fn get_profile(
         .user(path.user_id)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
-    Ok(Json(UserProfileResponse::from_row(&row)))
+    let viewer = viewer_of(caller.as_ref(), path.user_id);
+    Ok(Json(UserProfileResponse::from_row(&row, viewer)))
 }
 
 /// Updates the caller's own profile; answers with the owner's view of it.
@@ -268,8 +349,14 @@ async fn update_profile(
     Owned(path, _): Owned<UserPath>,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> AppResult<MyProfileResponse> {
-    let changes = body.validate()?;
-    let row =
-        services::profile::update(&*state.store, &*state.clock, path.user_id, changes).await?;
+    let (changes, privacy) = body.validate()?;
+    let row = services::profile::update(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        changes,
+        privacy,
+    )
+    .await?;
     Ok(MyProfileResponse::from_row(&row))
 }

@@ -1,30 +1,33 @@
 use crate::{
     clock::Clock,
     db::{Store, UserRow},
-    domain::{UserId, profile::ProfileChanges},
+    domain::{UserId, activity::NewEvent, profile::ProfileChanges, visibility::PrivacyChanges},
     error::{AppError, AppResult},
+    services::badges::{Measured, award_earned},
 };
 
-/// Applies a partial update to a user's profile. An update that changes nothing writes
-/// nothing.
+/// Applies a partial update to a user's profile and visibilities. An update that changes
+/// nothing writes nothing.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn update(
     store: &dyn Store,
     clock: &dyn Clock,
     user: UserId,
     changes: ProfileChanges,
+    privacy: PrivacyChanges,
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
-    let current = tx
-        .lock_user(user)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
-    let before = current.profile();
-    let after = changes.apply(before.clone());
-    if after == before {
+    let current = tx.lock_user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    let (profile_before, privacy_before) = (current.profile(), current.privacy());
+    let profile = changes.apply(profile_before.clone());
+    let privacy = privacy.apply(privacy_before);
+    if profile == profile_before && privacy == privacy_before {
         return Ok(current);
     }
-    let updated = tx.save_profile(user, &after, clock.now()).await?;
+    let now = clock.now();
+    let updated = tx.save_profile(user, &profile, &privacy, now).await?;
+    tx.record(user, &NewEvent::profile_updated(), now).await?;
+    award_earned(&mut *tx, user, Measured::ProfileComplete(profile.is_complete()), now).await?;
     tx.commit().await?;
     Ok(updated)
 }

@@ -1,0 +1,123 @@
+//! The activity feed: every change to a user's profile, goals, check-ins and badges.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{UserPath, open_section};
+use crate::{
+    auth::AuthUser,
+    db::{ActivityPage, EventRow},
+    domain::{
+        UserId,
+        activity::EventKind,
+        visibility::{Activity, Section},
+    },
+    error::{AppError, AppResult},
+    extract::{ApiPath, ApiQuery},
+    routes::goals::{DEFAULT_PAGE, MAX_PAGE},
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list_activity))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityEvent {
+    pub id: i64,
+    #[serde(rename = "type")]
+    #[schema(value_type = EventKind)]
+    pub kind: String,
+    pub occurred_at: DateTime<Utc>,
+    /// The goal it is about; it may since have been deleted.
+    pub goal_id: Option<i64>,
+    pub badge_code: Option<String>,
+    /// What happened, in words, as it was when it happened.
+    pub summary: String,
+}
+
+impl From<EventRow> for ActivityEvent {
+    fn from(row: EventRow) -> Self {
+        Self {
+            id: row.id,
+            kind: row.kind,
+            occurred_at: row.occurred_at,
+            goal_id: row.goal_id,
+            badge_code: row.badge_code,
+            summary: row.summary,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityQuery {
+    /// Page size, 1–100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Where the page starts: taken from the `Link: rel="next"` of the previous page.
+    #[param(minimum = 1)]
+    pub cursor: Option<i64>,
+}
+
+fn next_link(user: UserId, limit: u32, last: i64) -> HeaderValue {
+    let link = format!("</users/{user}/activity?limit={limit}&cursor={last}>; rel=\"next\"");
+    HeaderValue::from_str(&link).expect("a link built from ids is a valid header")
+}
+
+/// A user's activity, newest first. Events about goals or badges are left out when those
+/// sections are private to someone else.
+#[utoipa::path(
+    get,
+    path = "/users/{user_id}/activity",
+    tag = "activity",
+    params(UserPath, ActivityQuery),
+    responses(
+        (status = 200, description = "One page of events; `Link: <…>; rel=\"next\"` names the next page",
+            body = Vec<ActivityEvent>,
+            headers(("Link" = String, description = "The next page, RFC 8288"))),
+        (status = 400, description = "A parameter is not valid; `errors` names it"),
+        (status = 401, description = "A bearer token was sent and is not valid"),
+        (status = 404, description = "No such user, or their activity is private"),
+    )
+)]
+async fn list_activity(
+    State(state): State<AppState>,
+    caller: Option<AuthUser>,
+    ApiPath(path): ApiPath<UserPath>,
+    ApiQuery(query): ApiQuery<ActivityQuery>,
+) -> AppResult<Response> {
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(AppError::invalid_parameter("limit", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    if query.cursor.is_some_and(|c| c < 1) {
+        return Err(AppError::invalid_parameter("cursor", "must be a positive integer"));
+    }
+    let (owner, access) = open_section::<Activity>(&state, path.user_id, caller.as_ref()).await?;
+    let privacy = owner.privacy();
+    let page = ActivityPage {
+        before: query.cursor,
+        limit: limit + 1,
+        goals_visible: privacy.allows(Section::Goals, access.viewer()),
+        badges_visible: privacy.allows(Section::Badges, access.viewer()),
+    };
+    let mut rows = state.store.activity(&access, &page).await?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    let next = rows.last().filter(|_| more).map(|last| next_link(path.user_id, limit, last.id));
+    let events: Vec<ActivityEvent> = rows.into_iter().map(ActivityEvent::from).collect();
+    let mut response = Json(events).into_response();
+    if let Some(link) = next {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}

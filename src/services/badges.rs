@@ -1,0 +1,115 @@
+use chrono::{DateTime, Utc};
+
+use crate::{
+    db::{AwardedBadgeRow, NewBadge, Store, Tx},
+    domain::{
+        GoalStatus, UserId,
+        activity::NewEvent,
+        badges::{self, Measure},
+    },
+    error::{AppError, AppResult},
+};
+
+/// What a write tells the badge rules: a value it knows, or a count to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measured {
+    GoalsCreated,
+    GoalsCompleted,
+    StreakDays(u32),
+    ProfileComplete(bool),
+}
+
+impl Measured {
+    fn measure(self) -> Measure {
+        match self {
+            Self::GoalsCreated => Measure::GoalsCreated,
+            Self::GoalsCompleted => Measure::GoalsCompleted,
+            Self::StreakDays(_) => Measure::StreakDays,
+            Self::ProfileComplete(_) => Measure::ProfileComplete,
+        }
+    }
+
+    async fn value(self, tx: &mut dyn Tx, user: UserId) -> sqlx::Result<i64> {
+        match self {
+            Self::GoalsCreated => tx.count_goals(user, None).await,
+            Self::GoalsCompleted => tx.count_goals(user, Some(GoalStatus::Completed)).await,
+            Self::StreakDays(days) => Ok(i64::from(days)),
+            Self::ProfileComplete(complete) => Ok(i64::from(complete)),
+        }
+    }
+}
+
+/// Awards, inside the caller's transaction, every badge the rules on this measure say is
+/// earned and not yet held, each with its activity event. A badge awarded concurrently by
+/// another transaction is skipped by the database's unique key, so it is awarded once.
+pub(crate) async fn award_earned(
+    tx: &mut dyn Tx,
+    user: UserId,
+    measured: Measured,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let held = tx.held_badges(user).await?;
+    let pending = badges::pending(measured.measure(), &held);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let value = measured.value(tx, user).await?;
+    for code in badges::earned(&pending, value) {
+        award_one(tx, user, code, now).await?;
+    }
+    Ok(())
+}
+
+/// Awards one badge unless held; whether it was awarded.
+async fn award_one(tx: &mut dyn Tx, user: UserId, code: &str, now: DateTime<Utc>) -> AppResult<bool> {
+    if !tx.award(user, code, now).await? {
+        return Ok(false);
+    }
+    let name = tx.badge(code).await?.map_or_else(|| code.to_owned(), |b| b.name);
+    tx.record(user, &NewEvent::badge_awarded(code, &name), now).await?;
+    Ok(true)
+}
+
+/// A trusted service awards a badge: the award, and whether it is new.
+#[tracing::instrument(skip_all, fields(user_id = %user, badge = code))]
+pub async fn award(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    user: UserId,
+    code: &str,
+) -> AppResult<(AwardedBadgeRow, bool)> {
+    let mut tx = store.begin().await?;
+    tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    if tx.badge(code).await?.is_none() {
+        return Err(AppError::validation("code", "is not a badge of the catalog"));
+    }
+    let awarded = award_one(&mut *tx, user, code, now).await?;
+    let row = tx
+        .user_badge(user, code)
+        .await?
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("badge {code} not held after awarding")))?;
+    tx.commit().await?;
+    Ok((row, awarded))
+}
+
+/// A trusted service takes a badge back.
+#[tracing::instrument(skip_all, fields(user_id = %user, badge = code))]
+pub async fn revoke(store: &dyn Store, now: DateTime<Utc>, user: UserId, code: &str) -> AppResult<()> {
+    let mut tx = store.begin().await?;
+    tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    if !tx.revoke(user, code).await? {
+        return Err(AppError::NotFound("the user does not hold that badge".into()));
+    }
+    let name = tx.badge(code).await?.map_or_else(|| code.to_owned(), |b| b.name);
+    tx.record(user, &NewEvent::badge_revoked(code, &name), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An operator adds a catalog entry.
+pub async fn add_to_catalog(store: &dyn Store, badge: &NewBadge) -> AppResult<()> {
+    let mut tx = store.begin().await?;
+    tx.add_badge(badge).await?;
+    tx.commit().await?;
+    Ok(())
+}

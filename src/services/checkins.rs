@@ -1,0 +1,100 @@
+use chrono::NaiveDate;
+
+use crate::{
+    clock::Clock,
+    db::{CheckinRow, GoalRow, Store},
+    domain::{
+        GoalId, GoalStatus, UserId,
+        activity::NewEvent,
+        checkin,
+        streak::{self, Streak, StreakSummary},
+    },
+    error::{AppError, AppResult},
+    services::badges::{Measured, award_earned},
+};
+
+/// A check-in as the client asked for it; the day is settled against the user's calendar.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckinRequest {
+    pub day: Option<NaiveDate>,
+    pub minutes: Option<u32>,
+    pub note: Option<String>,
+}
+
+/// The outcome of a check-in: the stored row, the goal's streak now, and whether this
+/// request wrote it (a repeat for the same day writes nothing).
+#[derive(Debug, Clone)]
+pub struct CheckedIn {
+    pub checkin: CheckinRow,
+    pub streak: Streak,
+    pub created: bool,
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
+pub async fn add(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+    request: CheckinRequest,
+) -> AppResult<CheckedIn> {
+    let mut tx = store.begin().await?;
+    let owner = tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    let row = tx.lock_goal(user, goal).await?.ok_or_else(|| AppError::not_found("the goal"))?;
+    if row.status != GoalStatus::InProgress {
+        return Err(AppError::Conflict(format!(
+            "only an in-progress goal takes check-ins; this one is {}",
+            row.status.as_str()
+        )));
+    }
+    let now = clock.now();
+    let today = streak::today(now, owner.time_zone());
+    let day = checkin::day(request.day, today).map_err(|message| AppError::validation("date", message))?;
+    let new = crate::db::NewCheckin {
+        day,
+        minutes: request.minutes,
+        note: request.note,
+    };
+    let Some(checkin) = tx.insert_checkin(user, goal, &new, now).await? else {
+        // Already checked in that day: answer with what is stored, write nothing.
+        let existing = tx
+            .checkin(goal, day)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("check-in vanished inside its transaction")))?;
+        return Ok(CheckedIn {
+            checkin: existing,
+            streak: row.streak.summary().on(today),
+            created: false,
+        });
+    };
+    let updated = recompute_streak(&mut *tx, &row).await?;
+    tx.record(user, &NewEvent::checkin_added(goal, &row.title, day), now).await?;
+    let streak = updated.streak.summary().on(today);
+    award_earned(&mut *tx, user, Measured::StreakDays(streak.longest_streak), now).await?;
+    tx.commit().await?;
+    Ok(CheckedIn {
+        checkin,
+        streak,
+        created: true,
+    })
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
+pub async fn remove(store: &dyn Store, clock: &dyn Clock, user: UserId, goal: GoalId, day: NaiveDate) -> AppResult<()> {
+    let mut tx = store.begin().await?;
+    let row = tx.lock_goal(user, goal).await?.ok_or_else(|| AppError::not_found("the goal"))?;
+    if !tx.delete_checkin(goal, day).await? {
+        return Err(AppError::NotFound(format!("the goal has no check-in on {day}")));
+    }
+    recompute_streak(&mut *tx, &row).await?;
+    tx.record(user, &NewEvent::checkin_removed(goal, &row.title, day), clock.now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Folds the goal's whole history again and stores the summary.
+async fn recompute_streak(tx: &mut dyn crate::db::Tx, goal: &GoalRow) -> AppResult<GoalRow> {
+    let dates = tx.checkin_dates(goal.id).await?;
+    let summary = StreakSummary::from_history(dates);
+    Ok(tx.save_streak(goal.id, &summary).await?)
+}
