@@ -478,3 +478,64 @@ pub async fn json_body(response: Response, status: u16) -> Value {
     assert_eq!(actual, status, "status of {url}: {body}");
     serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"))
 }
+
+impl TestApp {
+    /// Starts the application once more over this test's database, as a restart or a second
+    /// replica would: it connects, migrates and serves on a port of its own, with the same
+    /// default settings and clock. `self` keeps owning the database, so it must outlive the
+    /// returned app, whose drop only stops its server.
+    pub async fn start_again(&self) -> TestApp {
+        let url = match &self.schema {
+            None => format!("sqlite://{}", self._dir.path().join("test.db").display()),
+            Some(schema) => {
+                let separator = if test_database_url().contains('?') {
+                    '&'
+                } else {
+                    '?'
+                };
+                format!(
+                    "{}{separator}options[search_path]={schema}",
+                    test_database_url()
+                )
+            }
+        };
+        let db = match self.backend {
+            Backend::Sqlite => TestDb::Sqlite(
+                SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .expect("SQLite for tests"),
+            ),
+            Backend::Postgres => TestDb::Postgres(
+                PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&url)
+                    .await
+                    .expect("PostgreSQL test schema"),
+            ),
+        };
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let mut config = Self::builder(self.backend).config;
+        config.database_url = Some(url);
+        config.data_dir = dir.path().join("data");
+        let app = Application::build(&config, Arc::new(self.clock.clone()))
+            .await
+            .expect("the application builds again over the same database");
+        let address = format!("http://{}", app.local_addr());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until_stopped(async {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            client: Client::new(),
+            clock: self.clock.clone(),
+            db,
+            backend: self.backend,
+            schema: None,
+            shutdown: Some(shutdown),
+            _dir: dir,
+        }
+    }
+}
