@@ -516,9 +516,12 @@ impl TestApp {
             ),
         };
         let dir = tempfile::tempdir().expect("temporary folder");
-        let mut config = Self::builder(self.backend).config;
-        config.database_url = Some(url);
-        config.data_dir = dir.path().join("data");
+        let config = Self::builder(self.backend)
+            .config(|c| {
+                c.database_url = Some(url);
+                c.data_dir = dir.path().join("data");
+            })
+            .config;
         let app = Application::build(&config, Arc::new(self.clock.clone()))
             .await
             .expect("the application builds again over the same database");
