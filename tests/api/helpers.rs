@@ -232,11 +232,9 @@ impl TestAppBuilder {
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        // reqwest's TLS (unused here, but built) needs the process's crypto provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         TestApp {
             address,
-            client: Client::new(),
+            client: http_client(),
             clock,
             db,
             backend: self.backend,
@@ -400,6 +398,12 @@ impl Drop for TestApp {
     }
 }
 
+/// An HTTP client. reqwest's TLS (unused here, but built) needs the process's crypto provider.
+pub fn http_client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
+}
+
 /// Claims of a token the test application accepts for `user`.
 pub fn claims(user: i64) -> Value {
     let now = Utc::now().timestamp();
@@ -532,7 +536,7 @@ impl TestApp {
         }));
         TestApp {
             address,
-            client: Client::new(),
+            client: http_client(),
             clock: self.clock.clone(),
             db,
             backend: self.backend,
