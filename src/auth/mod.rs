@@ -56,7 +56,10 @@ pub enum TokenError {
 
 pub struct Authenticator {
     keys: KeySource,
-    validation: Validation,
+    /// One validation per accepted algorithm: jsonwebtoken refuses a key unless every
+    /// algorithm its validation lists belongs to the key's family, so each token is checked
+    /// against a validation that lists only its own.
+    validations: Vec<(Algorithm, Validation)>,
     user_claim: String,
 }
 
@@ -72,29 +75,15 @@ impl Authenticator {
             config.jwt_algorithms.clone()
         };
         keys.check_algorithms(&algorithms)?;
-        let mut validation = Validation::new(algorithms[0]);
-        validation.algorithms = algorithms;
-        validation.leeway = config.jwt_leeway_secs;
-        validation.validate_nbf = true;
-        validation.set_required_spec_claims(&["exp"]);
-        match &config.jwt_audience {
-            Some(aud) => validation.set_audience(&[aud]),
-            // Without a configured audience any `aud` is acceptable.
-            None => validation.validate_aud = false,
-        }
-        if let Some(iss) = &config.jwt_issuer {
-            validation.set_issuer(&[iss]);
-            validation.required_spec_claims.insert("iss".into());
-        }
+        let validations = algorithms
+            .into_iter()
+            .map(|alg| (alg, validation(alg, config)))
+            .collect();
         Ok(Self {
             keys,
-            validation,
+            validations,
             user_claim: config.jwt_user_claim.clone(),
         })
-    }
-
-    pub fn accepted_algorithms(&self) -> &[Algorithm] {
-        &self.validation.algorithms
     }
 
     /// Verifies a bearer token and names its caller.
@@ -104,11 +93,12 @@ impl Authenticator {
         }
         let header = decode_header(token).map_err(TokenError::Malformed)?;
         check_header(&header)?;
-        if !self.validation.algorithms.contains(&header.alg) {
+        let Some((_, validation)) = self.validations.iter().find(|(alg, _)| *alg == header.alg)
+        else {
             return Err(TokenError::AlgorithmNotAccepted(header.alg));
-        }
+        };
         let key = self.keys.key_for(&header).await?;
-        let claims = decode::<Map<String, Value>>(token, &key, &self.validation)
+        let claims = decode::<Map<String, Value>>(token, &key, validation)
             .map_err(TokenError::Rejected)?
             .claims;
         let user_id = claims
@@ -120,6 +110,28 @@ impl Authenticator {
             scopes: scopes(&claims),
         })
     }
+}
+
+/// What a token signed with `alg` must satisfy: an `exp` (and `nbf` when present) within the
+/// leeway, and the configured issuer and audience, which are then required claims.
+fn validation(alg: Algorithm, config: &JwtConfig) -> Validation {
+    let mut validation = Validation::new(alg);
+    validation.leeway = config.jwt_leeway_secs;
+    validation.validate_nbf = true;
+    validation.set_required_spec_claims(&["exp"]);
+    match &config.jwt_audience {
+        Some(aud) => {
+            validation.set_audience(&[aud]);
+            validation.required_spec_claims.insert("aud".into());
+        }
+        // Without a configured audience any `aud` is acceptable.
+        None => validation.validate_aud = false,
+    }
+    if let Some(iss) = &config.jwt_issuer {
+        validation.set_issuer(&[iss]);
+        validation.required_spec_claims.insert("iss".into());
+    }
+    validation
 }
 
 /// A short reason for the logs. jsonwebtoken's own messages may quote claim values, which

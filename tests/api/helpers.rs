@@ -232,11 +232,9 @@ impl TestAppBuilder {
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
         }));
-        // reqwest's TLS (unused here, but built) needs the process's crypto provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         TestApp {
             address,
-            client: Client::new(),
+            client: http_client(),
             clock,
             db,
             backend: self.backend,
@@ -400,6 +398,12 @@ impl Drop for TestApp {
     }
 }
 
+/// An HTTP client. reqwest's TLS (unused here, but built) needs the process's crypto provider.
+pub fn http_client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::new()
+}
+
 /// Claims of a token the test application accepts for `user`.
 pub fn claims(user: i64) -> Value {
     let now = Utc::now().timestamp();
@@ -516,9 +520,12 @@ impl TestApp {
             ),
         };
         let dir = tempfile::tempdir().expect("temporary folder");
-        let mut config = Self::builder(self.backend).config;
-        config.database_url = Some(url);
-        config.data_dir = dir.path().join("data");
+        let config = Self::builder(self.backend)
+            .config(|c| {
+                c.database_url = Some(url);
+                c.data_dir = dir.path().join("data");
+            })
+            .config;
         let app = Application::build(&config, Arc::new(self.clock.clone()))
             .await
             .expect("the application builds again over the same database");
@@ -529,7 +536,7 @@ impl TestApp {
         }));
         TestApp {
             address,
-            client: Client::new(),
+            client: http_client(),
             clock: self.clock.clone(),
             db,
             backend: self.backend,

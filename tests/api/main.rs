@@ -2,7 +2,9 @@
 //! over a fresh database, once on SQLite and once on PostgreSQL (see `helpers`).
 
 mod auth;
+mod cli;
 mod goals;
 mod helpers;
+mod operations;
 mod profiles;
 mod shared_database;

@@ -4,6 +4,7 @@
 //! auth-service's columns, and starts again over the same database. Standalone, it creates the
 //! table itself.
 
+use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, TestApp, json_body, problem, token};
@@ -196,6 +197,44 @@ async fn a_profile_update_leaves_the_auth_services_columns_and_rows_alone(backen
     );
 }
 
+async fn an_update_is_stamped_by_the_services_clock_in_its_own_column_only(backend: Backend) {
+    let at = Utc.with_ymd_and_hms(2026, 4, 2, 9, 15, 0).unwrap();
+    let app = TestApp::builder(backend)
+        .before_migrations(&auth_service_schema(backend))
+        .at(at)
+        .spawn()
+        .await;
+    let stamped = || {
+        app.db.scalar(match backend {
+            Backend::Postgres => {
+                "SELECT CAST(COALESCE(sum(EXTRACT(EPOCH FROM profile_updated_at)), 0) AS BIGINT) \
+                 FROM users"
+            }
+            Backend::Sqlite => {
+                "SELECT COALESCE(sum(CAST(strftime('%s', profile_updated_at) AS INTEGER)), 0) \
+                 FROM users"
+            }
+        })
+    };
+    assert_eq!(stamped().await, 0, "the migration stamps no row");
+
+    let updated = json_body(
+        app.put("/users/1", Some(&token(1)), &json!({"bio": "Stamped."}))
+            .await,
+        200,
+    )
+    .await;
+
+    assert_eq!(
+        stamped().await,
+        at.timestamp(),
+        "only ada's row, at the clock's time"
+    );
+    assert_eq!(updated["created_at"], "2024-05-01T08:30:00Z");
+    let ada = json_body(app.get_as("/users/me", &token(1)).await, 200).await;
+    assert_eq!(ada["created_at"], "2024-05-01T08:30:00Z");
+}
+
 async fn the_auth_service_still_inserts_users_after_the_migration(backend: Backend) {
     let app = shared(backend).await;
 
@@ -325,6 +364,7 @@ crate::backend_tests!(
     the_owner_sees_email_and_timezone_but_no_other_auth_service_column,
     an_inactive_auth_service_user_is_404,
     a_profile_update_leaves_the_auth_services_columns_and_rows_alone,
+    an_update_is_stamped_by_the_services_clock_in_its_own_column_only,
     the_auth_service_still_inserts_users_after_the_migration,
     profile_columns_the_table_already_has_are_kept_with_their_values,
     a_second_start_over_the_same_database_is_fine,
