@@ -65,20 +65,42 @@ pub trait Store: Reads {
 pub trait Reads: Send + Sync + 'static {
     /// An active user (the auth-service's `is_active` is not false).
     async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>>;
-    async fn goals(&self, access: &Access<visibility::Goals>, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>>;
-    async fn goal(&self, access: &Access<visibility::Goals>, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
+    async fn goals(
+        &self,
+        access: &Access<visibility::Goals>,
+        page: &GoalPage,
+    ) -> sqlx::Result<Vec<GoalRow>>;
+    async fn goal(
+        &self,
+        access: &Access<visibility::Goals>,
+        goal: GoalId,
+    ) -> sqlx::Result<Option<GoalRow>>;
     async fn checkins(
         &self,
         access: &Access<visibility::Goals>,
         goal: GoalId,
         page: &CheckinPage,
     ) -> sqlx::Result<Vec<CheckinRow>>;
-    async fn badges_of(&self, access: &Access<visibility::Badges>) -> sqlx::Result<Vec<AwardedBadgeRow>>;
-    async fn activity(&self, access: &Access<visibility::Activity>, page: &ActivityPage) -> sqlx::Result<Vec<EventRow>>;
+    async fn badges_of(
+        &self,
+        access: &Access<visibility::Badges>,
+    ) -> sqlx::Result<Vec<AwardedBadgeRow>>;
+    async fn activity(
+        &self,
+        access: &Access<visibility::Activity>,
+        page: &ActivityPage,
+    ) -> sqlx::Result<Vec<EventRow>>;
     /// Figures for a user's stats; `since` is the first day of the 30 counted as recent.
-    async fn stats(&self, access: &Access<visibility::Stats>, since: NaiveDate) -> sqlx::Result<StatsRow>;
+    async fn stats(
+        &self,
+        access: &Access<visibility::Stats>,
+        since: NaiveDate,
+    ) -> sqlx::Result<StatsRow>;
     /// How many goals the user has in each status that any goal has.
-    async fn goal_counts(&self, access: &Access<visibility::Stats>) -> sqlx::Result<Vec<(String, i64)>>;
+    async fn goal_counts(
+        &self,
+        access: &Access<visibility::Stats>,
+    ) -> sqlx::Result<Vec<(String, i64)>>;
     /// Streak summaries of the user's goals checked in on or after `since`: the only ones
     /// whose streak can still be alive.
     async fn recent_streaks(
@@ -96,11 +118,27 @@ pub trait Reads: Send + Sync + 'static {
 pub trait Tx: Send {
     async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
-    async fn save_profile(&mut self, id: UserId, profile: &Profile, privacy: &Privacy, now: DateTime<Utc>) -> sqlx::Result<UserRow>;
-    async fn insert_user(&mut self, id: UserId, username: &str, now: DateTime<Utc>) -> sqlx::Result<()>;
+    async fn save_profile(
+        &mut self,
+        id: UserId,
+        profile: &Profile,
+        privacy: &Privacy,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<UserRow>;
+    async fn insert_user(
+        &mut self,
+        id: UserId,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()>;
 
     async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
-    async fn insert_goal(&mut self, user: UserId, goal: &NewGoal, now: DateTime<Utc>) -> sqlx::Result<GoalRow>;
+    async fn insert_goal(
+        &mut self,
+        user: UserId,
+        goal: &NewGoal,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<GoalRow>;
     async fn save_goal(
         &mut self,
         user: UserId,
@@ -124,14 +162,24 @@ pub trait Tx: Send {
     async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>>;
     async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
     async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>>;
-    async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary) -> sqlx::Result<GoalRow>;
+    async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary)
+    -> sqlx::Result<GoalRow>;
 
-    async fn record(&mut self, user: UserId, event: &NewEvent, now: DateTime<Utc>) -> sqlx::Result<()>;
+    async fn record(
+        &mut self,
+        user: UserId,
+        event: &NewEvent,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()>;
 
     async fn badge(&mut self, code: &str) -> sqlx::Result<Option<CatalogRow>>;
     async fn add_badge(&mut self, badge: &NewBadge) -> sqlx::Result<()>;
     async fn held_badges(&mut self, user: UserId) -> sqlx::Result<Vec<String>>;
-    async fn user_badge(&mut self, user: UserId, code: &str) -> sqlx::Result<Option<AwardedBadgeRow>>;
+    async fn user_badge(
+        &mut self,
+        user: UserId,
+        code: &str,
+    ) -> sqlx::Result<Option<AwardedBadgeRow>>;
     /// Awards a badge unless it is held (or not in the catalog): whether it was awarded.
     async fn award(&mut self, user: UserId, code: &str, now: DateTime<Utc>) -> sqlx::Result<bool>;
     /// Whether the user held the badge.

@@ -9,10 +9,17 @@ macro_rules! impl_reads {
         #[async_trait::async_trait]
         impl $crate::db::Reads for $store {
             async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as(sql::USER_BY_ID).bind(id).fetch_optional(&self.$pool).await
+                sqlx::query_as(sql::USER_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&self.$pool)
+                    .await
             }
 
-            async fn goals(&self, access: &Access<visibility::Goals>, page: &GoalPage) -> sqlx::Result<Vec<GoalRow>> {
+            async fn goals(
+                &self,
+                access: &Access<visibility::Goals>,
+                page: &GoalPage,
+            ) -> sqlx::Result<Vec<GoalRow>> {
                 let before = page.before.map_or(i64::MAX, GoalId::get);
                 let limit = i64::from(page.limit);
                 match page.status {
@@ -36,7 +43,11 @@ macro_rules! impl_reads {
                 }
             }
 
-            async fn goal(&self, access: &Access<visibility::Goals>, goal: GoalId) -> sqlx::Result<Option<GoalRow>> {
+            async fn goal(
+                &self,
+                access: &Access<visibility::Goals>,
+                goal: GoalId,
+            ) -> sqlx::Result<Option<GoalRow>> {
                 sqlx::query_as(sql::GOAL_BY_ID)
                     .bind(goal)
                     .bind(access.user())
@@ -59,8 +70,14 @@ macro_rules! impl_reads {
                     .await
             }
 
-            async fn badges_of(&self, access: &Access<visibility::Badges>) -> sqlx::Result<Vec<AwardedBadgeRow>> {
-                sqlx::query_as(sql::BADGES_OF_USER).bind(access.user()).fetch_all(&self.$pool).await
+            async fn badges_of(
+                &self,
+                access: &Access<visibility::Badges>,
+            ) -> sqlx::Result<Vec<AwardedBadgeRow>> {
+                sqlx::query_as(sql::BADGES_OF_USER)
+                    .bind(access.user())
+                    .fetch_all(&self.$pool)
+                    .await
             }
 
             async fn activity(
@@ -78,12 +95,26 @@ macro_rules! impl_reads {
                     .await
             }
 
-            async fn stats(&self, access: &Access<visibility::Stats>, since: NaiveDate) -> sqlx::Result<StatsRow> {
-                sqlx::query_as(sql::STATS).bind(access.user()).bind(since).fetch_one(&self.$pool).await
+            async fn stats(
+                &self,
+                access: &Access<visibility::Stats>,
+                since: NaiveDate,
+            ) -> sqlx::Result<StatsRow> {
+                sqlx::query_as(sql::STATS)
+                    .bind(access.user())
+                    .bind(since)
+                    .fetch_one(&self.$pool)
+                    .await
             }
 
-            async fn goal_counts(&self, access: &Access<visibility::Stats>) -> sqlx::Result<Vec<(String, i64)>> {
-                sqlx::query_as(sql::GOAL_COUNTS).bind(access.user()).fetch_all(&self.$pool).await
+            async fn goal_counts(
+                &self,
+                access: &Access<visibility::Stats>,
+            ) -> sqlx::Result<Vec<(String, i64)>> {
+                sqlx::query_as(sql::GOAL_COUNTS)
+                    .bind(access.user())
+                    .fetch_all(&self.$pool)
+                    .await
             }
 
             async fn recent_streaks(
@@ -99,7 +130,9 @@ macro_rules! impl_reads {
             }
 
             async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>> {
-                sqlx::query_as(sql::BADGE_CATALOG).fetch_all(&self.$pool).await
+                sqlx::query_as(sql::BADGE_CATALOG)
+                    .fetch_all(&self.$pool)
+                    .await
             }
         }
     };
@@ -113,11 +146,17 @@ macro_rules! impl_tx {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
             async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as(sql::USER_BY_ID).bind(id).fetch_optional(&mut *self.tx).await
+                sqlx::query_as(sql::USER_BY_ID)
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
             async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as($user_for_update).bind(id).fetch_optional(&mut *self.tx).await
+                sqlx::query_as($user_for_update)
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
             async fn save_profile(
@@ -143,7 +182,12 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn insert_user(&mut self, id: UserId, username: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+            async fn insert_user(
+                &mut self,
+                id: UserId,
+                username: &str,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
                 sqlx::query(sql::INSERT_USER)
                     .bind(id)
                     .bind(username)
@@ -153,7 +197,11 @@ macro_rules! impl_tx {
                     .map(drop)
             }
 
-            async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>> {
+            async fn lock_goal(
+                &mut self,
+                user: UserId,
+                goal: GoalId,
+            ) -> sqlx::Result<Option<GoalRow>> {
                 sqlx::query_as($goal_for_update)
                     .bind(goal)
                     .bind(user)
@@ -161,7 +209,12 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn insert_goal(&mut self, user: UserId, goal: &NewGoal, now: DateTime<Utc>) -> sqlx::Result<GoalRow> {
+            async fn insert_goal(
+                &mut self,
+                user: UserId,
+                goal: &NewGoal,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<GoalRow> {
                 sqlx::query_as(sql::INSERT_GOAL)
                     .bind(user)
                     .bind(goal.title.as_str())
@@ -192,7 +245,11 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn delete_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<String>> {
+            async fn delete_goal(
+                &mut self,
+                user: UserId,
+                goal: GoalId,
+            ) -> sqlx::Result<Option<String>> {
                 sqlx::query_scalar(sql::DELETE_GOAL)
                     .bind(goal)
                     .bind(user)
@@ -200,9 +257,18 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn count_goals(&mut self, user: UserId, status: Option<GoalStatus>) -> sqlx::Result<i64> {
+            async fn count_goals(
+                &mut self,
+                user: UserId,
+                status: Option<GoalStatus>,
+            ) -> sqlx::Result<i64> {
                 match status {
-                    None => sqlx::query_scalar(sql::COUNT_GOALS).bind(user).fetch_one(&mut *self.tx).await,
+                    None => {
+                        sqlx::query_scalar(sql::COUNT_GOALS)
+                            .bind(user)
+                            .fetch_one(&mut *self.tx)
+                            .await
+                    }
                     Some(status) => {
                         sqlx::query_scalar(sql::COUNT_GOALS_WITH_STATUS)
                             .bind(user)
@@ -231,20 +297,39 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>> {
-                sqlx::query_as(sql::CHECKIN).bind(goal).bind(day).fetch_optional(&mut *self.tx).await
+            async fn checkin(
+                &mut self,
+                goal: GoalId,
+                day: NaiveDate,
+            ) -> sqlx::Result<Option<CheckinRow>> {
+                sqlx::query_as(sql::CHECKIN)
+                    .bind(goal)
+                    .bind(day)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
             async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool> {
-                let done = sqlx::query(sql::DELETE_CHECKIN).bind(goal).bind(day).execute(&mut *self.tx).await?;
+                let done = sqlx::query(sql::DELETE_CHECKIN)
+                    .bind(goal)
+                    .bind(day)
+                    .execute(&mut *self.tx)
+                    .await?;
                 Ok(done.rows_affected() > 0)
             }
 
             async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>> {
-                sqlx::query_scalar(sql::CHECKIN_DATES).bind(goal).fetch_all(&mut *self.tx).await
+                sqlx::query_scalar(sql::CHECKIN_DATES)
+                    .bind(goal)
+                    .fetch_all(&mut *self.tx)
+                    .await
             }
 
-            async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary) -> sqlx::Result<GoalRow> {
+            async fn save_streak(
+                &mut self,
+                goal: GoalId,
+                summary: &StreakSummary,
+            ) -> sqlx::Result<GoalRow> {
                 let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
                 sqlx::query_as(sql::SAVE_STREAK)
                     .bind(goal)
@@ -257,7 +342,12 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn record(&mut self, user: UserId, event: &NewEvent, now: DateTime<Utc>) -> sqlx::Result<()> {
+            async fn record(
+                &mut self,
+                user: UserId,
+                event: &NewEvent,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
                 sqlx::query(sql::INSERT_EVENT)
                     .bind(user)
                     .bind(event.kind.as_str())
@@ -272,7 +362,10 @@ macro_rules! impl_tx {
             }
 
             async fn badge(&mut self, code: &str) -> sqlx::Result<Option<CatalogRow>> {
-                sqlx::query_as(sql::BADGE).bind(code).fetch_optional(&mut *self.tx).await
+                sqlx::query_as(sql::BADGE)
+                    .bind(code)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
             async fn add_badge(&mut self, badge: &NewBadge) -> sqlx::Result<()> {
@@ -289,14 +382,30 @@ macro_rules! impl_tx {
             }
 
             async fn held_badges(&mut self, user: UserId) -> sqlx::Result<Vec<String>> {
-                sqlx::query_scalar(sql::HELD_BADGES).bind(user).fetch_all(&mut *self.tx).await
+                sqlx::query_scalar(sql::HELD_BADGES)
+                    .bind(user)
+                    .fetch_all(&mut *self.tx)
+                    .await
             }
 
-            async fn user_badge(&mut self, user: UserId, code: &str) -> sqlx::Result<Option<AwardedBadgeRow>> {
-                sqlx::query_as(sql::USER_BADGE).bind(user).bind(code).fetch_optional(&mut *self.tx).await
+            async fn user_badge(
+                &mut self,
+                user: UserId,
+                code: &str,
+            ) -> sqlx::Result<Option<AwardedBadgeRow>> {
+                sqlx::query_as(sql::USER_BADGE)
+                    .bind(user)
+                    .bind(code)
+                    .fetch_optional(&mut *self.tx)
+                    .await
             }
 
-            async fn award(&mut self, user: UserId, code: &str, now: DateTime<Utc>) -> sqlx::Result<bool> {
+            async fn award(
+                &mut self,
+                user: UserId,
+                code: &str,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<bool> {
                 let done = sqlx::query(sql::AWARD_BADGE)
                     .bind(user)
                     .bind(code)
@@ -307,7 +416,11 @@ macro_rules! impl_tx {
             }
 
             async fn revoke(&mut self, user: UserId, code: &str) -> sqlx::Result<bool> {
-                let done = sqlx::query(sql::REVOKE_BADGE).bind(user).bind(code).execute(&mut *self.tx).await?;
+                let done = sqlx::query(sql::REVOKE_BADGE)
+                    .bind(user)
+                    .bind(code)
+                    .execute(&mut *self.tx)
+                    .await?;
                 Ok(done.rows_affected() > 0)
             }
 

@@ -82,14 +82,16 @@ pub const UPDATE_GOAL: &str = concat!(
     goal_columns!()
 );
 
-pub const DELETE_GOAL: &str = "DELETE FROM learning_goals WHERE id = $1 AND user_id = $2 RETURNING title";
+pub const DELETE_GOAL: &str =
+    "DELETE FROM learning_goals WHERE id = $1 AND user_id = $2 RETURNING title";
 
 pub const COUNT_GOALS: &str = "SELECT count(*) FROM learning_goals WHERE user_id = $1";
 
 pub const COUNT_GOALS_WITH_STATUS: &str =
     "SELECT count(*) FROM learning_goals WHERE user_id = $1 AND status = $2";
 
-pub const GOAL_COUNTS: &str = "SELECT status, count(*) FROM learning_goals WHERE user_id = $1 GROUP BY status";
+pub const GOAL_COUNTS: &str =
+    "SELECT status, count(*) FROM learning_goals WHERE user_id = $1 GROUP BY status";
 
 /// Served by `learning_goals_by_user_last_checkin`.
 pub const RECENT_STREAKS: &str = "\
@@ -129,7 +131,8 @@ pub const CHECKINS_PAGE: &str = concat!(
     "ORDER BY checkin_date DESC LIMIT $4"
 );
 
-pub const DELETE_CHECKIN: &str = "DELETE FROM goal_checkins WHERE goal_id = $1 AND checkin_date = $2";
+pub const DELETE_CHECKIN: &str =
+    "DELETE FROM goal_checkins WHERE goal_id = $1 AND checkin_date = $2";
 
 pub const CHECKIN_DATES: &str = "SELECT checkin_date FROM goal_checkins WHERE goal_id = $1";
 

@@ -166,7 +166,10 @@ mod tests {
         let user = UserId::parse(1).unwrap();
         assert!(privacy.grant::<Stats>(user, Viewer::Other).is_none());
         assert!(privacy.grant::<Stats>(user, Viewer::Owner).is_some());
-        assert_eq!(privacy.grant::<Goals>(user, Viewer::Other).unwrap().user(), user);
+        assert_eq!(
+            privacy.grant::<Goals>(user, Viewer::Other).unwrap().user(),
+            user
+        );
     }
 
     #[test]

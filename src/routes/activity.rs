@@ -97,10 +97,16 @@ async fn list_activity(
 ) -> AppResult<Response> {
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid_parameter("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(AppError::invalid_parameter(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     if query.cursor.is_some_and(|c| c < 1) {
-        return Err(AppError::invalid_parameter("cursor", "must be a positive integer"));
+        return Err(AppError::invalid_parameter(
+            "cursor",
+            "must be a positive integer",
+        ));
     }
     let (owner, access) = open_section::<Activity>(&state, path.user_id, caller.as_ref()).await?;
     let privacy = owner.privacy();
@@ -113,7 +119,10 @@ async fn list_activity(
     let mut rows = state.store.activity(&access, &page).await?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);
-    let next = rows.last().filter(|_| more).map(|last| next_link(path.user_id, limit, last.id));
+    let next = rows
+        .last()
+        .filter(|_| more)
+        .map(|last| next_link(path.user_id, limit, last.id));
     let events: Vec<ActivityEvent> = rows.into_iter().map(ActivityEvent::from).collect();
     let mut response = Json(events).into_response();
     if let Some(link) = next {

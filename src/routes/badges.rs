@@ -191,8 +191,14 @@ async fn award_badge(
     let Some(code) = code.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let (row, awarded) = services::badges::award(&*state.store, state.clock.now(), path.user_id, code.trim()).await?;
-    let status = if awarded { StatusCode::CREATED } else { StatusCode::OK };
+    let (row, awarded) =
+        services::badges::award(&*state.store, state.clock.now(), path.user_id, code.trim())
+            .await?;
+    let status = if awarded {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(Badge::from(row))).into_response())
 }
 

@@ -89,11 +89,19 @@ impl CheckInCreate {
             "is set by the service",
             "CheckInCreate",
         );
-        let minutes = field(&mut errors, "minutes", self.minutes.map(checkin::minutes).transpose());
+        let minutes = field(
+            &mut errors,
+            "minutes",
+            self.minutes.map(checkin::minutes).transpose(),
+        );
         let note = field(
             &mut errors,
             "note",
-            self.note.as_deref().map(checkin::note).transpose().map(Option::flatten),
+            self.note
+                .as_deref()
+                .map(checkin::note)
+                .transpose()
+                .map(Option::flatten),
         );
         match (minutes, note) {
             (Some(minutes), Some(note)) if errors.is_empty() => Ok(CheckinRequest {
@@ -130,16 +138,26 @@ impl CheckinListQuery {
     fn page(&self) -> AppResult<CheckinPage> {
         let limit = self.limit.unwrap_or(DEFAULT_PAGE);
         if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::invalid_parameter("limit", format!("must be between 1 and {MAX_PAGE}")));
+            return Err(AppError::invalid_parameter(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE}"),
+            ));
         }
         let from = self.from.unwrap_or(EARLIEST_DAY);
         let to = self.to.unwrap_or(LATEST_DAY);
         if from > to {
-            return Err(AppError::invalid_parameter("from", "must not be after `to`"));
+            return Err(AppError::invalid_parameter(
+                "from",
+                "must not be after `to`",
+            ));
         }
         // The cursor is the last day of the previous page: this page ends the day before.
         let to = match self.cursor {
-            Some(cursor) => to.min(cursor.checked_sub_days(Days::new(1)).unwrap_or(EARLIEST_DAY)),
+            Some(cursor) => to.min(
+                cursor
+                    .checked_sub_days(Days::new(1))
+                    .unwrap_or(EARLIEST_DAY),
+            ),
             None => to,
         };
         Ok(CheckinPage { from, to, limit })
@@ -153,7 +171,8 @@ impl CheckinListQuery {
         if let Some(to) = self.to {
             query.push_str(&format!("&to={to}"));
         }
-        let link = format!("</users/{user}/goals/{goal}/checkins?{query}&cursor={last}>; rel=\"next\"");
+        let link =
+            format!("</users/{user}/goals/{goal}/checkins?{query}&cursor={last}>; rel=\"next\"");
         HeaderValue::from_str(&link).expect("a link built from ids and dates is a valid header")
     }
 }
@@ -238,8 +257,19 @@ async fn add_checkin(
     ApiJson(body): ApiJson<CheckInCreate>,
 ) -> AppResult<Response> {
     let request = body.validate()?;
-    let done = services::checkins::add(&*state.store, &*state.clock, path.user_id, path.goal_id, request).await?;
-    let status = if done.created { StatusCode::CREATED } else { StatusCode::OK };
+    let done = services::checkins::add(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        path.goal_id,
+        request,
+    )
+    .await?;
+    let status = if done.created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let result = CheckInResult {
         checkin: done.checkin.into(),
         streak: done.streak,
@@ -262,7 +292,17 @@ async fn add_checkin(
         (status = 404, description = "No such goal, or no check-in that day"),
     )
 )]
-async fn remove_checkin(State(state): State<AppState>, Owned(path, _): Owned<CheckinPath>) -> AppResult<StatusCode> {
-    services::checkins::remove(&*state.store, &*state.clock, path.user_id, path.goal_id, path.date).await?;
+async fn remove_checkin(
+    State(state): State<AppState>,
+    Owned(path, _): Owned<CheckinPath>,
+) -> AppResult<StatusCode> {
+    services::checkins::remove(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        path.goal_id,
+        path.date,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

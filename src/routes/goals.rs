@@ -312,7 +312,10 @@ async fn list_goals(
                 .map(|last| next_link(path.user_id, &page, last.id))
         })
         .flatten();
-    let goals: Vec<LearningGoal> = rows.into_iter().map(|row| LearningGoal::on(row, today)).collect();
+    let goals: Vec<LearningGoal> = rows
+        .into_iter()
+        .map(|row| LearningGoal::on(row, today))
+        .collect();
     let mut response = Json(goals).into_response();
     if let Some(link) = next {
         response.headers_mut().insert(header::LINK, link);

@@ -91,7 +91,9 @@ pub fn day<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDat
 }
 
 /// Like [`day`], for optional members and parameters.
-pub fn optional_day<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<NaiveDate>, D::Error> {
+pub fn optional_day<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NaiveDate>, D::Error> {
     #[derive(Deserialize)]
     struct Day(#[serde(deserialize_with = "day")] NaiveDate);
     Ok(Option::<Day>::deserialize(deserializer)?.map(|d| d.0))
@@ -136,7 +138,11 @@ pub async fn open_section<S: SectionKind>(
     user: UserId,
     caller: Option<&AuthUser>,
 ) -> AppResult<(UserRow, Access<S>)> {
-    let row = state.store.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    let row = state
+        .store
+        .user(user)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
     let access = row
         .privacy()
         .grant::<S>(user, viewer_of(caller, user))

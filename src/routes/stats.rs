@@ -71,9 +71,15 @@ async fn get_stats(
     let (owner, access) = open_section::<Stats>(&state, path.user_id, caller.as_ref()).await?;
     let today = streak::today(state.clock.now(), owner.time_zone());
     let days_before = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(today);
-    let figures = state.store.stats(&access, days_before(RECENT_DAYS - 1)).await?;
+    let figures = state
+        .store
+        .stats(&access, days_before(RECENT_DAYS - 1))
+        .await?;
     let counts = state.store.goal_counts(&access).await?;
-    let recent = state.store.recent_streaks(&access, days_before(MAX_ALIVE_GAP_DAYS)).await?;
+    let recent = state
+        .store
+        .recent_streaks(&access, days_before(MAX_ALIVE_GAP_DAYS))
+        .await?;
 
     let mut goals_by_status: BTreeMap<&'static str, u64> =
         GoalStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();

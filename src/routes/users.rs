@@ -91,7 +91,9 @@ impl UserProfileResponse {
         let base = format!("/users/{}", row.id);
         let privacy = row.privacy();
         let link = |section: Section, path: &str| {
-            privacy.allows(section, viewer).then(|| format!("{base}/{path}"))
+            privacy
+                .allows(section, viewer)
+                .then(|| format!("{base}/{path}"))
         };
         Self {
             id: row.id,
@@ -200,7 +202,13 @@ impl VisibilityUpdate {
             ));
         }
         let mut section = |name: &str, raw: Option<String>| {
-            raw.and_then(|raw| field(errors, &format!("visibility.{name}"), Visibility::parse(&raw)))
+            raw.and_then(|raw| {
+                field(
+                    errors,
+                    &format!("visibility.{name}"),
+                    Visibility::parse(&raw),
+                )
+            })
         };
         PrivacyChanges {
             goals: section("goals", self.goals),
@@ -350,13 +358,8 @@ async fn update_profile(
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> AppResult<MyProfileResponse> {
     let (changes, privacy) = body.validate()?;
-    let row = services::profile::update(
-        &*state.store,
-        &*state.clock,
-        path.user_id,
-        changes,
-        privacy,
-    )
-    .await?;
+    let row =
+        services::profile::update(&*state.store, &*state.clock, path.user_id, changes, privacy)
+            .await?;
     Ok(MyProfileResponse::from_row(&row))
 }

@@ -61,12 +61,21 @@ pub(crate) async fn award_earned(
 }
 
 /// Awards one badge unless held; whether it was awarded.
-async fn award_one(tx: &mut dyn Tx, user: UserId, code: &str, now: DateTime<Utc>) -> AppResult<bool> {
+async fn award_one(
+    tx: &mut dyn Tx,
+    user: UserId,
+    code: &str,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     if !tx.award(user, code, now).await? {
         return Ok(false);
     }
-    let name = tx.badge(code).await?.map_or_else(|| code.to_owned(), |b| b.name);
-    tx.record(user, &NewEvent::badge_awarded(code, &name), now).await?;
+    let name = tx
+        .badge(code)
+        .await?
+        .map_or_else(|| code.to_owned(), |b| b.name);
+    tx.record(user, &NewEvent::badge_awarded(code, &name), now)
+        .await?;
     Ok(true)
 }
 
@@ -79,29 +88,46 @@ pub async fn award(
     code: &str,
 ) -> AppResult<(AwardedBadgeRow, bool)> {
     let mut tx = store.begin().await?;
-    tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    tx.user(user)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
     if tx.badge(code).await?.is_none() {
-        return Err(AppError::validation("code", "is not a badge of the catalog"));
+        return Err(AppError::validation(
+            "code",
+            "is not a badge of the catalog",
+        ));
     }
     let awarded = award_one(&mut *tx, user, code, now).await?;
-    let row = tx
-        .user_badge(user, code)
-        .await?
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("badge {code} not held after awarding")))?;
+    let row = tx.user_badge(user, code).await?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("badge {code} not held after awarding"))
+    })?;
     tx.commit().await?;
     Ok((row, awarded))
 }
 
 /// A trusted service takes a badge back.
 #[tracing::instrument(skip_all, fields(user_id = %user, badge = code))]
-pub async fn revoke(store: &dyn Store, now: DateTime<Utc>, user: UserId, code: &str) -> AppResult<()> {
+pub async fn revoke(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    user: UserId,
+    code: &str,
+) -> AppResult<()> {
     let mut tx = store.begin().await?;
-    tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    tx.user(user)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
     if !tx.revoke(user, code).await? {
-        return Err(AppError::NotFound("the user does not hold that badge".into()));
+        return Err(AppError::NotFound(
+            "the user does not hold that badge".into(),
+        ));
     }
-    let name = tx.badge(code).await?.map_or_else(|| code.to_owned(), |b| b.name);
-    tx.record(user, &NewEvent::badge_revoked(code, &name), now).await?;
+    let name = tx
+        .badge(code)
+        .await?
+        .map_or_else(|| code.to_owned(), |b| b.name);
+    tx.record(user, &NewEvent::badge_revoked(code, &name), now)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

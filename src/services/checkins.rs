@@ -39,8 +39,14 @@ pub async fn add(
     request: CheckinRequest,
 ) -> AppResult<CheckedIn> {
     let mut tx = store.begin().await?;
-    let owner = tx.user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
-    let row = tx.lock_goal(user, goal).await?.ok_or_else(|| AppError::not_found("the goal"))?;
+    let owner = tx
+        .user(user)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
+    let row = tx
+        .lock_goal(user, goal)
+        .await?
+        .ok_or_else(|| AppError::not_found("the goal"))?;
     if row.status != GoalStatus::InProgress {
         return Err(AppError::Conflict(format!(
             "only an in-progress goal takes check-ins; this one is {}",
@@ -49,7 +55,8 @@ pub async fn add(
     }
     let now = clock.now();
     let today = streak::today(now, owner.time_zone());
-    let day = checkin::day(request.day, today).map_err(|message| AppError::validation("date", message))?;
+    let day = checkin::day(request.day, today)
+        .map_err(|message| AppError::validation("date", message))?;
     let new = crate::db::NewCheckin {
         day,
         minutes: request.minutes,
@@ -57,10 +64,9 @@ pub async fn add(
     };
     let Some(checkin) = tx.insert_checkin(user, goal, &new, now).await? else {
         // Already checked in that day: answer with what is stored, write nothing.
-        let existing = tx
-            .checkin(goal, day)
-            .await?
-            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("check-in vanished inside its transaction")))?;
+        let existing = tx.checkin(goal, day).await?.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("check-in vanished inside its transaction"))
+        })?;
         return Ok(CheckedIn {
             checkin: existing,
             streak: row.streak.summary().on(today),
@@ -68,9 +74,16 @@ pub async fn add(
         });
     };
     let updated = recompute_streak(&mut *tx, &row).await?;
-    tx.record(user, &NewEvent::checkin_added(goal, &row.title, day), now).await?;
+    tx.record(user, &NewEvent::checkin_added(goal, &row.title, day), now)
+        .await?;
     let streak = updated.streak.summary().on(today);
-    award_earned(&mut *tx, user, Measured::StreakDays(streak.longest_streak), now).await?;
+    award_earned(
+        &mut *tx,
+        user,
+        Measured::StreakDays(streak.longest_streak),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(CheckedIn {
         checkin,
@@ -80,14 +93,30 @@ pub async fn add(
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
-pub async fn remove(store: &dyn Store, clock: &dyn Clock, user: UserId, goal: GoalId, day: NaiveDate) -> AppResult<()> {
+pub async fn remove(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+    day: NaiveDate,
+) -> AppResult<()> {
     let mut tx = store.begin().await?;
-    let row = tx.lock_goal(user, goal).await?.ok_or_else(|| AppError::not_found("the goal"))?;
+    let row = tx
+        .lock_goal(user, goal)
+        .await?
+        .ok_or_else(|| AppError::not_found("the goal"))?;
     if !tx.delete_checkin(goal, day).await? {
-        return Err(AppError::NotFound(format!("the goal has no check-in on {day}")));
+        return Err(AppError::NotFound(format!(
+            "the goal has no check-in on {day}"
+        )));
     }
     recompute_streak(&mut *tx, &row).await?;
-    tx.record(user, &NewEvent::checkin_removed(goal, &row.title, day), clock.now()).await?;
+    tx.record(
+        user,
+        &NewEvent::checkin_removed(goal, &row.title, day),
+        clock.now(),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

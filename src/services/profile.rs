@@ -17,7 +17,10 @@ pub async fn update(
     privacy: PrivacyChanges,
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
-    let current = tx.lock_user(user).await?.ok_or_else(|| AppError::not_found("the user"))?;
+    let current = tx
+        .lock_user(user)
+        .await?
+        .ok_or_else(|| AppError::not_found("the user"))?;
     let (profile_before, privacy_before) = (current.profile(), current.privacy());
     let profile = changes.apply(profile_before.clone());
     let privacy = privacy.apply(privacy_before);
@@ -27,7 +30,13 @@ pub async fn update(
     let now = clock.now();
     let updated = tx.save_profile(user, &profile, &privacy, now).await?;
     tx.record(user, &NewEvent::profile_updated(), now).await?;
-    award_earned(&mut *tx, user, Measured::ProfileComplete(profile.is_complete()), now).await?;
+    award_earned(
+        &mut *tx,
+        user,
+        Measured::ProfileComplete(profile.is_complete()),
+        now,
+    )
+    .await?;
     tx.commit().await?;
     Ok(updated)
 }

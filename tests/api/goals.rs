@@ -81,7 +81,10 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
             "completed_at",
             "created_at",
             "description",
+            "freezes_available",
             "id",
+            "last_checkin_date",
+            "longest_streak",
             "status",
             "streak_count",
             "title",
@@ -96,6 +99,9 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
     assert_eq!(goal["description"], "The book, then a project.");
     assert_eq!(goal["status"], "in-progress");
     assert_eq!(goal["streak_count"], 0);
+    assert_eq!(goal["longest_streak"], 0);
+    assert_eq!(goal["freezes_available"], 0);
+    assert_eq!(goal["last_checkin_date"], Value::Null);
     assert_eq!(goal["created_at"], "2026-03-10T12:00:00Z");
     assert_eq!(goal["updated_at"], "2026-03-10T12:00:00Z");
     assert_eq!(goal["completed_at"], Value::Null);
@@ -1103,25 +1109,23 @@ async fn stats_count_the_users_goals_by_every_status_and_their_badges(backend: B
         .await;
     }
     app.create_goal(2, &bob, "Bob's").await;
+    // Creating goals earned first-goal and first-completion; one more is given by hand.
     app.db
         .execute(
             "INSERT INTO user_badges (user_id, badge_code, awarded_at) VALUES \
-             (1, 'first-goal', '2026-03-01T10:00:00+00:00'), \
-             (1, 'first-completion', '2026-03-02T10:00:00+00:00'), \
-             (2, 'first-goal', '2026-03-03T10:00:00+00:00')",
+             (1, 'streak-100', '2026-03-02T10:00:00+00:00'), \
+             (2, 'streak-30', '2026-03-03T10:00:00+00:00')",
         )
         .await;
 
     let stats = json_body(app.get("/users/1/stats").await, 200).await;
 
+    assert_eq!(stats["goals_total"], 6);
     assert_eq!(
-        stats,
-        json!({
-            "goals_total": 6,
-            "goals_by_status": {"in-progress": 2, "paused": 1, "completed": 3, "abandoned": 0},
-            "badges_count": 2,
-        })
+        stats["goals_by_status"],
+        json!({"in-progress": 2, "paused": 1, "completed": 3, "abandoned": 0})
     );
+    assert_eq!(stats["badges_count"], 3);
 }
 
 async fn a_new_users_stats_are_all_zero(backend: Backend) {
@@ -1135,7 +1139,12 @@ async fn a_new_users_stats_are_all_zero(backend: Backend) {
         json!({
             "goals_total": 0,
             "goals_by_status": {"in-progress": 0, "paused": 0, "completed": 0, "abandoned": 0},
+            "checkins_total": 0,
+            "active_days_30": 0,
+            "best_current_streak": 0,
+            "longest_streak": 0,
             "badges_count": 0,
+            "last_active_at": null,
         })
     );
 }

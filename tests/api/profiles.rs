@@ -39,7 +39,7 @@ async fn a_public_profile_shows_public_fields_and_links_only(backend: Backend) {
     assert!(profile["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         profile["links"],
-        json!({"self": "/users/7", "badges": "/users/7/badges", "goals": "/users/7/goals", "stats": "/users/7/stats"})
+        json!({"self": "/users/7", "badges": "/users/7/badges", "goals": "/users/7/goals", "stats": "/users/7/stats", "activity": "/users/7/activity"})
     );
 }
 
