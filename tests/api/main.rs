@@ -8,3 +8,4 @@ mod helpers;
 mod operations;
 mod profiles;
 mod shared_database;
+mod tracker;
