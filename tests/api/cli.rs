@@ -12,7 +12,7 @@ use serde_json::Value;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_user-service");
 
-fn command(data_dir: &Path) -> Command {
+pub(crate) fn command(data_dir: &Path) -> Command {
     let mut command = Command::new(BINARY);
     command
         .env_clear()
@@ -22,7 +22,7 @@ fn command(data_dir: &Path) -> Command {
     command
 }
 
-fn run(command: &mut Command) -> Output {
+pub(crate) fn run(command: &mut Command) -> Output {
     let output = command.output().expect("the binary runs");
     assert!(
         output.status.success(),
@@ -34,9 +34,9 @@ fn run(command: &mut Command) -> Output {
 }
 
 /// A server child process, killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    address: String,
+    pub(crate) address: String,
     log: Vec<Value>,
 }
 
@@ -48,7 +48,7 @@ impl Drop for Server {
 }
 
 /// Starts `serve` and reads its JSON log until it says where it listens.
-fn serve(command: &mut Command) -> Server {
+pub(crate) fn serve(command: &mut Command) -> Server {
     let child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

@@ -3,6 +3,7 @@
 
 mod auth;
 mod cli;
+mod gamification;
 mod goals;
 mod helpers;
 mod operations;
