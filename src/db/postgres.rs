@@ -1,4 +1,7 @@
-//! PostgreSQL: one bounded pool; row locks (`FOR UPDATE`) make read-modify-writes safe.
+//! PostgreSQL: one bounded pool; row locks make read-modify-writes safe. The locks are
+//! `FOR NO KEY UPDATE`: they serialise writers of a row without blocking the key-share locks
+//! that inserting a child row (an event, a check-in) takes on its parent, which would
+//! otherwise deadlock two transactions of one user.
 
 use std::{str::FromStr, time::Duration};
 
@@ -31,8 +34,8 @@ use crate::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-const USER_FOR_UPDATE: &str = concat!(select_active_user!(), " FOR UPDATE");
-const GOAL_FOR_UPDATE: &str = concat!(select_goal!(), " FOR UPDATE");
+const USER_FOR_UPDATE: &str = concat!(select_active_user!(), " FOR NO KEY UPDATE");
+const GOAL_FOR_UPDATE: &str = concat!(select_goal!(), " FOR NO KEY UPDATE");
 
 /// An idle connection older than this is pinged before use; fresher ones are trusted,
 /// which saves a round trip per request.

@@ -131,8 +131,8 @@ pub fn viewer_of(caller: Option<&AuthUser>, user: UserId) -> Viewer {
 }
 
 /// The user whose section `S` is read, and leave to read it: 404 for an unknown or
-/// deactivated user, and the same 404 for a section private to someone else, so a private
-/// section is indistinguishable from an absent one.
+/// deactivated user, and 404 for a section private to someone else, so nothing in it (not
+/// even which goals exist) can be learned.
 pub async fn open_section<S: SectionKind>(
     state: &AppState,
     user: UserId,

@@ -29,13 +29,18 @@ impl Measured {
         }
     }
 
+    /// Counts are taken under the user's row lock: concurrent writes of one user then count
+    /// one after the other, each seeing the others' committed goals (without it, five
+    /// goals completed at once could each count fewer than five).
     async fn value(self, tx: &mut dyn Tx, user: UserId) -> sqlx::Result<i64> {
-        match self {
-            Self::GoalsCreated => tx.count_goals(user, None).await,
-            Self::GoalsCompleted => tx.count_goals(user, Some(GoalStatus::Completed)).await,
-            Self::StreakDays(days) => Ok(i64::from(days)),
-            Self::ProfileComplete(complete) => Ok(i64::from(complete)),
-        }
+        let status = match self {
+            Self::StreakDays(days) => return Ok(i64::from(days)),
+            Self::ProfileComplete(complete) => return Ok(i64::from(complete)),
+            Self::GoalsCreated => None,
+            Self::GoalsCompleted => Some(GoalStatus::Completed),
+        };
+        tx.lock_user(user).await?;
+        tx.count_goals(user, status).await
     }
 }
 
