@@ -14,7 +14,7 @@ use crate::{
     db::{self, NewBadge},
     domain::{UserId, badges::Tier},
     services,
-    startup::Application,
+    startup::{Application, Stop},
     telemetry,
 };
 
@@ -190,8 +190,8 @@ fn token(config: &Config, user: UserId, scope: Option<&str>, ttl: u64) -> anyhow
     .context("signing the token")
 }
 
-/// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+/// SIGTERM (from an orchestrator: drain after the grace period) or Ctrl-C (now).
+async fn shutdown_signal() -> Stop {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -206,9 +206,10 @@ async fn shutdown_signal() {
     };
     #[cfg(not(unix))]
     let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutdown signal received");
+    let stop = tokio::select! {
+        () = ctrl_c => Stop::Now,
+        () = terminate => Stop::AfterGrace,
+    };
+    tracing::info!(?stop, "shutdown signal received");
+    stop
 }

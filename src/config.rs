@@ -51,6 +51,38 @@ pub struct Config {
     )]
     pub request_timeout_secs: u64,
 
+    /// Requests served at once; more are shed with 503 and Retry-After instead of queueing.
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_REQUESTS",
+        default_value_t = 1024,
+        global = true
+    )]
+    pub max_concurrent_requests: usize,
+
+    /// Requests per minute per client (the token's user, else the peer address); 0 is off.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_PER_MINUTE",
+        default_value_t = 0,
+        global = true
+    )]
+    pub rate_limit_per_minute: u32,
+
+    /// Comma-separated origins allowed to call the API from a browser; none by default.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_origins: Vec<String>,
+
+    /// On SIGTERM: how long readiness reports 503 while new connections are still accepted,
+    /// so a load balancer can stop routing here before the listener closes.
+    #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 5, global = true)]
+    pub shutdown_grace_secs: u64,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -91,6 +123,11 @@ pub struct JwtConfig {
     #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 30, global = true)]
     pub jwt_leeway_secs: u64,
 
+    /// When set, a token's `typ` header must be this (e.g. `at+jwt`, RFC 9068), which keeps
+    /// refresh and ID tokens out.
+    #[arg(long, env = "JWT_REQUIRED_TYP", global = true)]
+    pub jwt_required_typ: Option<String>,
+
     /// How often the JWKS is fetched again even when every `kid` is known.
     #[arg(
         long,
@@ -125,5 +162,9 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
     }
 }

@@ -69,6 +69,10 @@ pub enum AppError {
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    PreconditionFailed(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -98,6 +102,8 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -116,6 +122,8 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::TooManyRequests(_) => "too-many-requests",
+            Self::PreconditionFailed(_) => "precondition-failed",
             Self::Unavailable(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
@@ -187,18 +195,15 @@ impl IntoResponse for AppError {
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
+        if is_transient(&err) {
+            return Self::Unavailable(format!("database: {err}"));
+        }
         match &err {
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::WorkerCrashed => Self::Unavailable(format!("database: {err}")),
             sqlx::Error::Database(db) => match db.kind() {
                 ErrorKind::UniqueViolation => Self::Conflict("that resource already exists".into()),
                 ErrorKind::ForeignKeyViolation => {
                     Self::NotFound("the resource this request refers to does not exist".into())
                 }
-                _ if is_busy(db.as_ref()) => Self::Unavailable(format!("database: {err}")),
                 _ => Self::Internal(err.into()),
             },
             _ => Self::Internal(err.into()),
@@ -206,13 +211,37 @@ impl From<sqlx::Error> for AppError {
     }
 }
 
-/// SQLite's "database is locked" and PostgreSQL's "too many connections" or shutdown are
-/// transient: the same request may succeed a moment later.
-fn is_busy(err: &dyn sqlx::error::DatabaseError) -> bool {
-    matches!(
-        err.code().as_deref(),
-        Some("5" | "6" | "261" | "517" | "53300" | "57P01" | "57P02" | "57P03")
-    )
+/// Failures that say the database is out of reach or overloaded right now, not that the
+/// request is wrong: the same request may succeed a moment later.
+pub fn is_transient(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // By primary result code: BUSY, LOCKED, IOERR, CANTOPEN, NOTADB.
+                code.parse::<u32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14 | 26))
+            } else {
+                // PostgreSQL: too many connections, shutting down, cannot connect now.
+                matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether an error, anywhere in its chain of causes, is a transient database failure.
+pub fn is_transient_chain(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_transient)
+    })
 }
 
 pub type AppResult<T> = Result<T, AppError>;

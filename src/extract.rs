@@ -23,6 +23,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
+        let RawJson(bytes) = RawJson::from_request(req, state).await?;
+        parse_json(&bytes).map(Self)
+    }
+}
+
+/// The bytes of a body sent as JSON (within the size limit), not parsed yet: for handlers
+/// that also need the request itself, such as its fingerprint for idempotency.
+pub struct RawJson(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawJson {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, AppError> {
         if !is_json(req.headers()) {
             return Err(AppError::UnsupportedMediaType(
                 "the body must be JSON, sent with Content-Type: application/json".into(),
@@ -37,7 +50,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 AppError::BadRequest(rejection.body_text())
             }
         })?;
-        parse_json(&bytes).map(Self)
+        Ok(Self(bytes))
     }
 }
 

@@ -1,19 +1,19 @@
 //! Builds the application: keys, database, router and middleware, bound to its address.
 //! Tests build it exactly as the binary does, on port 0.
 
-use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{
     Router,
-    extract::{DefaultBodyLimit, Request, State},
-    http::{HeaderName, HeaderValue, header},
-    middleware::{self, Next},
-    response::{IntoResponse, Response},
+    extract::{DefaultBodyLimit, Request},
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{from_fn, from_fn_with_state},
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceBuilder;
 use tower_http::{
+    cors::{AllowOrigin, CorsLayer},
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     set_header::SetResponseHeaderLayer,
     trace::TraceLayer,
@@ -26,37 +26,70 @@ use crate::{
     auth::{Authenticator, keys::dev_secret},
     clock::Clock,
     config::Config,
-    db,
-    error::AppError,
+    db::{self, Store},
+    error::{AppError, is_transient_chain},
     extract::MAX_BODY_BYTES,
+    middleware::{
+        RateLimit, conditional_get, private_when_authenticated, rate_limit, request_timeout,
+        require_ready, shed_load,
+    },
     openapi::{ApiDoc, with_problem_bodies},
-    routes,
-    state::AppState,
+    routes, services,
+    state::{AppState, Health},
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// How the server is asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stop {
+    /// Report unready, keep accepting for the grace period, then drain (SIGTERM).
+    AfterGrace,
+    /// Stop accepting now and drain (Ctrl-C, tests).
+    Now,
+}
 
 pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    grace: Duration,
+    housekeeping: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
-    /// Connects and migrates the database, loads the keys and binds the listener.
+    /// Loads the keys, opens the database and binds the listener. A database that does not
+    /// answer yet is not fatal: the service starts, answers 503, and migrates as soon as the
+    /// database appears.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let auth = Arc::new(authenticator(config).await?);
         let store = db::connect(config).await?;
-        store.migrate().await.context("migrating the database")?;
-        let state = AppState { store, auth, clock };
+        let health = Arc::new(Health::default());
+        match store.migrate().await {
+            Ok(()) => health.set_migrated(),
+            Err(err) if is_transient_chain(&err) => {
+                tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
+                tokio::spawn(migrate_when_reachable(store.clone(), health.clone()));
+            }
+            Err(err) => return Err(err.context("migrating the database")),
+        }
+        let state = AppState {
+            store,
+            auth,
+            clock,
+            health,
+        };
         let router = router(state.clone(), config);
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
+        let housekeeping = tokio::spawn(purge_expired_idempotency_keys(state.clone()));
         Ok(Self {
             listener,
             router,
             state,
+            grace: config.shutdown_grace(),
+            housekeeping,
         })
     }
 
@@ -66,13 +99,28 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
-    /// Serves until `shutdown` completes, lets requests in flight finish, then closes the
-    /// database pool.
+    /// Serves until `stop` says how to stop. Readiness turns 503 at once; after the grace
+    /// period (for [`Stop::AfterGrace`]) the listener closes, requests in flight finish
+    /// (each is bounded by the request timeout), and the database pool closes.
     pub async fn run_until_stopped(
         self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
+        stop: impl Future<Output = Stop> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "serving");
+        let health = self.state.health.clone();
+        let grace = self.grace;
+        let shutdown = async move {
+            let how = stop.await;
+            health.start_draining();
+            if how == Stop::AfterGrace {
+                tracing::info!(
+                    ?grace,
+                    "draining: readiness reports 503; closing the listener after the grace period"
+                );
+                tokio::time::sleep(grace).await;
+            }
+            tracing::info!("closing the listener; finishing requests in flight");
+        };
         axum::serve(
             self.listener,
             self.router
@@ -80,9 +128,49 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
+        self.housekeeping.abort();
         self.state.store.close().await;
         tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Retries the migrations until the database answers, backing off up to 10 s.
+async fn migrate_when_reachable(store: Arc<dyn Store>, health: Arc<Health>) {
+    let mut wait = Duration::from_millis(250);
+    loop {
+        tokio::time::sleep(wait).await;
+        match store.migrate().await {
+            Ok(()) => {
+                health.set_migrated();
+                tracing::info!("database reachable and migrated: ready");
+                return;
+            }
+            Err(err) if is_transient_chain(&err) => {
+                tracing::debug!(error = %err, "the database still does not answer");
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            Err(err) => {
+                tracing::error!(error = ?err, "migrating the database failed; the service stays unready");
+                return;
+            }
+        }
+    }
+}
+
+/// Deletes idempotency keys past their 24 hours, hourly.
+async fn purge_expired_idempotency_keys(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        if !state.health.is_migrated() {
+            continue;
+        }
+        match services::goals::purge_expired_idempotency_keys(&*state.store, &*state.clock).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
+            Err(err) => tracing::warn!(error = %err, "deleting expired idempotency keys failed"),
+        }
     }
 }
 
@@ -105,12 +193,45 @@ pub async fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
     Authenticator::from_config(jwt, dev).await
 }
 
+/// The whole HTTP surface. The probes sit outside the API's guards, so a saturated or
+/// starting service still answers them truthfully.
 pub fn router(state: AppState, config: &Config) -> Router {
-    let (api_router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::router())
         .split_for_parts();
-    let api = with_problem_bodies(api);
-    let middleware = ServiceBuilder::new()
+    let (probes, probe_doc) = OpenApiRouter::new()
+        .merge(routes::probes())
+        .split_for_parts();
+    doc.merge(probe_doc);
+    let doc = with_problem_bodies(doc);
+
+    let mut api = api
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .fallback(|| async { AppError::NotFound("no such resource".into()) })
+        .method_not_allowed_fallback(|| async {
+            AppError::MethodNotAllowed("this resource does not answer that method".into())
+        })
+        // Innermost first: each `layer` wraps the ones before it.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(from_fn_with_state(
+            config.request_timeout(),
+            request_timeout,
+        ))
+        .layer(from_fn(conditional_get))
+        .layer(from_fn(private_when_authenticated));
+    if let Some(per_minute) = NonZeroU32::new(config.rate_limit_per_minute) {
+        api = api.layer(from_fn_with_state(
+            (state.clone(), RateLimit::per_minute(per_minute)),
+            rate_limit,
+        ));
+    }
+    api = api.layer(from_fn_with_state(state.clone(), require_ready));
+    if config.max_concurrent_requests > 0 {
+        let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
+        api = api.layer(from_fn_with_state(permits, shed_load));
+    }
+
+    let common = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http().make_span_with(|request: &Request| {
@@ -132,27 +253,44 @@ pub fn router(state: AppState, config: &Config) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
-        .layer(middleware::from_fn_with_state(
-            config.request_timeout(),
-            request_timeout,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
-    api_router
-        .merge(SwaggerUi::new("/docs").url("/openapi.json", api))
-        .fallback(|| async { AppError::NotFound("no such resource".into()) })
-        .method_not_allowed_fallback(|| async {
-            AppError::MethodNotAllowed("this resource does not answer that method".into())
-        })
-        .layer(middleware)
+        .option_layer(cors(&config.cors_allowed_origins));
+    Router::new()
+        .merge(probes)
+        .merge(api)
+        .layer(common)
         .with_state(state)
 }
 
-/// Bounds every request: one that takes longer is answered 503 and its work dropped.
-async fn request_timeout(State(limit): State<Duration>, request: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(request)).await {
-        Ok(response) => response,
-        Err(_) => {
-            AppError::Unavailable(format!("the request took longer than {limit:?}")).into_response()
-        }
+/// Browsers may call the API only from the configured origins; none by default.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter(|o| !o.trim().is_empty())
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    if origins.is_empty() {
+        return None;
     }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::IF_NONE_MATCH,
+                HeaderName::from_static("idempotency-key"),
+            ])
+            .expose_headers([
+                header::ETAG,
+                header::LINK,
+                header::LOCATION,
+                header::RETRY_AFTER,
+                HeaderName::from_static("ratelimit-limit"),
+                HeaderName::from_static("ratelimit-remaining"),
+                HeaderName::from_static("ratelimit-reset"),
+            ])
+            .max_age(Duration::from_secs(600)),
+    )
 }

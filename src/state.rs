@@ -1,6 +1,10 @@
-//! What every handler can reach: the database, the token verifier and the clock.
+//! What every handler can reach: the database, the token verifier, the clock, and the
+//! process's health as the probes report it.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
 
 use crate::{auth::Authenticator, clock::Clock, db::Store};
 
@@ -9,4 +13,30 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
+    pub health: Arc<Health>,
+}
+
+/// Whether the schema is in place, and whether the process is shutting down.
+#[derive(Debug, Default)]
+pub struct Health {
+    migrated: AtomicBool,
+    draining: AtomicBool,
+}
+
+impl Health {
+    pub fn is_migrated(&self) -> bool {
+        self.migrated.load(Ordering::Acquire)
+    }
+
+    pub fn set_migrated(&self) {
+        self.migrated.store(true, Ordering::Release);
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::Acquire)
+    }
+
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::Release);
+    }
 }

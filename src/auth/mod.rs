@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
-pub use extract::AuthUser;
+pub use extract::{AuthUser, bearer_token};
 use keys::KeySource;
 
 use crate::{config::JwtConfig, domain::UserId};
@@ -46,6 +46,10 @@ pub enum TokenError {
     AlgorithmNotAccepted(Algorithm),
     #[error("header parameter `{0}` is not accepted")]
     ForbiddenHeader(&'static str),
+    #[error("`kid` is not a plausible key id")]
+    ImplausibleKid,
+    #[error("`typ` is not the required one")]
+    WrongType,
     #[error("no key for this token: {0}")]
     UnknownKey(String),
     #[error("rejected: {}", describe(.0))]
@@ -61,6 +65,7 @@ pub struct Authenticator {
     /// against a validation that lists only its own.
     validations: Vec<(Algorithm, Validation)>,
     user_claim: String,
+    required_typ: Option<String>,
 }
 
 impl Authenticator {
@@ -83,6 +88,7 @@ impl Authenticator {
             keys,
             validations,
             user_claim: config.jwt_user_claim.clone(),
+            required_typ: config.jwt_required_typ.as_deref().map(media_type),
         })
     }
 
@@ -93,6 +99,11 @@ impl Authenticator {
         }
         let header = decode_header(token).map_err(TokenError::Malformed)?;
         check_header(&header)?;
+        if let Some(required) = &self.required_typ
+            && header.typ.as_deref().map(media_type).as_ref() != Some(required)
+        {
+            return Err(TokenError::WrongType);
+        }
         let Some((_, validation)) = self.validations.iter().find(|(alg, _)| *alg == header.alg)
         else {
             return Err(TokenError::AlgorithmNotAccepted(header.alg));
@@ -168,10 +179,32 @@ fn check_header(header: &Header) -> Result<(), TokenError> {
         ("x5c", header.x5c.is_some()),
         ("crit", header.crit.is_some()),
     ];
-    match forbidden.into_iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
-        None => Ok(()),
+    if let Some((name, _)) = forbidden.into_iter().find(|(_, present)| *present) {
+        return Err(TokenError::ForbiddenHeader(name));
     }
+    match &header.kid {
+        Some(kid) if !plausible_kid(kid) => Err(TokenError::ImplausibleKid),
+        _ => Ok(()),
+    }
+}
+
+/// Key ids are opaque, but real ones are short and printable: one with path separators,
+/// quotes, spaces or controls is an attack on some lookup, refused before any.
+fn plausible_kid(kid: &str) -> bool {
+    (1..=256).contains(&kid.len())
+        && !kid.contains("..")
+        && kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:+=@#".contains(&b))
+}
+
+/// A `typ` compared as a media type: case-insensitive, `application/` optional (RFC 7515
+/// §4.1.9).
+fn media_type(typ: &str) -> String {
+    let typ = typ.trim().to_ascii_lowercase();
+    typ.strip_prefix("application/")
+        .map(str::to_owned)
+        .unwrap_or(typ)
 }
 
 /// A user id claim may be a JSON number or a string of decimal digits.
@@ -220,6 +253,31 @@ mod tests {
         ] {
             assert_eq!(user_id_from_claim(&bad), None, "{bad} was accepted");
         }
+    }
+
+    #[test]
+    fn key_ids_must_look_like_key_ids() {
+        for good in ["2024-06-rsa", "key_1", "a1b2c3", "kid:prod#3", "abc+def="] {
+            assert!(plausible_kid(good), "{good}");
+        }
+        for bad in [
+            "../../dev/null",
+            "' OR 1=1--",
+            "a b",
+            "a/b",
+            "",
+            "x\u{0}",
+            &"k".repeat(257),
+        ] {
+            assert!(!plausible_kid(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn token_types_compare_as_media_types() {
+        assert_eq!(media_type("application/AT+JWT"), "at+jwt");
+        assert_eq!(media_type("at+jwt"), "at+jwt");
+        assert_ne!(media_type("JWT"), "at+jwt");
     }
 
     #[test]

@@ -185,6 +185,30 @@ pub trait Tx: Send {
     /// Whether the user held the badge.
     async fn revoke(&mut self, user: UserId, code: &str) -> sqlx::Result<bool>;
 
+    /// Claims an idempotency key for this request (see `sql::CLAIM_IDEMPOTENCY_KEY`):
+    /// whether it is this request's to answer.
+    async fn claim_idempotency_key(
+        &mut self,
+        user: UserId,
+        key: &str,
+        request_hash: &str,
+        now: DateTime<Utc>,
+        expired_before: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    async fn idempotency_record(
+        &mut self,
+        user: UserId,
+        key: &str,
+    ) -> sqlx::Result<Option<IdempotencyRow>>;
+    async fn save_idempotent_response(
+        &mut self,
+        user: UserId,
+        key: &str,
+        response: &StoredResponse,
+    ) -> sqlx::Result<()>;
+    /// Deletes keys created before `before`: how many.
+    async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
+
     async fn commit(self: Box<Self>) -> sqlx::Result<()>;
 }
 
@@ -345,6 +369,24 @@ pub struct StatsRow {
     pub longest_streak: i64,
     pub badges_count: i64,
     pub last_active_at: Option<DateTime<Utc>>,
+}
+
+/// A stored idempotency key: the request it was first used with and, once that committed,
+/// its response.
+#[derive(Debug, Clone, FromRow)]
+pub struct IdempotencyRow {
+    pub request_hash: String,
+    pub status: Option<i32>,
+    pub location: Option<String>,
+    pub body: Option<String>,
+}
+
+/// A response kept to be replayed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
 }
 
 /// One page of a user's goals, newest first: those older than `before` (a goal id), at

@@ -424,6 +424,62 @@ macro_rules! impl_tx {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn claim_idempotency_key(
+                &mut self,
+                user: UserId,
+                key: &str,
+                request_hash: &str,
+                now: DateTime<Utc>,
+                expired_before: DateTime<Utc>,
+            ) -> sqlx::Result<bool> {
+                let claimed: Option<UserId> = sqlx::query_scalar(sql::CLAIM_IDEMPOTENCY_KEY)
+                    .bind(user)
+                    .bind(key)
+                    .bind(request_hash)
+                    .bind(now)
+                    .bind(expired_before)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(claimed.is_some())
+            }
+
+            async fn idempotency_record(
+                &mut self,
+                user: UserId,
+                key: &str,
+            ) -> sqlx::Result<Option<IdempotencyRow>> {
+                sqlx::query_as(sql::IDEMPOTENCY_RECORD)
+                    .bind(user)
+                    .bind(key)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+            }
+
+            async fn save_idempotent_response(
+                &mut self,
+                user: UserId,
+                key: &str,
+                response: &StoredResponse,
+            ) -> sqlx::Result<()> {
+                sqlx::query(sql::SAVE_IDEMPOTENT_RESPONSE)
+                    .bind(user)
+                    .bind(key)
+                    .bind(i32::from(response.status))
+                    .bind(&response.location)
+                    .bind(&response.body)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64> {
+                let done = sqlx::query(sql::PURGE_IDEMPOTENCY_KEYS)
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
             async fn commit(self: Box<Self>) -> sqlx::Result<()> {
                 self.tx.commit().await
             }

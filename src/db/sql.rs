@@ -193,3 +193,23 @@ pub const AWARD_BADGE: &str = "\
     ON CONFLICT (user_id, badge_code) DO NOTHING";
 
 pub const REVOKE_BADGE: &str = "DELETE FROM user_badges WHERE user_id = $1 AND badge_code = $2";
+
+/// Claims a key for a new request: inserted, or taken over when the old one has expired
+/// ($5); no row when a live request holds it.
+pub const CLAIM_IDEMPOTENCY_KEY: &str = "\
+    INSERT INTO idempotency_keys (user_id, idempotency_key, request_hash, created_at) \
+    VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (user_id, idempotency_key) DO UPDATE SET request_hash = excluded.request_hash, \
+      created_at = excluded.created_at, status = NULL, location = NULL, body = NULL \
+    WHERE idempotency_keys.created_at < $5 \
+    RETURNING user_id";
+
+pub const IDEMPOTENCY_RECORD: &str = "\
+    SELECT request_hash, status, location, body FROM idempotency_keys \
+    WHERE user_id = $1 AND idempotency_key = $2";
+
+pub const SAVE_IDEMPOTENT_RESPONSE: &str = "\
+    UPDATE idempotency_keys SET status = $3, location = $4, body = $5 \
+    WHERE user_id = $1 AND idempotency_key = $2";
+
+pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";

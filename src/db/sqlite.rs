@@ -16,7 +16,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
-    GoalRow, NewBadge, NewCheckin, StatsRow, Store, StreakRow, Tx, UserRow,
+    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsRow, Store, StoredResponse, StreakRow, Tx,
+    UserRow,
     shared::{impl_reads, impl_tx},
     sql::{self, select_active_user, select_goal},
 };

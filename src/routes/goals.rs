@@ -5,18 +5,19 @@ use std::collections::BTreeMap;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
+use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{GoalPath, Owned, UserPath, field, open_section, unknown_fields};
 use crate::{
     auth::AuthUser,
-    db::{GoalPage, GoalRow},
+    db::{GoalPage, GoalRow, StoredResponse},
     domain::{
         GoalDescription, GoalId, GoalStatus, GoalTitle, Patch, UserId,
         goal::{GoalChanges, NewGoal},
@@ -24,8 +25,9 @@ use crate::{
         visibility::Goals,
     },
     error::{AppError, AppResult},
-    extract::{ApiJson, ApiPath, ApiQuery},
-    services,
+    extract::{ApiJson, ApiPath, ApiQuery, RawJson, parse_json},
+    middleware::{etag_matches, etag_of_json},
+    services::{self, goals::Idempotency},
     state::AppState,
 };
 
@@ -350,41 +352,145 @@ async fn get_goal(
     Ok(Json(LearningGoal::on(row, today)))
 }
 
-/// Creates a goal for the caller.
+/// Creates a goal for the caller. With an `Idempotency-Key`, retrying the same request
+/// within 24 hours answers the first response again and creates nothing.
 #[utoipa::path(
     post,
     path = "/users/{user_id}/goals",
     tag = "goals",
-    params(UserPath),
+    params(
+        UserPath,
+        ("Idempotency-Key" = Option<String>, Header,
+            description = "Makes retries safe: 1-255 visible ASCII characters, unique per request, kept 24 hours"),
+    ),
     request_body = LearningGoalCreate,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Created", body = LearningGoal,
+        (status = 201, description = "Created (or, with `Idempotent-Replayed: true`, the first answer to this key)", body = LearningGoal,
             headers(("Location" = String, description = "The new goal's path"))),
-        (status = 400, description = "The body is not JSON, or the user id is not valid"),
+        (status = 400, description = "The body is not JSON, or the user id or Idempotency-Key is not valid"),
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "The token's user has no profile here"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress"),
         (status = 413, description = "The body is larger than 64 KiB"),
         (status = 415, description = "The body is not sent as JSON"),
-        (status = 422, description = "A field is not valid; `errors` names each one"),
+        (status = 422, description = "A field is not valid, or the Idempotency-Key was used with another body"),
     )
 )]
 async fn create_goal(
     State(state): State<AppState>,
     Owned(path, _): Owned<UserPath>,
-    ApiJson(body): ApiJson<LearningGoalCreate>,
+    headers: HeaderMap,
+    RawJson(bytes): RawJson,
 ) -> AppResult<Response> {
+    let body: LearningGoalCreate = parse_json(&bytes)?;
     let goal = body.validate()?;
-    let row = services::goals::create(&*state.store, &*state.clock, path.user_id, goal).await?;
-    let location = format!("/users/{}/goals/{}", row.user_id, row.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
+    let idempotency = idempotency(&headers, &bytes)?;
+    let respond = |row: &GoalRow| StoredResponse {
+        status: StatusCode::CREATED.as_u16(),
+        location: Some(format!("/users/{}/goals/{}", row.user_id, row.id)),
         // A new goal has no check-ins: its streak is zero whatever day it is.
-        Json(LearningGoal::with_streak(&Streak::default(), row)),
+        body: serde_json::to_string(&LearningGoal::with_streak(&Streak::default(), row.clone()))
+            .expect("a goal serialises"),
+    };
+    let created = services::goals::create(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        goal,
+        idempotency.as_ref(),
+        &respond,
     )
-        .into_response())
+    .await?;
+    Ok(stored_response(created.response, created.replayed))
+}
+
+/// The `Idempotency-Key` of a request, if any, with its body's fingerprint. The key is an
+/// RFC 8941 string (quotes optional here), 1–255 visible ASCII characters.
+fn idempotency(headers: &HeaderMap, body: &[u8]) -> AppResult<Option<Idempotency>> {
+    let Some(raw) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = raw.to_str().unwrap_or_default().trim();
+    let key = key
+        .strip_prefix('"')
+        .and_then(|k| k.strip_suffix('"'))
+        .unwrap_or(key);
+    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::invalid_parameter(
+            "Idempotency-Key",
+            "must be 1-255 visible ASCII characters",
+        ));
+    }
+    let value: serde_json::Value = parse_json(body)?;
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        fingerprint: fingerprint(&value),
+    }))
+}
+
+/// A request body's fingerprint: the SHA-256 of its JSON with object members in sorted
+/// order, so whitespace and member order do not make two equal requests differ.
+fn fingerprint(value: &serde_json::Value) -> String {
+    fn canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                let mut members: Vec<_> = map.iter().collect();
+                members.sort_by(|a, b| a.0.cmp(b.0));
+                out.push(b'{');
+                for (i, (key, member)) in members.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend(serde_json::to_vec(key).expect("a string serialises"));
+                    out.push(b':');
+                    canonical(member, out);
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    canonical(item, out);
+                }
+                out.push(b']');
+            }
+            scalar => out.extend(serde_json::to_vec(scalar).expect("a scalar serialises")),
+        }
+    }
+    let mut bytes = Vec::new();
+    canonical(value, &mut bytes);
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// A response as stored for idempotent replays; a replay says so.
+fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, stored.body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+        headers.insert(header::LOCATION, location);
+    }
+    if replayed {
+        headers.insert(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
 }
 
 /// Updates one of the caller's goals.
@@ -401,6 +507,7 @@ async fn create_goal(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "No such goal for this user"),
+        (status = 412, description = "`If-Match` names an entity tag the goal no longer has"),
         (status = 413, description = "The body is larger than 64 KiB"),
         (status = 415, description = "The body is not sent as JSON"),
         (status = 422, description = "A field is not valid, or is computed by the service"),
@@ -409,15 +516,26 @@ async fn create_goal(
 async fn update_goal(
     State(state): State<AppState>,
     Owned(path, _): Owned<GoalPath>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<LearningGoalUpdate>,
 ) -> AppResult<Json<LearningGoal>> {
     let changes = body.validate()?;
+    let if_match = headers.get(header::IF_MATCH);
+    let unchanged_since_read = |current: &GoalRow, streak: &Streak| {
+        if_match.is_none_or(|tags| {
+            etag_matches(
+                tags,
+                &etag_of_json(&LearningGoal::with_streak(streak, current.clone())),
+            )
+        })
+    };
     let (row, streak) = services::goals::update(
         &*state.store,
         &*state.clock,
         path.user_id,
         path.goal_id,
         changes,
+        &unchanged_since_read,
     )
     .await?;
     Ok(Json(LearningGoal::with_streak(&streak, row)))

@@ -33,17 +33,25 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: the database answers.
+/// Readiness: migrated, not shutting down, and the database answers.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "The database does not answer"),
+        (status = 503, description = "Starting, shutting down, or the database does not answer"),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
+    if state.health.is_draining() {
+        return Err(AppError::Unavailable("shutting down".into()));
+    }
+    if !state.health.is_migrated() {
+        return Err(AppError::Unavailable(
+            "starting: the database is not ready yet".into(),
+        ));
+    }
     state
         .store
         .ping()

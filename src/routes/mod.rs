@@ -34,15 +34,20 @@ use crate::{
     state::AppState,
 };
 
+/// The API proper.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .merge(health::router())
         .merge(users::router())
         .merge(goals::router())
         .merge(badges::router())
         .merge(checkins::router())
         .merge(activity::router())
         .merge(stats::router())
+}
+
+/// Liveness and readiness, for the platform that runs the service.
+pub fn probes() -> OpenApiRouter<AppState> {
+    health::router()
 }
 
 /// `/users/{user_id}`

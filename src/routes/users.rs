@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Utc};
@@ -24,6 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult, FieldError},
     extract::{ApiJson, ApiPath},
+    middleware::{etag_matches, etag_of_json},
     services,
     state::AppState,
 };
@@ -307,15 +308,20 @@ async fn me(
     Ok(MyProfileResponse::from_row(&row))
 }
 
-/// A user's public profile.
+/// A user's public profile. Its owner, with their token, gets their own view (as from
+/// `/users/me`): the same representation `PUT` answers with, so its `ETag` is the one
+/// `If-Match` expects.
 #[utoipa::path(
     get,
     path = "/users/{user_id}",
     tag = "profiles",
     params(UserPath),
     responses(
-        (status = 200, description = "The public profile", body = UserProfileResponse),
+        (status = 200, description = "The public profile (the owner's own view for its owner)", body = UserProfileResponse,
+            headers(("ETag" = String, description = "The representation's entity tag"))),
+        (status = 304, description = "Not modified since the `If-None-Match` entity tag"),
         (status = 400, description = "The user id is not a positive 64-bit integer"),
+        (status = 401, description = "A bearer token was sent and is not valid"),
         (status = 404, description = "No such user, or the account is deactivated"),
     )
 )]
@@ -323,14 +329,16 @@ async fn get_profile(
     State(state): State<AppState>,
     caller: Option<AuthUser>,
     ApiPath(path): ApiPath<UserPath>,
-) -> AppResult<Json<UserProfileResponse>> {
+) -> AppResult<Response> {
     let row = state
         .store
         .user(path.user_id)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
-    let viewer = viewer_of(caller.as_ref(), path.user_id);
-    Ok(Json(UserProfileResponse::from_row(&row, viewer)))
+    Ok(match viewer_of(caller.as_ref(), path.user_id) {
+        Viewer::Owner => MyProfileResponse::from_row(&row).into_response(),
+        Viewer::Other => Json(UserProfileResponse::from_row(&row, Viewer::Other)).into_response(),
+    })
 }
 
 /// Updates the caller's own profile; answers with the owner's view of it.
@@ -347,6 +355,7 @@ async fn get_profile(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "The token's user has no profile here"),
+        (status = 412, description = "`If-Match` names an entity tag the profile no longer has"),
         (status = 413, description = "The body is larger than 64 KiB"),
         (status = 415, description = "The body is not sent as JSON"),
         (status = 422, description = "A field is not valid; `errors` names each one"),
@@ -355,11 +364,24 @@ async fn get_profile(
 async fn update_profile(
     State(state): State<AppState>,
     Owned(path, _): Owned<UserPath>,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> AppResult<MyProfileResponse> {
     let (changes, privacy) = body.validate()?;
-    let row =
-        services::profile::update(&*state.store, &*state.clock, path.user_id, changes, privacy)
-            .await?;
+    let if_match = headers.get(header::IF_MATCH);
+    let unchanged_since_read = |current: &UserRow| {
+        if_match.is_none_or(|tags| {
+            etag_matches(tags, &etag_of_json(&MyProfileResponse::from_row(current)))
+        })
+    };
+    let row = services::profile::update(
+        &*state.store,
+        &*state.clock,
+        path.user_id,
+        changes,
+        privacy,
+        &unchanged_since_read,
+    )
+    .await?;
     Ok(MyProfileResponse::from_row(&row))
 }

@@ -1,25 +1,69 @@
+use chrono::TimeDelta;
+
 use crate::{
     clock::Clock,
-    db::{GoalRow, Store},
+    db::{GoalRow, Store, StoredResponse, Tx},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         goal::{GoalChanges, NewGoal},
         streak::{self, Streak},
     },
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, FieldError},
     services::badges::{Measured, award_earned},
 };
 
+/// How long an `Idempotency-Key` is remembered.
+pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
+
+/// An `Idempotency-Key` and the fingerprint of the request body it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// The answer to a creation: for a new goal, or replayed from the first request with the
+/// same key.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub response: StoredResponse,
+    pub replayed: bool,
+}
+
+/// Creates a goal. With an idempotency key, the response (made by `respond`) is stored in
+/// the same transaction, and a retry with the same key and body gets it back instead of a
+/// second goal; the key is claimed by a unique insert, so two retries racing on two
+/// replicas still create one goal.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn create(
     store: &dyn Store,
     clock: &dyn Clock,
     user: UserId,
     goal: NewGoal,
-) -> AppResult<GoalRow> {
+    idempotency: Option<&Idempotency>,
+    respond: &(dyn Fn(&GoalRow) -> StoredResponse + Sync),
+) -> AppResult<Created> {
     let now = clock.now();
     let mut tx = store.begin().await?;
+    if let Some(idempotency) = idempotency {
+        let claimed = tx
+            .claim_idempotency_key(
+                user,
+                &idempotency.key,
+                &idempotency.fingerprint,
+                now,
+                now - IDEMPOTENCY_TTL,
+            )
+            .await?;
+        if !claimed {
+            let response = replay(&mut *tx, user, idempotency).await?;
+            return Ok(Created {
+                response,
+                replayed: true,
+            });
+        }
+    }
     // A token whose user has no row fails the foreign key: answered as 404.
     let created = tx.insert_goal(user, &goal, now).await?;
     tx.record(
@@ -32,8 +76,48 @@ pub async fn create(
     if created.status == GoalStatus::Completed {
         award_earned(&mut *tx, user, Measured::GoalsCompleted, now).await?;
     }
+    let response = respond(&created);
+    if let Some(idempotency) = idempotency {
+        tx.save_idempotent_response(user, &idempotency.key, &response)
+            .await?;
+    }
     tx.commit().await?;
-    Ok(created)
+    Ok(Created {
+        response,
+        replayed: false,
+    })
+}
+
+/// The stored answer for a key already used: only for the same request body.
+async fn replay(
+    tx: &mut dyn Tx,
+    user: UserId,
+    idempotency: &Idempotency,
+) -> AppResult<StoredResponse> {
+    let record = tx
+        .idempotency_record(user, &idempotency.key)
+        .await?
+        .ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!(
+                "an unclaimed idempotency key has no record"
+            ))
+        })?;
+    if record.request_hash != idempotency.fingerprint {
+        return Err(AppError::Validation(vec![FieldError::new(
+            "Idempotency-Key",
+            "was first used with another request body; use a new key for a new request",
+        )]));
+    }
+    match (record.status, record.body) {
+        (Some(status), Some(body)) => Ok(StoredResponse {
+            status: u16::try_from(status).unwrap_or(500),
+            location: record.location,
+            body,
+        }),
+        _ => Err(AppError::Conflict(
+            "a request with this Idempotency-Key is still in progress".into(),
+        )),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
@@ -43,6 +127,7 @@ pub async fn update(
     user: UserId,
     goal: GoalId,
     changes: GoalChanges,
+    unchanged_since_read: &(dyn Fn(&GoalRow, &Streak) -> bool + Sync),
 ) -> AppResult<(GoalRow, Streak)> {
     let mut tx = store.begin().await?;
     let current = tx
@@ -58,6 +143,11 @@ pub async fn update(
         .streak
         .summary()
         .on(streak::today(now, owner.time_zone()));
+    if !unchanged_since_read(&current, &streak) {
+        return Err(AppError::PreconditionFailed(
+            "the goal changed since it was read: read it again".into(),
+        ));
+    }
     let fields = changes.apply(&current.fields(), now);
     if fields == current.fields() {
         return Ok((current, streak));
@@ -93,4 +183,17 @@ pub async fn delete(
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Deletes the idempotency keys older than their time to live: how many.
+pub async fn purge_expired_idempotency_keys(
+    store: &dyn Store,
+    clock: &dyn Clock,
+) -> AppResult<u64> {
+    let mut tx = store.begin().await?;
+    let purged = tx
+        .purge_idempotency_keys(clock.now() - IDEMPOTENCY_TTL)
+        .await?;
+    tx.commit().await?;
+    Ok(purged)
 }

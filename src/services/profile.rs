@@ -6,8 +6,9 @@ use crate::{
     services::badges::{Measured, award_earned},
 };
 
-/// Applies a partial update to a user's profile and visibilities. An update that changes
-/// nothing writes nothing.
+/// Applies a partial update to a user's profile and visibilities, if the profile is still
+/// as the client read it (checked under the row lock, so two editors cannot both pass). An
+/// update that changes nothing writes nothing.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn update(
     store: &dyn Store,
@@ -15,12 +16,18 @@ pub async fn update(
     user: UserId,
     changes: ProfileChanges,
     privacy: PrivacyChanges,
+    unchanged_since_read: &(dyn Fn(&UserRow) -> bool + Sync),
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
     let current = tx
         .lock_user(user)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
+    if !unchanged_since_read(&current) {
+        return Err(AppError::PreconditionFailed(
+            "the profile changed since it was read: read it again".into(),
+        ));
+    }
     let (profile_before, privacy_before) = (current.profile(), current.privacy());
     let profile = changes.apply(profile_before.clone());
     let privacy = privacy.apply(privacy_before);

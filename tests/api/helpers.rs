@@ -16,7 +16,7 @@ use user_service::{
     cli::Cli,
     clock::ManualClock,
     config::{Config, JwtConfig},
-    startup::Application,
+    startup::{Application, Stop},
 };
 
 /// The auth-service's shared secret in tests.
@@ -231,6 +231,7 @@ impl TestAppBuilder {
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
+            Stop::Now
         }));
         TestApp {
             address,
@@ -278,6 +279,7 @@ impl TestApp {
             jwt_user_claim: "sub".into(),
             jwt_leeway_secs: 30,
             jwt_jwks_refresh_secs: 300,
+            jwt_required_typ: None,
         };
         TestAppBuilder {
             backend,
@@ -533,6 +535,7 @@ impl TestApp {
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
+            Stop::Now
         }));
         TestApp {
             address,

@@ -1,0 +1,295 @@
+//! The request pipeline's guards, each an axum middleware function. `startup::router` puts
+//! them in order: shed load, wait for readiness, rate-limit, then mark private answers,
+//! answer conditional GETs, and bound the time a handler may take.
+
+use std::{
+    net::{IpAddr, SocketAddr},
+    num::NonZeroU32,
+    sync::Arc,
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::{ConnectInfo, Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::Engine;
+use governor::{
+    DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock as _,
+    middleware::StateInformationMiddleware, state::keyed::DefaultKeyedStateStore,
+};
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+use crate::{
+    auth::{AuthUser, bearer_token},
+    error::AppError,
+    state::AppState,
+};
+
+/// Bounds every request: one that takes longer is answered 503 and its work dropped.
+pub async fn request_timeout(
+    State(limit): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            AppError::Unavailable(format!("the request took longer than {limit:?}")).into_response()
+        }
+    }
+}
+
+/// Serves at most as many requests at once as the semaphore has permits; the rest are
+/// answered 503 at once rather than queued without bound.
+pub async fn shed_load(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match permits.try_acquire() {
+        Ok(_permit) => next.run(request).await,
+        Err(_) => AppError::Unavailable("the service is at capacity; retry shortly".into())
+            .into_response(),
+    }
+}
+
+/// Until the database is migrated (it may be down at start), answers 503 instead of
+/// letting queries fail against a missing schema.
+pub async fn require_ready(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if state.health.is_migrated() {
+        next.run(request).await
+    } else {
+        AppError::Unavailable("the service is starting: its database is not ready yet".into())
+            .into_response()
+    }
+}
+
+/// Who a rate limit counts against: the token's user, or else the peer address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Client {
+    User(i64),
+    Peer(IpAddr),
+}
+
+type Limiter = RateLimiter<
+    Client,
+    DefaultKeyedStateStore<Client>,
+    governor::clock::DefaultClock,
+    StateInformationMiddleware,
+>;
+
+/// A token bucket per client: `per_minute` requests a minute, in bursts of up to as many.
+pub struct RateLimit {
+    limiter: Limiter,
+    per_minute: u32,
+}
+
+impl RateLimit {
+    pub fn per_minute(per_minute: NonZeroU32) -> Arc<Self> {
+        let limit = Arc::new(Self {
+            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))
+                .with_middleware::<StateInformationMiddleware>(),
+            per_minute: per_minute.get(),
+        });
+        // Buckets of clients gone quiet are full again: forget them, so memory follows the
+        // number of recent clients, not of all clients ever.
+        let weak = Arc::downgrade(&limit);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let Some(limit) = weak.upgrade() else { return };
+                limit.limiter.retain_recent();
+                limit.limiter.shrink_to_fit();
+            }
+        });
+        limit
+    }
+
+    /// Seconds until the bucket holding `remaining` is full again.
+    fn seconds_to_full(&self, remaining: u32) -> u64 {
+        let missing = u64::from(self.per_minute.saturating_sub(remaining));
+        (missing * 60).div_ceil(u64::from(self.per_minute))
+    }
+}
+
+/// Counts the request against its client's bucket: 429 with `Retry-After` when empty,
+/// `RateLimit-Limit`, `-Remaining` and `-Reset` on every answer. A valid token is verified
+/// here once and handed on to the handler's extractor.
+pub async fn rate_limit(
+    State((state, limit)): State<(AppState, Arc<RateLimit>)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let mut client = Client::Peer(peer.ip());
+    if let Some(token) = bearer_token(request.headers())
+        && let Ok(caller) = state.auth.verify(token).await
+    {
+        client = Client::User(caller.user_id.get());
+        request.extensions_mut().insert(AuthUser(caller));
+    }
+    let limit_value = HeaderValue::from(limit.per_minute);
+    match limit.limiter.check_key(&client) {
+        Ok(snapshot) => {
+            let remaining = snapshot.remaining_burst_capacity();
+            let mut response = next.run(request).await;
+            let headers = response.headers_mut();
+            headers.insert(RATELIMIT_LIMIT, limit_value);
+            headers.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));
+            headers.insert(
+                RATELIMIT_RESET,
+                HeaderValue::from(limit.seconds_to_full(remaining)),
+            );
+            response
+        }
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let mut response = AppError::TooManyRequests(format!(
+                "more than {} requests a minute; retry in {seconds} s",
+                limit.per_minute
+            ))
+            .into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            headers.insert(RATELIMIT_LIMIT, limit_value);
+            headers.insert(RATELIMIT_REMAINING, HeaderValue::from(0));
+            headers.insert(RATELIMIT_RESET, HeaderValue::from(seconds));
+            response
+        }
+    }
+}
+
+const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
+const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
+const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
+
+/// An answer to a request that carried credentials may hold what only that caller may see:
+/// no shared cache keeps it, and answers to reads vary by who asks.
+pub async fn private_when_authenticated(request: Request, next: Next) -> Response {
+    let authenticated = request.headers().contains_key(header::AUTHORIZATION);
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    if authenticated && !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    response
+}
+
+/// A strong entity tag of a JSON representation: the first 128 bits of its SHA-256.
+pub fn etag_of(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    format!(
+        "\"{}\"",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16])
+    )
+}
+
+/// The entity tag of a value's JSON representation, as [`conditional_get`] would tag it.
+pub fn etag_of_json<T: serde::Serialize>(value: &T) -> String {
+    etag_of(&serde_json::to_vec(value).expect("response types serialise"))
+}
+
+/// Whether an `If-Match` / `If-None-Match` list names `etag` (or is `*`).
+pub fn etag_matches(list: &HeaderValue, etag: &str) -> bool {
+    list.to_str().is_ok_and(|list| {
+        list.split(',')
+            .map(|tag| tag.trim().trim_start_matches("W/"))
+            .any(|tag| tag == "*" || tag == etag)
+    })
+}
+
+/// `ETag` on every JSON answer to a GET or PUT, and 304 when a GET's `If-None-Match`
+/// names it.
+pub async fn conditional_get(request: Request, next: Next) -> Response {
+    if request.method() != Method::GET && request.method() != Method::PUT {
+        return next.run(request).await;
+    }
+    let if_none_match = (request.method() == Method::GET)
+        .then(|| request.headers().get(header::IF_NONE_MATCH).cloned())
+        .flatten();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK || !is_json(response.headers()) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return AppError::Internal(anyhow::anyhow!("buffering a response body failed"))
+            .into_response();
+    };
+    let etag = etag_of(&bytes);
+    let value = HeaderValue::from_str(&etag).expect("an entity tag is a valid header value");
+    if if_none_match.is_some_and(|list| etag_matches(&list, &etag)) {
+        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+        for name in [
+            header::ETAG,
+            header::CACHE_CONTROL,
+            header::VARY,
+            header::LINK,
+        ] {
+            if let Some(v) = parts.headers.get(&name) {
+                not_modified.headers_mut().insert(name, v.clone());
+            }
+        }
+        not_modified.headers_mut().insert(header::ETAG, value);
+        return not_modified;
+    }
+    parts.headers.insert(header::ETAG, value);
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_tags_are_quoted_and_follow_the_bytes() {
+        let tag = etag_of(b"{\"id\":1}");
+        assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 24);
+        assert_eq!(tag, etag_of(b"{\"id\":1}"));
+        assert_ne!(tag, etag_of(b"{\"id\":2}"));
+    }
+
+    #[test]
+    fn tag_lists_match_any_member_or_a_star() {
+        let tag = etag_of(b"x");
+        let list = HeaderValue::from_str(&format!("\"other\", {tag}")).unwrap();
+        assert!(etag_matches(&list, &tag));
+        assert!(etag_matches(&HeaderValue::from_static("*"), &tag));
+        assert!(!etag_matches(&HeaderValue::from_static("\"other\""), &tag));
+    }
+
+    #[test]
+    fn a_bucket_refills_in_proportion_to_what_is_missing() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let _guard = rt.enter();
+        let limit = RateLimit::per_minute(NonZeroU32::new(60).unwrap());
+        assert_eq!(limit.seconds_to_full(60), 0);
+        assert_eq!(limit.seconds_to_full(0), 60);
+        assert_eq!(limit.seconds_to_full(30), 30);
+    }
+}
