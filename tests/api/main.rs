@@ -5,6 +5,7 @@ mod auth;
 mod cli;
 mod gamification;
 mod goals;
+mod hardening;
 mod helpers;
 mod operations;
 mod profiles;
