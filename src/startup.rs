@@ -33,7 +33,7 @@ use crate::{
         RateLimit, conditional_get, private_when_authenticated, rate_limit, request_timeout,
         require_ready, shed_load,
     },
-    openapi::{ApiDoc, with_problem_bodies},
+    openapi::{self, ApiDoc},
     routes, services,
     state::{AppState, Health},
 };
@@ -203,7 +203,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(routes::probes())
         .split_for_parts();
     doc.merge(probe_doc);
-    let doc = with_problem_bodies(doc);
+    let doc = openapi::finish(doc);
 
     let mut api = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))

@@ -255,6 +255,49 @@ mod tests {
         }
     }
 
+    fn authenticator() -> Authenticator {
+        use clap::Parser;
+        let mut cli = crate::cli::Cli::try_parse_from(["user-service"]).unwrap();
+        cli.config.jwt.jwt_secret = Some("fuzz-secret".into());
+        cli.config.jwt.jwt_public_key = None;
+        cli.config.jwt.jwt_jwks_url = None;
+        cli.config.jwt.jwt_algorithms = Vec::new();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        runtime
+            .block_on(Authenticator::from_config(&cli.config.jwt, None))
+            .unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    proptest::proptest! {
+        /// Whatever arrives as a bearer token, verification answers; it never panics.
+        #[test]
+        fn verifying_arbitrary_tokens_never_panics(
+            raw in ".{0,64}",
+            header in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            payload in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+            json_header in r#"\{"alg":"(HS256|none|RS256|ES256|xx)"(,"kid":".{0,8}")?(,"typ":".{0,6}")?\}"#,
+            json_payload in r#"\{("sub":(-?[0-9]{1,22}|".{0,22}"|null|\[\]))?(,"exp":-?[0-9]{1,12})?\}"#,
+        ) {
+            let auth = authenticator();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            for token in [
+                raw,
+                format!("{}.{}.{}", b64(&header), b64(&payload), b64(&header)),
+                format!("{}.{}.", b64(json_header.as_bytes()), b64(json_payload.as_bytes())),
+                format!("{}.{}.c2ln", b64(json_header.as_bytes()), b64(json_payload.as_bytes())),
+            ] {
+                let _ = runtime.block_on(auth.verify(&token));
+            }
+        }
+    }
+
     #[test]
     fn key_ids_must_look_like_key_ids() {
         for good in ["2024-06-rsa", "key_1", "a1b2c3", "kid:prod#3", "abc+def="] {

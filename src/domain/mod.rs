@@ -10,7 +10,7 @@ pub mod ids;
 pub mod patch;
 pub mod profile;
 pub mod streak;
-mod text;
+pub mod text;
 pub mod visibility;
 
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};

@@ -73,8 +73,8 @@ pub struct CheckInCreate {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 1440)]
     pub minutes: Option<u32>,
+    /// At most 500 characters after trimming; line breaks are kept.
     #[serde(default)]
-    #[schema(max_length = 500)]
     pub note: Option<String>,
     #[serde(flatten)]
     #[schema(ignore)]
@@ -82,7 +82,7 @@ pub struct CheckInCreate {
 }
 
 impl CheckInCreate {
-    fn validate(self) -> AppResult<CheckinRequest> {
+    pub(crate) fn validate(self) -> AppResult<CheckinRequest> {
         let mut errors = unknown_fields(
             &self.unknown,
             &["goal_id", "created_at", "streak"],
@@ -145,12 +145,6 @@ impl CheckinListQuery {
         }
         let from = self.from.unwrap_or(EARLIEST_DAY);
         let to = self.to.unwrap_or(LATEST_DAY);
-        if from > to {
-            return Err(AppError::invalid_parameter(
-                "from",
-                "must not be after `to`",
-            ));
-        }
         // The cursor is the last day of the previous page: this page ends the day before.
         let to = match self.cursor {
             Some(cursor) => to.min(

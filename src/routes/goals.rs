@@ -90,12 +90,12 @@ impl LearningGoal {
 /// A new learning goal.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LearningGoalCreate {
-    /// 1–200 characters after trimming.
+    /// One line, 1–200 characters after trimming.
     #[serde(default)]
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = true)]
     pub title: Option<String>,
+    /// At most 2000 characters after trimming; line breaks are kept.
     #[serde(default)]
-    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// Default: in-progress.
     #[serde(default)]
@@ -110,14 +110,16 @@ pub struct LearningGoalCreate {
 /// cleared with `null`; title and status cannot.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct LearningGoalUpdate {
+    /// One line, 1–200 characters after trimming.
     #[serde(default)]
-    #[schema(value_type = Option<String>, min_length = 1, max_length = 200)]
+    #[schema(value_type = String)]
     pub title: Patch<String>,
+    /// At most 2000 characters after trimming; `null` or blank clears it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>)]
     pub description: Patch<String>,
     #[serde(default)]
-    #[schema(value_type = Option<GoalStatus>)]
+    #[schema(value_type = GoalStatus)]
     pub status: Patch<String>,
     #[serde(flatten)]
     #[schema(ignore)]
@@ -148,7 +150,7 @@ fn not_null<T>(patch: Patch<T>) -> Result<Option<T>, String> {
 }
 
 impl LearningGoalCreate {
-    fn validate(self) -> Result<NewGoal, AppError> {
+    pub(crate) fn validate(self) -> Result<NewGoal, AppError> {
         let mut errors = unknown_fields(
             &self.unknown,
             GOAL_READ_ONLY,
@@ -186,7 +188,7 @@ impl LearningGoalCreate {
 }
 
 impl LearningGoalUpdate {
-    fn validate(self) -> Result<GoalChanges, AppError> {
+    pub(crate) fn validate(self) -> Result<GoalChanges, AppError> {
         let mut errors = unknown_fields(
             &self.unknown,
             GOAL_READ_ONLY,
@@ -471,6 +473,9 @@ fn fingerprint(value: &serde_json::Value) -> String {
 }
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
+/// The keys [`idempotency`] accepts, as the OpenAPI document states them.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7e]{1,255}$";
 
 /// A response as stored for idempotent replays; a replay says so.
 fn stored_response(stored: StoredResponse, replayed: bool) -> Response {

@@ -6,6 +6,8 @@ mod activity;
 mod badges;
 mod checkins;
 mod goals;
+
+pub use goals::IDEMPOTENCY_KEY_PATTERN;
 mod health;
 mod stats;
 mod users;
@@ -201,4 +203,56 @@ fn field<T>(errors: &mut Vec<FieldError>, name: &str, result: Result<T, String>)
     result
         .map_err(|message| errors.push(FieldError::new(name, message)))
         .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::{checkins::CheckInCreate, goals, users::UserUpdate};
+    use crate::extract::parse_json;
+
+    proptest! {
+        /// Whatever bytes arrive as a body, parsing and validating answer a value or a
+        /// problem; they never panic, whatever the request type.
+        #[test]
+        fn parsing_and_validating_arbitrary_bodies_never_panics(
+            bytes in proptest::collection::vec(any::<u8>(), 0..256),
+            text in r#"[\[\]{}":,0-9a-z_\\ .-]{0,160}"#,
+        ) {
+            for body in [bytes.as_slice(), text.as_bytes()] {
+                let _ = parse_json::<serde_json::Value>(body);
+                let _ = parse_json::<UserUpdate>(body).map(UserUpdate::validate);
+                let _ = parse_json::<goals::LearningGoalCreate>(body).map(goals::LearningGoalCreate::validate);
+                let _ = parse_json::<goals::LearningGoalUpdate>(body).map(goals::LearningGoalUpdate::validate);
+                let _ = parse_json::<CheckInCreate>(body).map(CheckInCreate::validate);
+            }
+        }
+
+        /// The same for bodies that are JSON objects with the members the types know.
+        #[test]
+        fn validating_arbitrary_members_never_panics(
+            value in proptest::collection::btree_map(
+                prop_oneof![
+                    Just("title".to_owned()), Just("description".to_owned()), Just("status".to_owned()),
+                    Just("display_name".to_owned()), Just("bio".to_owned()), Just("skills".to_owned()),
+                    Just("avatar_url".to_owned()), Just("timezone".to_owned()), Just("visibility".to_owned()),
+                    Just("date".to_owned()), Just("minutes".to_owned()), Just("note".to_owned()), ".{0,6}",
+                ],
+                prop_oneof![
+                    Just(serde_json::Value::Null),
+                    any::<i64>().prop_map(serde_json::Value::from),
+                    ".{0,50}".prop_map(serde_json::Value::from),
+                    proptest::collection::vec(".{0,45}", 0..35).prop_map(serde_json::Value::from),
+                ],
+                0..6,
+            )
+        ) {
+            let body = serde_json::to_vec(&value).unwrap();
+            let _ = parse_json::<UserUpdate>(&body).map(UserUpdate::validate);
+            let _ = parse_json::<goals::LearningGoalCreate>(&body).map(goals::LearningGoalCreate::validate);
+            let _ = parse_json::<goals::LearningGoalUpdate>(&body).map(goals::LearningGoalUpdate::validate);
+            let _ = parse_json::<CheckInCreate>(&body).map(CheckInCreate::validate);
+        }
+    }
 }

@@ -19,7 +19,7 @@ use crate::{
     db::UserRow,
     domain::{
         Patch, UserId,
-        profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone},
+        profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone, TimeZoneName},
         visibility::{PrivacyChanges, Section, Viewer, Visibility},
     },
     error::{AppError, AppResult, FieldError},
@@ -148,23 +148,26 @@ impl IntoResponse for MyProfileResponse {
 /// clear it. Blank text also clears. Any other member is refused.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct UserUpdate {
+    /// One line, at most 100 characters after trimming.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>)]
     pub display_name: Patch<String>,
+    /// At most 500 characters after trimming; line breaks are kept.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 500)]
+    #[schema(value_type = Option<String>)]
     pub bio: Patch<String>,
     /// At most 30, each 1–40 characters; repeats in another case are dropped.
     #[serde(default)]
     #[schema(value_type = Option<Vec<String>>, max_items = 30)]
     pub skills: Patch<Vec<String>>,
-    /// An absolute https URL of at most 2048 characters.
+    /// An absolute https URL of a named host, at most 2048 characters; `""` or `null`
+    /// removes it.
     #[serde(default)]
-    #[schema(value_type = Option<String>, max_length = 2048, format = "uri")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
     pub avatar_url: Patch<String>,
     /// An IANA time zone name; `null` returns to UTC.
     #[serde(default)]
-    #[schema(value_type = Option<String>, example = "Europe/Paris")]
+    #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Patch<String>,
     /// Who besides the owner sees each section; sections left out keep their setting.
     #[serde(default)]
@@ -224,7 +227,7 @@ impl VisibilityUpdate {
 const PROFILE_READ_ONLY: &[&str] = &["id", "username", "email", "created_at", "links"];
 
 impl UserUpdate {
-    fn validate(self) -> Result<(ProfileChanges, PrivacyChanges), AppError> {
+    pub(crate) fn validate(self) -> Result<(ProfileChanges, PrivacyChanges), AppError> {
         let mut errors = unknown_fields(
             &self.unknown,
             PROFILE_READ_ONLY,
