@@ -1,20 +1,34 @@
 //! Authentication: every way a token can be wrong is refused with 401 and
 //! `WWW-Authenticate: Bearer error="invalid_token"` on a read and on a write, and the write
 //! changes nothing; no credentials get a bare `Bearer` challenge; each kind of key verifies
-//! its own tokens and only those.
+//! its own tokens and only those. Headers that name, carry or look up keys (`jku`, `jwk`,
+//! hostile `kid`s), the wrong `typ`, and key sets that rotate, grow huge or are not JSON are
+//! all handled without trusting the token.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicUsize, Ordering},
+use std::{
+    convert::Infallible,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
 };
 
-use axum::{Json, Router, routing::get};
+use axum::{
+    Json, Router,
+    body::{Body, Bytes},
+    response::IntoResponse,
+    routing::get,
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::Utc;
+use futures::StreamExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, jwk::Jwk};
 use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use tokio::task::JoinSet;
+use tokio::{
+    sync::{Semaphore, mpsc},
+    task::JoinSet,
+};
 use user_service::config::JwtConfig;
 
 use crate::helpers::{
@@ -647,6 +661,425 @@ async fn unknown_kids_cost_the_key_server_at_most_one_refetch(backend: Backend) 
     assert!(jwks.fetches() <= 2);
 }
 
+fn secret_key() -> EncodingKey {
+    EncodingKey::from_secret(SECRET.as_bytes())
+}
+
+/// HS256 with the shared secret under `header`: only the header can make it wrong.
+fn with_header(header: &Header) -> String {
+    sign_with(header, &claims(ADA), &secret_key())
+}
+
+async fn a_payload_changed_after_signing_is_refused(backend: Backend) {
+    let app = app(backend).await;
+    app.insert_user(8, "bob").await;
+    let bobs = sign(&claims(8));
+    let [header, _, signature] = bobs.split('.').collect::<Vec<_>>()[..] else {
+        unreachable!()
+    };
+    let mut as_ada = claims(8);
+    as_ada["sub"] = json!("7");
+    let mut with_scope = as_ada.clone();
+    with_scope["scope"] = json!("badges:award");
+    // The same claims, reformatted: the signature covers bytes, not meaning.
+    let spaced = URL_SAFE_NO_PAD.encode(serde_json::to_string_pretty(&claims(8)).unwrap());
+
+    for (what, payload) in [
+        ("sub changed from 8 to 7", b64(&as_ada)),
+        ("sub changed and a scope added", b64(&with_scope)),
+        ("the payload re-encoded with whitespace", spaced),
+    ] {
+        assert_invalid(&app, &format!("{header}.{payload}.{signature}"), what).await;
+    }
+    assert_eq!(
+        json_body(app.get_as("/users/me", &bobs).await, 200).await["id"],
+        8,
+        "the untouched token is valid"
+    );
+}
+
+async fn an_hs256_token_keyed_with_an_ec_or_ed25519_public_key_is_refused(backend: Backend) {
+    for (public, private, alg) in [
+        ("ec_public.pem", "ec_private.pem", Algorithm::ES256),
+        ("ed_public.pem", "ed_private.pem", Algorithm::EdDSA),
+    ] {
+        let app = app_with(backend, |j| {
+            j.jwt_secret = None;
+            j.jwt_public_key = Some(fixture(public));
+        })
+        .await;
+        let pem = fixture_bytes(public);
+        let trimmed = String::from_utf8(pem.clone())
+            .unwrap()
+            .trim()
+            .as_bytes()
+            .to_vec();
+        for key in [&pem, &trimmed] {
+            for hmac in [Algorithm::HS256, Algorithm::HS384, Algorithm::HS512] {
+                let confused = sign_with(
+                    &Header::new(hmac),
+                    &claims(ADA),
+                    &EncodingKey::from_secret(key),
+                );
+                assert_invalid(&app, &confused, &format!("{hmac:?} keyed with {public}")).await;
+            }
+        }
+        let good = signed(alg, private, &claims(ADA));
+        assert_accepted(&app, &good, &format!("{alg:?} with {private}")).await;
+    }
+}
+
+async fn a_token_over_8_kib_is_refused_whichever_part_is_long_and_one_of_8_kib_is_accepted(
+    backend: Backend,
+) {
+    let app = app(backend).await;
+
+    // The first padded token of exactly 8192 bytes, and the first longer than that.
+    let padded = |length: usize| sign(&claims_with(json!({"padding": "p".repeat(length)})));
+    let at_limit = (5_000..7_000)
+        .map(padded)
+        .find(|t| t.len() == 8 * 1024)
+        .expect("some padding makes a token of exactly 8 KiB");
+    let over_limit = (5_000..7_000)
+        .map(padded)
+        .find(|t| t.len() > 8 * 1024)
+        .unwrap();
+    assert_accepted(&app, &at_limit, "a token of exactly 8 KiB").await;
+    assert_invalid(
+        &app,
+        &over_limit,
+        &format!("a signed token of {} bytes", over_limit.len()),
+    )
+    .await;
+
+    // A JOSE header past 8 KiB, correctly MAC'd.
+    let mut header = Header::new(Algorithm::HS256);
+    header.extras.insert("padding", "p".repeat(9 * 1024));
+    assert_invalid(&app, &with_header(&header), "a 12 KiB JOSE header").await;
+
+    // An Authorization header far past 8 KiB of what would cost the most to parse: a
+    // header segment of nested arrays.
+    for size in [64 * 1024, 256 * 1024] {
+        let nested = URL_SAFE_NO_PAD.encode("[".repeat(size));
+        let huge = format!("{nested}.{}.{}", b64(&claims(ADA)), "s".repeat(43));
+        assert_invalid(&app, &huge, &format!("a {} KiB token", huge.len() / 1024)).await;
+    }
+    // Past what the HTTP server reads at all: refused there (431), or the connection is
+    // closed; either way no handler runs and the service keeps serving.
+    let oversized = format!("Bearer {}", "a".repeat(1024 * 1024));
+    if let Ok(response) = app
+        .request(Method::PUT, "/users/7", None)
+        .header("authorization", oversized)
+        .json(&a_change())
+        .send()
+        .await
+    {
+        assert!(
+            [401, 431].contains(&response.status().as_u16()),
+            "a 1 MiB Authorization header: {}",
+            response.status()
+        );
+    }
+    assert_nothing_written(&app).await;
+    assert_accepted(&app, &token(ADA), "a normal token afterwards").await;
+}
+
+/// Kids a key store might resolve as a path or splice into SQL.
+const HOSTILE_KIDS: &[&str] = &[
+    "../../dev/null",
+    "' OR 1=1--",
+    "/etc/passwd",
+    "k1\" OR \"1\"=\"1",
+    "a b",
+    "k1\u{0}",
+    "..",
+];
+
+async fn a_kid_shaped_like_a_path_or_sql_is_refused_even_where_a_key_would_verify(
+    backend: Backend,
+) {
+    // A shared secret verifies every token whatever its kid: only the kid check refuses these.
+    let shared = app(backend).await;
+    for kid in HOSTILE_KIDS {
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some((*kid).into());
+        assert_invalid(&shared, &with_header(&header), &format!("kid {kid:?}")).await;
+        // What a key read from /dev/null would be: empty.
+        let empty_key = sign_with(&header, &claims(ADA), &EncodingKey::from_secret(b""));
+        assert_invalid(&shared, &empty_key, &format!("kid {kid:?}, empty key")).await;
+    }
+    let mut plain = Header::new(Algorithm::HS256);
+    plain.kid = Some("hs-2026".into());
+    assert_accepted(&shared, &with_header(&plain), "a plain kid").await;
+    drop(shared);
+
+    // A key set that publishes a signing key under each of those kids.
+    let mut keys: Vec<Jwk> = HOSTILE_KIDS
+        .iter()
+        .map(|kid| jwk("rsa_private.pem", Algorithm::RS256, kid))
+        .collect();
+    keys.push(jwk("rsa_private.pem", Algorithm::RS256, "rsa-2026"));
+    let jwks = JwksServer::start(keys).await;
+    let app = app_with_jwks(backend, &jwks, &[]).await;
+    for kid in HOSTILE_KIDS {
+        let token = with_kid(Algorithm::RS256, kid, "rsa_private.pem", &claims(ADA));
+        assert_invalid(&app, &token, &format!("published kid {kid:?}")).await;
+    }
+    let good = with_kid(
+        Algorithm::RS256,
+        "rsa-2026",
+        "rsa_private.pem",
+        &claims(ADA),
+    );
+    assert_accepted(&app, &good, "the same key under a plain kid").await;
+}
+
+async fn only_tokens_of_the_required_typ_are_accepted_when_one_is_configured(backend: Backend) {
+    let typed = |typ: Option<&str>| {
+        let mut header = Header::new(Algorithm::HS256);
+        header.typ = typ.map(str::to_owned);
+        with_header(&header)
+    };
+    let strict = app_with(backend, |j| j.jwt_required_typ = Some("at+jwt".into())).await;
+
+    for typ in [
+        "at+jwt",
+        "application/at+jwt",
+        "AT+JWT",
+        "Application/At+JWT",
+    ] {
+        assert_accepted(&strict, &typed(Some(typ)), &format!("typ {typ}")).await;
+    }
+    for typ in [
+        Some("JWT"),
+        None,
+        Some("refresh+jwt"),
+        Some("application/refresh+jwt"),
+        Some("id_token+jwt"),
+        Some("logout+jwt"),
+        Some("application/jwt"),
+        Some("at+jwt-not"),
+        Some("application/application/at+jwt"),
+        Some(""),
+    ] {
+        assert_invalid(&strict, &typed(typ), &format!("typ {typ:?}")).await;
+    }
+    drop(strict);
+
+    let unset = app(backend).await;
+    assert_accepted(
+        &unset,
+        &typed(Some("refresh+jwt")),
+        "any typ when none is required",
+    )
+    .await;
+    assert_accepted(&unset, &typed(None), "no typ when none is required").await;
+}
+
+async fn a_token_carrying_its_own_key_or_critical_extensions_is_refused_and_nothing_is_fetched(
+    backend: Backend,
+) {
+    // Where the token says its key is: it must never be asked.
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let router = Router::new().fallback(move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async { "{}" }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let elsewhere = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let app = app(backend).await;
+    let attackers_key = jwk("rsa_other_private.pem", Algorithm::RS256, "attacker");
+    let headers: Vec<(&str, Header)> = vec![
+        ("jku", {
+            let mut h = Header::new(Algorithm::HS256);
+            h.jku = Some(format!("{elsewhere}/jwks.json"));
+            h
+        }),
+        ("x5u", {
+            let mut h = Header::new(Algorithm::HS256);
+            h.x5u = Some(format!("{elsewhere}/cert.pem"));
+            h
+        }),
+        ("jwk", {
+            let mut h = Header::new(Algorithm::HS256);
+            h.jwk = Some(attackers_key.clone());
+            h
+        }),
+        ("x5c", {
+            let mut h = Header::new(Algorithm::HS256);
+            h.x5c = Some(vec![
+                base64::engine::general_purpose::STANDARD.encode(b"not a certificate"),
+            ]);
+            h
+        }),
+        ("crit", {
+            let mut h = Header::new(Algorithm::HS256);
+            h.crit = Some(vec!["exp".into()]);
+            h
+        }),
+    ];
+    for (what, header) in &headers {
+        assert_invalid(&app, &with_header(header), &format!("a {what} header")).await;
+    }
+    drop(app);
+
+    // With a JWKS: a token signed by the attacker, carrying the attacker's key or naming
+    // the attacker's key set, under a published kid.
+    let jwks = JwksServer::start(vec![jwk("rsa_private.pem", Algorithm::RS256, "rsa-2026")]).await;
+    let app = app_with_jwks(backend, &jwks, &[]).await;
+    let mut carried = Header::new(Algorithm::RS256);
+    carried.kid = Some("rsa-2026".into());
+    carried.jwk = Some(attackers_key);
+    let mut pointed = Header::new(Algorithm::RS256);
+    pointed.kid = Some("rsa-2026".into());
+    pointed.jku = Some(format!("{elsewhere}/jwks.json"));
+    for (what, header) in [("an embedded jwk", carried), ("a jku", pointed)] {
+        let token = sign_with(&header, &claims(ADA), &pem_key("rsa_other_private.pem"));
+        assert_invalid(&app, &token, &format!("the attacker's key via {what}")).await;
+    }
+
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        0,
+        "a URL from a token was fetched"
+    );
+}
+
+/// Serves `router` on 127.0.0.1 and returns where its key set is.
+async fn key_server(router: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!(
+        "http://{}/.well-known/jwks.json",
+        listener.local_addr().unwrap()
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    url
+}
+
+async fn a_rotated_out_key_keeps_working_until_a_fetch_no_longer_publishes_it(backend: Backend) {
+    let both = json!({"keys": [
+        jwk("rsa_private.pem", Algorithm::RS256, "k1"),
+        jwk("rsa_other_private.pem", Algorithm::RS256, "k2"),
+    ]});
+    let published = Arc::new(Mutex::new(both));
+    // Each fetch after the first waits for the test to release it, and says it started:
+    // the test knows which set the service holds without waiting on a clock.
+    let releases = Arc::new(Semaphore::new(1));
+    let (started, mut fetches) = mpsc::unbounded_channel::<usize>();
+    let count = Arc::new(AtomicUsize::new(0));
+    let router = {
+        let published = published.clone();
+        let releases = releases.clone();
+        Router::new().route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let n = count.fetch_add(1, Ordering::SeqCst) + 1;
+                let _ = started.send(n);
+                let (published, releases) = (published.clone(), releases.clone());
+                async move {
+                    releases.acquire().await.unwrap().forget();
+                    let set = published.lock().unwrap().clone();
+                    Json(set)
+                }
+            }),
+        )
+    };
+    let url = key_server(router).await.parse().unwrap();
+    let app = app_with(backend, |j| {
+        j.jwt_secret = None;
+        j.jwt_jwks_url = Some(url);
+        j.jwt_algorithms = vec![Algorithm::RS256];
+        j.jwt_jwks_refresh_secs = 1;
+    })
+    .await;
+    assert_eq!(fetches.recv().await, Some(1), "the set is fetched at start");
+    let k1 = with_kid(Algorithm::RS256, "k1", "rsa_private.pem", &claims(ADA));
+    let k2 = with_kid(
+        Algorithm::RS256,
+        "k2",
+        "rsa_other_private.pem",
+        &claims(ADA),
+    );
+    assert_accepted(&app, &k1, "k1 while published").await;
+    assert_accepted(&app, &k2, "k2 while published").await;
+
+    // The auth-service rotates k1 out; the service's next periodic fetch is under way.
+    *published.lock().unwrap() = json!({"keys": [
+        jwk("rsa_other_private.pem", Algorithm::RS256, "k2"),
+    ]});
+    assert_eq!(fetches.recv().await, Some(2));
+    assert_accepted(&app, &k1, "k1, rotated out but still in the cached set").await;
+
+    // Let that fetch answer. The next one starts only once it has been stored.
+    releases.add_permits(1);
+    assert_eq!(fetches.recv().await, Some(3));
+    releases.add_permits(Semaphore::MAX_PERMITS / 2);
+    assert_invalid(&app, &k1, "k1 once a fetch no longer publishes it").await;
+    assert_accepted(&app, &k2, "k2, still published").await;
+}
+
+/// A key server's answer, given the right key padded past 1 MiB.
+type JwksDocument = fn(Value) -> axum::response::Response;
+
+async fn a_jwks_that_is_not_json_or_too_large_leaves_the_service_serving_and_refusing_tokens(
+    backend: Backend,
+) {
+    // The right key, padded past the 1 MiB the service reads of a key set.
+    let mut padded = serde_json::to_value(jwk("rsa_private.pem", Algorithm::RS256, "k1")).unwrap();
+    padded["x-padding"] = json!("p".repeat(2 * 1024 * 1024));
+    let documents: Vec<(&str, JwksDocument)> = vec![
+        ("an HTML page", |_| {
+            axum::response::Html("<html><body>Sign in</body></html>").into_response()
+        }),
+        ("JSON that is not a key set", |_| {
+            Json(json!({"keys": "k1"})).into_response()
+        }),
+        ("JSON nested 100 000 deep", |_| {
+            format!("{{\"keys\": {}", "[".repeat(100_000)).into_response()
+        }),
+        ("a 2 MiB key set holding the right key", |padded| {
+            Json(json!({ "keys": [padded] })).into_response()
+        }),
+        ("a key set that never ends", |_| {
+            let start = futures::stream::once(async {
+                Ok::<_, Infallible>(Bytes::from_static(b"{\"keys\": ["))
+            });
+            let endless = futures::stream::repeat_with(|| {
+                Ok::<_, Infallible>(Bytes::from(vec![b' '; 64 * 1024]))
+            });
+            Body::from_stream(start.chain(endless)).into_response()
+        }),
+    ];
+    for (what, document) in documents {
+        let padded = padded.clone();
+        let router = Router::new().route(
+            "/.well-known/jwks.json",
+            get(move || {
+                let padded = padded.clone();
+                async move { document(padded) }
+            }),
+        );
+        let url = key_server(router).await.parse().unwrap();
+        let app = app_with(backend, |j| {
+            j.jwt_secret = None;
+            j.jwt_jwks_url = Some(url);
+        })
+        .await;
+        let response = app.get("/healthz").await;
+        assert_eq!(response.status(), StatusCode::OK, "alive after {what}");
+        let token = with_kid(Algorithm::RS256, "k1", "rsa_private.pem", &claims(ADA));
+        assert_invalid(&app, &token, &format!("a token after {what}")).await;
+        assert_eq!(
+            app.get("/users/7").await.status(),
+            StatusCode::OK,
+            "serving after {what}"
+        );
+    }
+}
+
 crate::backend_tests!(
     no_credentials_or_another_scheme_get_a_bare_bearer_challenge,
     a_token_signed_with_another_secret_is_refused,
@@ -670,4 +1103,12 @@ crate::backend_tests!(
     the_user_can_come_from_a_configured_numeric_claim,
     a_token_verifies_with_the_jwks_key_its_kid_names,
     unknown_kids_cost_the_key_server_at_most_one_refetch,
+    a_payload_changed_after_signing_is_refused,
+    an_hs256_token_keyed_with_an_ec_or_ed25519_public_key_is_refused,
+    a_token_over_8_kib_is_refused_whichever_part_is_long_and_one_of_8_kib_is_accepted,
+    a_kid_shaped_like_a_path_or_sql_is_refused_even_where_a_key_would_verify,
+    only_tokens_of_the_required_typ_are_accepted_when_one_is_configured,
+    a_token_carrying_its_own_key_or_critical_extensions_is_refused_and_nothing_is_fetched,
+    a_rotated_out_key_keeps_working_until_a_fetch_no_longer_publishes_it,
+    a_jwks_that_is_not_json_or_too_large_leaves_the_service_serving_and_refusing_tokens,
 );

@@ -1,12 +1,14 @@
 //! The HTTP API tested end to end: each test starts the real application on a random port
 //! over a fresh database, once on SQLite and once on PostgreSQL (see `helpers`).
 
+mod access;
 mod auth;
 mod cli;
 mod gamification;
 mod goals;
 mod hardening;
 mod helpers;
+mod logs;
 mod operations;
 mod profiles;
 mod shared_database;
