@@ -191,25 +191,34 @@ fn token(config: &Config, user: UserId, scope: Option<&str>, ttl: u64) -> anyhow
 }
 
 /// SIGTERM (from an orchestrator: drain after the grace period) or Ctrl-C (now).
-async fn shutdown_signal() -> Stop {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+///
+/// The SIGTERM handler is installed when this is called, before the server logs "serving",
+/// not when the returned future is first polled (inside the server's own task): until it is
+/// installed, a SIGTERM kills the process by the default action, with no drain and a failed
+/// exit, so an orchestrator stopping a service that has only just started would see that.
+fn shutdown_signal() -> impl std::future::Future<Output = Stop> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate());
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async {
+            match terminate {
+                Ok(mut signal) => {
+                    signal.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    let stop = tokio::select! {
-        () = ctrl_c => Stop::Now,
-        () = terminate => Stop::AfterGrace,
-    };
-    tracing::info!(?stop, "shutdown signal received");
-    stop
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        let stop = tokio::select! {
+            () = ctrl_c => Stop::Now,
+            () = terminate => Stop::AfterGrace,
+        };
+        tracing::info!(?stop, "shutdown signal received");
+        stop
+    }
 }

@@ -79,6 +79,9 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+        // Logged here, once every connection is closed, so that a clean shutdown can be told
+        // from a process that merely exited (the shutdown tests read it).
+        tracing::info!("database pool closed");
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {

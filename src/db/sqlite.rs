@@ -2,14 +2,15 @@
 //! readers, and a single writer connection whose transactions start `IMMEDIATE`, so writes
 //! queue in the pool instead of failing with "database is locked".
 
-use std::{str::FromStr, time::Duration};
+use std::{future::Future, pin::Pin, str::FromStr, time::Duration};
 
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    Connection, Sqlite, SqlitePool, Transaction,
+    Sqlite, SqliteConnection, SqlitePool, Transaction,
     migrate::Migrator,
+    pool::PoolConnectionMetadata,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     types::Json,
 };
@@ -67,6 +68,21 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Reads the database file's header. `Connection::ping` only asks the connection's worker
+/// thread whether it is alive, which it is even when the file is no longer a database.
+const READS_THE_FILE: &str = "PRAGMA schema_version";
+
+/// Keeps a connection in the pool only while it can still read the file. A connection that
+/// once found the file unreadable (overwritten, a failed disk) keeps failing with "file is not
+/// a database" even after the file is good again, while a new connection reads it fine: so
+/// such a connection is closed when released, and the pool opens a new one when needed.
+fn still_reads_the_file(
+    conn: &mut SqliteConnection,
+    _: PoolConnectionMetadata,
+) -> Pin<Box<dyn Future<Output = sqlx::Result<bool>> + Send + '_>> {
+    Box::pin(async move { Ok(sqlx::query(READS_THE_FILE).execute(conn).await.is_ok()) })
+}
+
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
@@ -93,6 +109,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(config.db_acquire_timeout())
+            .after_release(still_reads_the_file)
             .connect_lazy_with(options.clone());
         // An in-memory database exists once per connection: share the one.
         let reader = if in_memory {
@@ -101,6 +118,7 @@ impl SqliteStore {
             SqlitePoolOptions::new()
                 .max_connections(config.db_max_connections)
                 .acquire_timeout(config.db_acquire_timeout())
+                .after_release(still_reads_the_file)
                 .connect_lazy_with(options)
         };
         Ok(Self { reader, writer })
@@ -129,13 +147,21 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    /// Reads the file, so that readiness fails while it is not a database (a `ping` of the
+    /// connection would answer regardless).
     async fn ping(&self) -> sqlx::Result<()> {
-        self.reader.acquire().await?.ping().await
+        sqlx::query(READS_THE_FILE)
+            .execute(&self.reader)
+            .await
+            .map(drop)
     }
 
     async fn close(&self) {
         self.reader.close().await;
         self.writer.close().await;
+        // Logged here, once every connection is closed, so that a clean shutdown can be told
+        // from a process that merely exited (the shutdown tests read it).
+        tracing::info!("database pool closed");
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {

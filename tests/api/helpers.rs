@@ -135,9 +135,18 @@ pub struct TestAppBuilder {
     config: Config,
     before_migrations: Vec<String>,
     now: DateTime<Utc>,
+    existing_database: Option<String>,
 }
 
 impl TestAppBuilder {
+    /// Serves this database (the backend's URL) instead of a fresh one: a database the test
+    /// manages itself, which may be down or unreadable when the application starts. Both the
+    /// application and [`TestApp::db`] connect to it lazily.
+    pub fn existing_database(mut self, url: &str) -> Self {
+        self.existing_database = Some(url.to_owned());
+        self
+    }
+
     /// Changes the JWT settings (by default: HS256 with [`SECRET`]).
     pub fn jwt(mut self, change: impl FnOnce(&mut JwtConfig)) -> Self {
         change(&mut self.config.jwt);
@@ -168,6 +177,23 @@ impl TestAppBuilder {
             user_service::telemetry::init(user_service::config::LogFormat::Text);
         }
         let dir = tempfile::tempdir().expect("temporary folder");
+        if let Some(url) = self.existing_database.take() {
+            let db = match self.backend {
+                Backend::Sqlite => TestDb::Sqlite(
+                    SqlitePoolOptions::new()
+                        .max_connections(2)
+                        .connect_lazy(&url)
+                        .expect("an SQLite URL"),
+                ),
+                Backend::Postgres => TestDb::Postgres(
+                    PgPoolOptions::new()
+                        .max_connections(2)
+                        .connect_lazy(&url)
+                        .expect("a PostgreSQL URL"),
+                ),
+            };
+            return self.serve(url, db, None, dir).await;
+        }
         let (url, schema) = match self.backend {
             Backend::Sqlite => (
                 format!("sqlite://{}", dir.path().join("test.db").display()),
@@ -221,6 +247,16 @@ impl TestAppBuilder {
         for sql in &self.before_migrations {
             db.execute(sql).await;
         }
+        self.serve(url, db, schema, dir).await
+    }
+
+    async fn serve(
+        mut self,
+        url: String,
+        db: TestDb,
+        schema: Option<String>,
+        dir: TempDir,
+    ) -> TestApp {
         self.config.database_url = Some(url);
         self.config.data_dir = dir.path().join("data");
         let clock = ManualClock::new(self.now);
@@ -286,6 +322,7 @@ impl TestApp {
             config,
             before_migrations: Vec::new(),
             now: default_now(),
+            existing_database: None,
         }
     }
 
@@ -547,5 +584,301 @@ impl TestApp {
             shutdown: Some(shutdown),
             _dir: dir,
         }
+    }
+}
+
+/// A PostgreSQL server of the test's own, to stop and start at will: a cluster initialised
+/// into a temporary folder, listening on 127.0.0.1 at a port of its own, its socket in that
+/// folder. Stopped when dropped.
+pub struct TempPostgres {
+    bin: PathBuf,
+    dir: TempDir,
+    port: u16,
+    running: bool,
+}
+
+impl TempPostgres {
+    /// Initialises a cluster (not started). `None`, loudly, when PostgreSQL's server programs
+    /// are not installed; with `CI=true` that fails the test instead.
+    pub fn init() -> Option<Self> {
+        let Some(bin) = postgres_bin_dir() else {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!("CI=true and no PostgreSQL server programs under /usr/lib/postgresql");
+            }
+            eprintln!("SKIPPED: no initdb under /usr/lib/postgresql; set PG_BIN_DIR");
+            return None;
+        };
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let server = Self {
+            bin,
+            dir,
+            port: free_port(),
+            running: false,
+        };
+        if as_root() {
+            // initdb refuses to run as root: the cluster belongs to the `postgres` user.
+            let status = std::process::Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(server.dir.path())
+                .status()
+                .expect("chown runs");
+            assert!(status.success(), "chown of the cluster folder to postgres");
+        }
+        server.pg(
+            "initdb",
+            &[
+                "-D",
+                &server.data().display().to_string(),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+        );
+        Some(server)
+    }
+
+    /// Initialises a cluster and starts it.
+    pub fn start_new() -> Option<Self> {
+        let mut server = Self::init()?;
+        server.start();
+        Some(server)
+    }
+
+    /// `postgres://` URL of the server's `postgres` database.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server and waits until it accepts connections.
+    pub fn start(&mut self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("postgres.log").display().to_string();
+        let data = self.data().display().to_string();
+        self.pg(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &options, "-w", "-t", "60", "start",
+            ],
+        );
+        self.running = true;
+    }
+
+    /// Stops the server (`fast`: open connections are terminated) and waits until it has.
+    pub fn stop(&mut self) {
+        let data = self.data().display().to_string();
+        self.pg(
+            "pg_ctl",
+            &["-D", &data, "-m", "fast", "-w", "-t", "60", "stop"],
+        );
+        self.running = false;
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Runs one of the server programs, as `postgres` when this process is root.
+    fn pg(&self, program: &str, args: &[&str]) {
+        let program = self.bin.join(program);
+        let mut command = if as_root() {
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(&program);
+            command
+        } else {
+            std::process::Command::new(&program)
+        };
+        let output = command
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
+        assert!(
+            output.status.success(),
+            "{} {args:?} failed: {}\n{}\n{}",
+            program.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr),
+            std::fs::read_to_string(self.dir.path().join("postgres.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for TempPostgres {
+    fn drop(&mut self) {
+        if self.running {
+            let data = self.data().display().to_string();
+            let mut command = if as_root() {
+                let mut command = std::process::Command::new("runuser");
+                command
+                    .args(["-u", "postgres", "--"])
+                    .arg(self.bin.join("pg_ctl"));
+                command
+            } else {
+                std::process::Command::new(self.bin.join("pg_ctl"))
+            };
+            let _ = command
+                .args(["-D", &data, "-m", "fast", "-w", "-t", "60", "stop"])
+                .output();
+        }
+    }
+}
+
+/// The newest installed PostgreSQL's server programs (`PG_BIN_DIR` overrides).
+fn postgres_bin_dir() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("PG_BIN_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let version: u32 = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .max()
+        .map(|(_, bin)| bin)
+}
+
+/// Whether this process runs as root (`id -u` is 0).
+fn as_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+/// A free TCP port below the kernel's ephemeral range, so that no socket the kernel numbers
+/// (a listener on port 0, a client's end of a connection) takes it while the server is down.
+fn free_port() -> u16 {
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .filter(|&low| low > 2048)
+        .unwrap_or(32768);
+    for _ in 0..1000 {
+        let port = rand::random_range(ephemeral_low / 2..ephemeral_low);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {ephemeral_low}");
+}
+
+/// The binary serving as a child process, its JSON log read line by line as it comes.
+/// Killed when dropped.
+pub struct ChildServer {
+    child: std::process::Child,
+    pub address: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// The log events read so far.
+    pub log: Vec<Value>,
+}
+
+impl ChildServer {
+    /// Starts `command` (see `cli::command`) and reads its log until it says where it serves.
+    pub fn start(command: &mut std::process::Command) -> Self {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("the binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (send, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if send.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Self {
+            child,
+            address: String::new(),
+            lines,
+            log: Vec::new(),
+        };
+        let serving = server.wait_for_log("serving");
+        server.address = format!("http://{}", serving["address"].as_str().unwrap());
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// `host:port` it listens on.
+    pub fn socket_address(&self) -> &str {
+        self.address.trim_start_matches("http://")
+    }
+
+    /// Reads the log until an event whose message starts with `message`, and returns it.
+    /// Panics after 30 s or when the process's output ends first.
+    pub fn wait_for_log(&mut self, message: &str) -> Value {
+        self.wait_for(message, |event| {
+            event["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(message))
+        })
+    }
+
+    /// Reads the log until an event that `matches` (`what` names it in the panic message
+    /// after 30 s, or when the process's output ends first), and returns it.
+    pub fn wait_for(&mut self, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+        loop {
+            let line = self
+                .lines
+                .recv_timeout(std::time::Duration::from_secs(30))
+                .unwrap_or_else(|e| panic!("no log event {what:?} ({e}): {:#?}", self.log));
+            let event: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
+            self.log.push(event.clone());
+            if matches(&event) {
+                return event;
+            }
+        }
+    }
+
+    /// Sends SIGTERM, as an orchestrator stopping the service does.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill -TERM");
+    }
+
+    /// Reads the rest of the log until the process closes its output (it exits), within
+    /// 30 s, and returns how it exited.
+    pub fn wait_for_exit(&mut self) -> std::process::ExitStatus {
+        loop {
+            match self.lines.recv_timeout(std::time::Duration::from_secs(30)) {
+                Ok(line) => self
+                    .log
+                    .push(serde_json::from_str(&line).unwrap_or(Value::String(line))),
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(e) => panic!("the process did not exit ({e}): {:#?}", self.log),
+            }
+        }
+        self.child.wait().expect("the process exits")
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

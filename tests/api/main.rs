@@ -4,6 +4,7 @@
 mod access;
 mod auth;
 mod cli;
+mod faults;
 mod gamification;
 mod goals;
 mod hardening;
@@ -12,4 +13,5 @@ mod logs;
 mod operations;
 mod profiles;
 mod shared_database;
+mod shutdown;
 mod tracker;

@@ -1,0 +1,298 @@
+//! Faults: a database that goes away and comes back, that is not there yet when the service
+//! starts, or that is not a database at all. While it is out of reach the API answers a 503
+//! problem with `Retry-After` within the acquire timeout, readiness answers 503 and liveness
+//! 200; once it answers again the same process serves, with no restart.
+//!
+//! PostgreSQL here is a server each test starts and stops itself ([`TempPostgres`]), never
+//! the shared one the other tests use.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Method, RequestBuilder};
+use serde_json::{Value, json};
+
+use crate::{
+    cli::command,
+    helpers::{
+        Backend, ChildServer, SECRET, TempPostgres, TestApp, TestDb, http_client, json_body,
+        problem, token,
+    },
+};
+
+/// The acquire timeout the services under test run with, in seconds.
+const ACQUIRE_TIMEOUT_SECS: u64 = 1;
+
+/// Well over the acquire timeout, well under a client's patience: every answer while the
+/// database is down must come within this.
+const PROMPTLY: Duration = Duration::from_secs(5);
+
+/// Sends a request that must be answered promptly with a 503 problem and `Retry-After`.
+async fn assert_unavailable(request: RequestBuilder) -> Value {
+    let started = Instant::now();
+    let response = request.send().await.expect("an answer");
+    let took = started.elapsed();
+    let what = format!("{} {}", response.status(), response.url());
+    assert_eq!(response.status(), 503, "{what}");
+    assert!(took < PROMPTLY, "{what} took {took:?}");
+    assert!(
+        response.headers().contains_key("retry-after"),
+        "{what} without Retry-After"
+    );
+    problem(response, 503).await
+}
+
+/// The API requests a client of user 1 makes, each of which needs the database.
+fn api_requests(client: &Client, base: &str, token: &str) -> Vec<RequestBuilder> {
+    let url = |path: &str| format!("{base}{path}");
+    vec![
+        client.get(url("/users/me")).bearer_auth(token),
+        client.get(url("/users/1")),
+        client
+            .put(url("/users/1"))
+            .bearer_auth(token)
+            .json(&json!({ "display_name": "Ada" })),
+        client
+            .post(url("/users/1/goals"))
+            .bearer_auth(token)
+            .json(&json!({ "title": "Learn Rust" })),
+        client.get(url("/users/1/goals")).bearer_auth(token),
+    ]
+}
+
+/// Polls `/readyz` until it answers 200: at most 150 times, 200 ms apart (30 s, enough for
+/// the migration retry's longest back-off of 10 s).
+async fn wait_until_ready(client: &Client, base: &str) {
+    for _ in 0..150 {
+        let response = client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .expect("/readyz answers");
+        if response.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{base}/readyz did not turn 200 within 150 polls");
+}
+
+/// Readiness answers a prompt 503 problem before anything else has touched the database,
+/// liveness 200, and every API request, all at once, a prompt 503 problem.
+async fn assert_up_but_unavailable(client: &Client, base: &str, token: &str) {
+    assert_unavailable(client.get(format!("{base}/readyz"))).await;
+    json_body(
+        client.get(format!("{base}/healthz")).send().await.unwrap(),
+        200,
+    )
+    .await;
+    let requests = api_requests(client, base, token);
+    futures::future::join_all(requests.into_iter().map(assert_unavailable)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgres_is_down_requests_answer_503_promptly_and_the_same_process_serves_again_when_it_is_back()
+ {
+    let Some(mut postgres) = TempPostgres::start_new() else {
+        return;
+    };
+    let app = TestApp::builder(Backend::Postgres)
+        .existing_database(&postgres.url())
+        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+        .spawn()
+        .await;
+    let token = app.user(1).await;
+    // Every request below once, so the pool holds connections that the stop will break.
+    for request in api_requests(&app.client, &app.address, &token) {
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    json_body(app.get("/readyz").await, 200).await;
+
+    postgres.stop();
+
+    // Twice over: the first round meets the pooled connections the stop broke (and uses
+    // them up: more requests than connections), the second only new ones that cannot connect.
+    for _ in 0..2 {
+        assert_up_but_unavailable(&app.client, &app.address, &token).await;
+    }
+
+    postgres.start();
+
+    wait_until_ready(&app.client, &app.address).await;
+    let body = json_body(
+        app.put(
+            "/users/1",
+            Some(&token),
+            &json!({ "display_name": "Back again" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(body["display_name"], "Back again");
+    let goals = json_body(app.get_as("/users/1/goals", &token).await, 200).await;
+    assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_starts_while_postgres_is_down_and_migrates_and_serves_once_it_appears() {
+    let Some(mut postgres) = TempPostgres::init() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let server = ChildServer::start(
+        command(dir.path())
+            .env("DATABASE_URL", postgres.url())
+            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
+            .env("JWT_SECRET", SECRET)
+            .arg("serve"),
+    );
+    let client = http_client();
+    let token = token(1);
+    assert_up_but_unavailable(&client, &server.address, &token).await;
+
+    postgres.start();
+
+    wait_until_ready(&client, &server.address).await;
+    // The service created the schema: the auth-service's user row goes into its table.
+    let db = sqlx::PgPool::connect(&postgres.url()).await.unwrap();
+    sqlx::query(
+        "INSERT INTO users (id, username, email, hashed_password) \
+         VALUES (1, 'ada', 'ada@example.com', 'not-a-real-hash')",
+    )
+    .execute(&db)
+    .await
+    .expect("the users table exists");
+    db.close().await;
+    let me = json_body(
+        client
+            .get(server.url("/users/me"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        200,
+    )
+    .await;
+    assert_eq!(me["username"], "ada");
+}
+
+/// Writes `bytes` over the start of the file without truncating it first: the service may
+/// have it mapped into memory, where a file shorter even for a moment is a crash.
+fn overwrite_in_place(path: &std::path::Path, bytes: &[u8]) {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    file.write_all(bytes).unwrap();
+    file.sync_all().unwrap();
+}
+
+/// An SQLite path the service cannot use, and how to make it usable again.
+struct Spoiled {
+    what: &'static str,
+    spoil: fn(&std::path::Path),
+    repair: fn(&std::path::Path),
+}
+
+const SPOILED_SQLITE_PATHS: &[Spoiled] = &[
+    Spoiled {
+        what: "a file that is not a database",
+        spoil: |path| std::fs::write(path, b"not an SQLite database\n".repeat(512)).unwrap(),
+        repair: |path| std::fs::remove_file(path).unwrap(),
+    },
+    Spoiled {
+        what: "a directory",
+        spoil: |path| std::fs::create_dir(path).unwrap(),
+        repair: |path| std::fs::remove_dir(path).unwrap(),
+    },
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_whose_sqlite_file_is_unusable_starts_unready_answers_503_and_becomes_ready_once_it_is_usable()
+ {
+    for spoiled in SPOILED_SQLITE_PATHS {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("service.db");
+        (spoiled.spoil)(&path);
+        let app = TestApp::builder(Backend::Sqlite)
+            .existing_database(&format!("sqlite://{}", path.display()))
+            .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+            .spawn()
+            .await;
+        let token = token(1);
+        assert_up_but_unavailable(&app.client, &app.address, &token).await;
+
+        (spoiled.repair)(&path);
+
+        wait_until_ready(&app.client, &app.address).await;
+        app.insert_user(1, "ada").await;
+        let me = json_body(app.get_as("/users/me", &token).await, 200).await;
+        assert_eq!(me["username"], "ada", "after {}", spoiled.what);
+        let created = app
+            .request(Method::POST, "/users/1/goals", Some(&token))
+            .json(&json!({ "title": "Learn SQL" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201, "after {}", spoiled.what);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_sqlite_file_is_overwritten_with_garbage_requests_and_readiness_answer_503_and_the_same_process_serves_again_once_it_is_restored()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("service.db");
+    let app = TestApp::builder(Backend::Sqlite)
+        .existing_database(&format!("sqlite://{}", path.display()))
+        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+        .spawn()
+        .await;
+    let token = app.user(1).await;
+    // Every request below once, so the service holds open reader and writer connections.
+    for request in api_requests(&app.client, &app.address, &token) {
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    json_body(app.get("/readyz").await, 200).await;
+    // Everything into the file, and the write-ahead log emptied: the file alone is the
+    // database, to be spoiled and restored.
+    let TestDb::Sqlite(db) = &app.db else {
+        unreachable!("an SQLite test database")
+    };
+    let (busy, _, _): (i64, i64, i64) = sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(db)
+        .await
+        .unwrap();
+    assert_eq!(busy, 0, "the checkpoint completed");
+    let good = std::fs::read(&path).unwrap();
+
+    // In place, as a failing disk or a stray write would.
+    overwrite_in_place(&path, &vec![b'x'; good.len()]);
+    // And the log's shared index zeroed (in place: the service has it mapped), so that every
+    // connection of the service rebuilds it, drops the pages it has cached and reads the file
+    // on its next query, rather than answer from its cache.
+    let index = dir.path().join("service.db-shm");
+    let size = std::fs::metadata(&index).unwrap().len();
+    overwrite_in_place(&index, &vec![0; usize::try_from(size).unwrap()]);
+
+    for _ in 0..2 {
+        assert_up_but_unavailable(&app.client, &app.address, &token).await;
+    }
+
+    overwrite_in_place(&path, &good);
+
+    wait_until_ready(&app.client, &app.address).await;
+    let body = json_body(
+        app.put(
+            "/users/1",
+            Some(&token),
+            &json!({ "display_name": "Restored" }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(body["display_name"], "Restored");
+    let goals = json_body(app.get_as("/users/1/goals", &token).await, 200).await;
+    assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
+}
