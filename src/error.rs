@@ -161,7 +161,7 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         match &self {
             Self::Internal(err) => tracing::error!(error = ?err, "request failed"),
-            Self::Unavailable(reason) => tracing::warn!(%reason, "service unavailable"),
+            Self::Unavailable(reason) => tracing::info!(%reason, "service unavailable"),
             Self::InvalidToken(reason) => tracing::info!(%reason, "token rejected"),
             _ => {}
         }
@@ -196,7 +196,9 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
         if is_transient(&err) {
-            return Self::Unavailable(format!("database: {err}"));
+            // The cause is for the logs: its text can name hosts, users and SQL.
+            tracing::warn!(error = %err, "database unavailable");
+            return Self::Unavailable(DATABASE_UNAVAILABLE.into());
         }
         match &err {
             sqlx::Error::Database(db) => match db.kind() {
@@ -210,6 +212,8 @@ impl From<sqlx::Error> for AppError {
         }
     }
 }
+
+const DATABASE_UNAVAILABLE: &str = "the database is not available right now; retry shortly";
 
 /// Failures that say the database is out of reach or overloaded right now, not that the
 /// request is wrong: the same request may succeed a moment later.

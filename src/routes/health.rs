@@ -52,10 +52,9 @@ async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
             "starting: the database is not ready yet".into(),
         ));
     }
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|err| AppError::Unavailable(format!("database: {err}")))?;
+    state.store.ping().await.map_err(|err| {
+        tracing::warn!(error = %err, "readiness check failed");
+        AppError::Unavailable("the database does not answer".into())
+    })?;
     Ok(Json(Health { status: "ready" }))
 }

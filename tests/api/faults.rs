@@ -38,7 +38,12 @@ async fn assert_unavailable(request: RequestBuilder) -> Value {
         response.headers().contains_key("retry-after"),
         "{what} without Retry-After"
     );
-    problem(response, 503).await
+    let body = problem(response, 503).await;
+    let detail = body["detail"].as_str().unwrap_or_default();
+    for internal in ["error returned from database", "sqlite", "postgres", "connection", "127.0.0.1"] {
+        assert!(!detail.to_lowercase().contains(internal), "{what} leaks {internal:?}: {detail}");
+    }
+    body
 }
 
 /// The API requests a client of user 1 makes, each of which needs the database.
