@@ -40,8 +40,17 @@ async fn assert_unavailable(request: RequestBuilder) -> Value {
     );
     let body = problem(response, 503).await;
     let detail = body["detail"].as_str().unwrap_or_default();
-    for internal in ["error returned from database", "sqlite", "postgres", "connection", "127.0.0.1"] {
-        assert!(!detail.to_lowercase().contains(internal), "{what} leaks {internal:?}: {detail}");
+    for internal in [
+        "error returned from database",
+        "sqlite",
+        "postgres",
+        "connection",
+        "127.0.0.1",
+    ] {
+        assert!(
+            !detail.to_lowercase().contains(internal),
+            "{what} leaks {internal:?}: {detail}"
+        );
     }
     body
 }
