@@ -1,0 +1,450 @@
+#!/usr/bin/env bash
+# The benchmark of issue 5: user-service against the reference program (bench/limit) in one
+# run on this machine, on PostgreSQL and on SQLite. See BENCHMARKS.md for what it measures
+# and how to read the table.
+#
+#   bench/run.sh            the full benchmark (about 15 minutes after the build)
+#   bench/run.sh --quick    a second or two per scenario and a small seed, for CI
+#
+# It builds the release binary (honouring CARGO_TARGET_DIR) and the reference, seeds
+# PostgreSQL (database user_service_bench, dropped and recreated) and an SQLite file in a
+# temporary folder through the service's own tables, starts each server alone, warms it
+# up, runs each scenario with oha (installed with `cargo install oha --locked` when
+# missing) and prints one table. Results and server logs land in bench/results/<date>/.
+#
+# Exit status: 0 when everything ran, even if a performance target is missed; 1 when a
+# build, the seed, a server start, a probe of the seeded data or a scenario failed (a
+# scenario fails when any request errs or answers other than 2xx).
+#
+# Settings (environment): CARGO_TARGET_DIR; LIMIT_DIR (default <repo>/../shared/bench/limit);
+# PGHOST, PGPORT, PGUSER (127.0.0.1, 5432, postgres); BENCH_PORT, BENCH_LIMIT_PORT (18080,
+# 18200); BENCH_DURATION, BENCH_WARMUP (seconds); BENCH_CONNECTIONS (64); DB_MAX_CONNECTIONS
+# (16, also the reference's POOL); BENCH_USERS (10000; ids BENCH_USERS..2·BENCH_USERS-1);
+# BENCH_CHECKIN_GOALS (10000); BENCH_KEEP=1 keeps the SQLite folder.
+set -euo pipefail
+
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
+
+QUICK=0
+for arg in "$@"; do
+  case $arg in
+    --quick) QUICK=1 ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "unknown argument: $arg" >&2; usage >&2; exit 2 ;;
+  esac
+done
+
+ROOT=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+cd "$ROOT"
+BENCH="$ROOT/bench"
+
+say() { printf '\n== %s\n' "$*"; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------
+# Settings
+
+if [[ $QUICK == 1 ]]; then
+  DURATION=${BENCH_DURATION:-2}; WARMUP=${BENCH_WARMUP:-1}
+  N=${BENCH_USERS:-1000}; K=${BENCH_CHECKIN_GOALS:-1000}
+else
+  DURATION=${BENCH_DURATION:-10}; WARMUP=${BENCH_WARMUP:-3}
+  N=${BENCH_USERS:-10000}; K=${BENCH_CHECKIN_GOALS:-10000}
+fi
+HIST_DAYS=365      # "a year of daily check-ins"
+LONG_DAYS=1000     # check-ins per goal of the cost-growth user
+MANY=10000         # goals of the user with many goals
+CI_BASE=10000000   # goal ids of the check-in users: CI_BASE.., CI_NEW_BASE..
+CI_NEW_BASE=20000000
+CONNS=${BENCH_CONNECTIONS:-64}
+MIX_WRITE_CONNS=8
+MIX_READ_CONNS=$((CONNS - MIX_WRITE_CONNS))
+POOL=${DB_MAX_CONNECTIONS:-16}
+SVC_PORT=${BENCH_PORT:-18080}
+LIMIT_PORT=${BENCH_LIMIT_PORT:-18200}
+PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-postgres}
+export PGHOST PGPORT PGUSER
+BENCH_DB=user_service_bench
+LIMIT_DB=limit_bench
+PG_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
+LIMIT_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$LIMIT_DB"
+JWT_SECRET=bench-secret-not-for-production-0123456789abcdef
+
+# Special users (see bench/seed-postgres.sql).
+U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_NEW=900007
+U_ME=$((N + 2))
+
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+[[ $TARGET == /* ]] || TARGET="$ROOT/$TARGET"
+BIN="$TARGET/release/user-service"
+LIMIT_DIR=${LIMIT_DIR:-$ROOT/../shared/bench/limit}
+LIMIT_TARGET=${LIMIT_TARGET_DIR:-$TARGET/bench-limit}
+LIMIT_BIN="$LIMIT_TARGET/release/limit"
+
+RUN="$BENCH/results/$(date -u +%Y%m%dT%H%M%SZ)$([[ $QUICK == 1 ]] && echo -quick || true)"
+mkdir -p "$RUN"
+META="$RUN/meta.txt"
+meta() { printf '%s=%s\n' "$1" "$2" >>"$META"; }
+
+# ---------------------------------------------------------------------------------------
+# Processes we start, stopped on any exit
+
+PIDS=()
+SQLITE_DIR=
+cleanup() {
+  local pid i
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do
+    for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  PIDS=()
+  if [[ -n $SQLITE_DIR && ${BENCH_KEEP:-0} != 1 ]]; then rm -rf "$SQLITE_DIR"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+forget_pid() {
+  local keep=() pid
+  for pid in "${PIDS[@]}"; do [[ $pid == "$1" ]] || keep+=("$pid"); done
+  PIDS=("${keep[@]}")
+}
+
+stop_server() {
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || true
+  for ((i = 0; i < 100; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  forget_pid "$pid"
+}
+
+port_free() { ! curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/"; }
+
+# wait_ready URL PID SECONDS: until URL answers 2xx; fails if PID dies or time runs out.
+wait_ready() {
+  local url=$1 pid=$2 deadline=$(($(date +%s) + $3))
+  until curl -sf -o /dev/null --max-time 1 "$url"; do
+    kill -0 "$pid" 2>/dev/null || return 1
+    (($(date +%s) < deadline)) || return 1
+    sleep 0.01
+  done
+}
+
+now_ns() { date +%s%N; }
+
+# The service's environment: nothing inherited that changes how it verifies tokens.
+SVC_ENV=(
+  env -u JWT_PUBLIC_KEY -u JWT_JWKS_URL -u JWT_ALGORITHMS -u JWT_ISSUER -u JWT_AUDIENCE
+  -u JWT_USER_CLAIM -u REQUEST_TIMEOUT_SECS -u DB_ACQUIRE_TIMEOUT_SECS
+  RUST_LOG=warn RATE_LIMIT_PER_MINUTE=0 SHUTDOWN_GRACE_SECS=0 JWT_SECRET="$JWT_SECRET" LOG_FORMAT=text
+  LISTEN_ADDR="127.0.0.1:$SVC_PORT" DB_MAX_CONNECTIONS="$POOL"
+)
+
+# ---------------------------------------------------------------------------------------
+# CPU accounting: ticks of the server, of every PostgreSQL process and of the machine
+
+CLK_TCK=$(getconf CLK_TCK)
+SERVER_PID=
+proc_ticks() { # PID...: utime + stime, summed
+  local files=() p
+  for p in "$@"; do files+=("/proc/$p/stat"); done
+  ((${#files[@]})) || { echo 0; return; }
+  cat "${files[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
+# shellcheck disable=SC2046
+pg_ticks() {
+  proc_ticks $(pgrep -x postgres 2>/dev/null || true)
+}
+busy_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
+
+snap_begin() { S_T0=$(now_ns); S_SRV=$(proc_ticks "$SERVER_PID"); S_PG=$(pg_ticks); S_BUSY=$(busy_ticks); }
+snap_end() { # META_FILE
+  local t1 srv pg busy
+  t1=$(now_ns); srv=$(proc_ticks "$SERVER_PID"); pg=$(pg_ticks); busy=$(busy_ticks)
+  awk -v w="$((t1 - S_T0))" -v s="$((srv - S_SRV))" -v p="$((pg - S_PG))" -v b="$((busy - S_BUSY))" -v hz="$CLK_TCK" \
+    'BEGIN { printf "{\"wall_s\": %.3f, \"server_cpu_s\": %.2f, \"pg_cpu_s\": %.2f, \"busy_cpu_s\": %.2f}\n", w / 1e9, s / hz, p / hz, b / hz }' >"$1"
+}
+
+# ---------------------------------------------------------------------------------------
+# Load
+
+OHA=
+FAILED=0
+oha_run() { # OUT DURATION CONNECTIONS ARGS...
+  local out=$1 dur=$2 conns=$3
+  shift 3
+  if ! "$OHA" --no-tui --output-format json -w -t 30s -z "${dur}s" -c "$conns" "$@" >"$out" 2>>"$RUN/oha.log"; then
+    echo "  oha failed ($out); see $RUN/oha.log" >&2
+    FAILED=1
+    return 1
+  fi
+}
+
+# measure NAME WARM ARGS...: a warm-up (WARM=1) then the measured run.
+measure() {
+  local name=$1 warm=$2
+  shift 2
+  if [[ $warm == 1 ]]; then oha_run /dev/null "$WARMUP" "$CONNS" "$@" || true; fi
+  snap_begin
+  oha_run "$RUN/$name.json" "$DURATION" "$CONNS" "$@" || true
+  snap_end "$RUN/$name.meta.json"
+  python3 "$BENCH/report.py" line "$RUN" "$name"
+}
+
+# measure_mix NAME READ_URL_REGEX WRITE_URL TOKEN_OR_EMPTY WRITE_QPS: reads at full speed on
+# MIX_READ_CONNS connections beside writes paced to WRITE_QPS on MIX_WRITE_CONNS.
+measure_mix() {
+  local name=$1 reads=$2 write_url=$3 token=$4 qps=$5 auth=() p1 p2
+  [[ -n $token ]] && auth=(-H "Authorization: Bearer $token")
+  snap_begin
+  oha_run "$RUN/$name-reads.json" "$DURATION" "$MIX_READ_CONNS" --rand-regex-url "$reads" &
+  p1=$!
+  PIDS+=("$p1")
+  oha_run "$RUN/$name-writes.json" "$DURATION" "$MIX_WRITE_CONNS" -q "$qps" -m POST \
+    -T application/json "${auth[@]}" -d "$GOAL_BODY" "$write_url" &
+  p2=$!
+  PIDS+=("$p2")
+  wait "$p1" || FAILED=1
+  wait "$p2" || FAILED=1
+  forget_pid "$p1"; forget_pid "$p2"
+  snap_end "$RUN/$name.meta.json"
+  python3 "$BENCH/report.py" line "$RUN" "$name"
+}
+
+rx() { python3 "$BENCH/report.py" range-regex "$1" "$2"; }
+GOAL_BODY='{"title": "Benchmark goal", "description": "Written by bench/run.sh, one of many."}'
+# Check-ins: today or yesterday (UTC, the check-in users' zone), drawn at random per request.
+checkin_bodies() {
+  printf '{"minutes": 25}\n{"date": "%s", "minutes": 25}\n' "$(date -u -d yesterday +%F)" >"$RUN/checkin-bodies.txt"
+}
+
+# ---------------------------------------------------------------------------------------
+say "Tools"
+
+for tool in psql pg_isready sqlite3 curl python3 awk pgrep; do
+  command -v "$tool" >/dev/null || die "$tool is needed"
+done
+pg_isready -q -h "$PGHOST" -p "$PGPORT" || die "no PostgreSQL answers at $PGHOST:$PGPORT"
+if command -v oha >/dev/null; then
+  OHA=$(command -v oha)
+elif [[ -x $HOME/.cargo/bin/oha ]]; then
+  OHA=$HOME/.cargo/bin/oha
+else
+  echo "oha is missing: cargo install oha --locked (a few minutes, once)"
+  cargo install oha --locked
+  OHA=$HOME/.cargo/bin/oha
+fi
+USERS_RX=$(rx "$N" $((2 * N - 1))) || die "BENCH_USERS=$N: use 1, 2, … 9 times a power of ten"
+CI_RX=$(rx "$CI_BASE" $((CI_BASE + K - 1))) || die "BENCH_CHECKIN_GOALS=$K: use 1, 2, … 9 times a power of ten"
+CI_NEW_RX=$(rx "$CI_NEW_BASE" $((CI_NEW_BASE + K - 1)))
+echo "oha: $OHA ($("$OHA" --version))"
+
+# ---------------------------------------------------------------------------------------
+say "Build"
+
+cargo build --release
+[[ -x $BIN ]] || die "no binary at $BIN"
+LIMIT=0
+if [[ -f $LIMIT_DIR/Cargo.toml ]]; then
+  CARGO_TARGET_DIR="$LIMIT_TARGET" cargo build --release --locked --manifest-path "$LIMIT_DIR/Cargo.toml"
+  [[ -x $LIMIT_BIN ]] || die "no reference binary at $LIMIT_BIN"
+  LIMIT=1
+else
+  echo "The reference is missing ($LIMIT_DIR has no Cargo.toml): absolute figures only, no ratios."
+fi
+
+port_free "$SVC_PORT" || die "port $SVC_PORT is in use (set BENCH_PORT)"
+port_free "$LIMIT_PORT" || die "port $LIMIT_PORT is in use (set BENCH_LIMIT_PORT)"
+
+# ---------------------------------------------------------------------------------------
+# What this run is
+
+meta date "$(date)"
+meta quick "$QUICK"
+meta limit "$LIMIT"
+meta limit_dir "$LIMIT_DIR"
+meta commit "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src migrations Cargo.toml Cargo.lock || echo +dirty)"
+meta cpus "$(nproc)"
+meta cpu_model "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+meta mem "$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)"
+meta oha "$("$OHA" --version | awk '{ print $2 }')"
+meta pg_version "$(psql -X -At -d postgres -c 'SHOW server_version' | awk '{ print $1 }')"
+meta sqlite_version "$(sqlite3 --version | awk '{ print $1 }')"
+meta connections "$CONNS"
+meta duration "${DURATION}s"
+meta warmup "${WARMUP}s"
+meta pool "$POOL"
+meta users "$N"
+meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
+if awk '{ exit !($1 > 1.0) }' /proc/loadavg; then
+  echo "warning: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run: something else is busy, figures will be noisy"
+fi
+
+# ---------------------------------------------------------------------------------------
+say "Seed PostgreSQL ($BENCH_DB): $N users, 20 goals each, check-in histories, badges"
+
+psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
+  -c "DROP DATABASE IF EXISTS $BENCH_DB WITH (FORCE)" -c "CREATE DATABASE $BENCH_DB" >/dev/null
+"${SVC_ENV[@]}" DATABASE_URL="$PG_URL" "$BIN" migrate >"$RUN/migrate-pg.log" 2>&1 ||
+  { cat "$RUN/migrate-pg.log"; die "migrate failed on PostgreSQL"; }
+t0=$(now_ns)
+psql -X -q -d "$BENCH_DB" -v n="$N" -v hist_days="$HIST_DAYS" -v long_days="$LONG_DAYS" \
+  -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" \
+  -f "$BENCH/seed-postgres.sql" >"$RUN/seed-pg.log" 2>&1 ||
+  { tail -20 "$RUN/seed-pg.log"; die "seeding PostgreSQL failed"; }
+counts=$(psql -X -At -F ' ' -d "$BENCH_DB" -c "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM learning_goals), (SELECT count(*) FROM goal_checkins), (SELECT count(*) FROM user_badges), (SELECT count(*) FROM activity_events)")
+read -r c_users c_goals c_checkins c_badges c_events <<<"$counts"
+echo "users $c_users, goals $c_goals, check-ins $c_checkins, badges $c_badges, events $c_events ($((($(now_ns) - t0) / 1000000)) ms)"
+meta checkins_pg "$c_checkins"
+meta seed_pg "users $c_users, goals $c_goals, check-ins $c_checkins, badges $c_badges, events $c_events"
+
+say "Seed SQLite (a file in a temporary folder)"
+
+SQLITE_DIR=$(mktemp -d "${TMPDIR:-/tmp}/user-service-bench.XXXXXX")
+SQLITE_FILE="$SQLITE_DIR/user-service.db"
+SQLITE_URL="sqlite://$SQLITE_FILE"
+"${SVC_ENV[@]}" DATABASE_URL="$SQLITE_URL" DATA_DIR="$SQLITE_DIR" "$BIN" migrate >"$RUN/migrate-sqlite.log" 2>&1 ||
+  { cat "$RUN/migrate-sqlite.log"; die "migrate failed on SQLite"; }
+t0=$(now_ns)
+{
+  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base;\n' \
+    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE"
+  cat "$BENCH/seed-sqlite.sql"
+} | sqlite3 "$SQLITE_FILE" >"$RUN/seed-sqlite.log" 2>&1 ||
+  { tail -20 "$RUN/seed-sqlite.log"; die "seeding SQLite failed"; }
+echo "$(tail -1 "$RUN/seed-sqlite.log") ($((($(now_ns) - t0) / 1000000)) ms, $(du -sh "$SQLITE_DIR" | cut -f1))"
+meta seed_sqlite "$(tail -1 "$RUN/seed-sqlite.log")"
+
+# Tokens (HS256, signed with JWT_SECRET by the service's own `token` command).
+token() { "${SVC_ENV[@]}" DATA_DIR="$SQLITE_DIR" "$BIN" token --user "$1" --ttl 86400; }
+TOKEN_ME=$(token "$U_ME")
+TOKEN_W=$(token "$U_WRITE")
+TOKEN_CI=$(token "$U_CI")
+TOKEN_CI_NEW=$(token "$U_CI_NEW")
+
+# ---------------------------------------------------------------------------------------
+if [[ $LIMIT == 1 ]]; then
+  say "Reference ($LIMIT_DB, POOL=$POOL)"
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning" \
+    -c "DROP DATABASE IF EXISTS $LIMIT_DB WITH (FORCE)" -c "CREATE DATABASE $LIMIT_DB" >/dev/null
+  # It seeds itself on start (ids 1..LIMIT_USERS): ids N..2N-1 match the service's.
+  env DATABASE_URL="$LIMIT_URL" PORT="$LIMIT_PORT" POOL="$POOL" LIMIT_USERS=$((2 * N - 1)) \
+    "$LIMIT_BIN" >"$RUN/limit.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "http://127.0.0.1:$LIMIT_PORT/plain" "$SERVER_PID" 300 || { cat "$RUN/limit.log"; die "the reference did not start"; }
+  # Started once more on its seeded tables, to time a start comparable to the service's.
+  stop_server "$SERVER_PID"
+  t0=$(now_ns)
+  env DATABASE_URL="$LIMIT_URL" PORT="$LIMIT_PORT" POOL="$POOL" LIMIT_USERS=$((2 * N - 1)) \
+    "$LIMIT_BIN" >>"$RUN/limit.log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "http://127.0.0.1:$LIMIT_PORT/plain" "$SERVER_PID" 60 || { cat "$RUN/limit.log"; die "the reference did not start"; }
+  meta ready_ms_ref $((($(now_ns) - t0) / 1000000))
+
+  L="http://127.0.0.1:$LIMIT_PORT"
+  measure ref-plain 1 "$L/plain"
+  measure ref-profile 1 --rand-regex-url "$L/users/$USERS_RX"
+  measure ref-goals 1 --rand-regex-url "$L/users/$USERS_RX/goals"
+  measure ref-insert 1 -m POST -T application/json -d "$GOAL_BODY" --rand-regex-url "$L/users/$USERS_RX/goals"
+  measure ref-insert-one 1 -m POST -T application/json -d "$GOAL_BODY" "$L/users/$N/goals"
+  qps=$(python3 "$BENCH/report.py" mix-qps "$RUN/ref-insert-one.json" "$RUN/ref-profile.json" \
+    "$RUN/ref-goals.json" "$RUN/ref-goals.json" "$RUN/ref-goals.json")
+  # A quarter profiles, three quarters lists, as the service's mix below.
+  measure_mix ref-mix "$L/users/$USERS_RX(|/goals|/goals|/goals)" "$L/users/$N/goals" "" "$qps"
+  meta rss_mib_ref "$(ps -o rss= -p "$SERVER_PID" | awk '{ printf "%.1f", $1 / 1024 }')"
+  stop_server "$SERVER_PID"
+  SERVER_PID=
+fi
+
+# ---------------------------------------------------------------------------------------
+# service_run BACKEND URL: start alone, time to ready, scenarios, cost growth, memory.
+service_run() {
+  local b=$1 url=$2 log="$RUN/service-$1.log" t0 S qps
+  t0=$(now_ns)
+  "${SVC_ENV[@]}" DATABASE_URL="$url" DATA_DIR="$SQLITE_DIR" "$BIN" serve >"$log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "http://127.0.0.1:$SVC_PORT/readyz" "$SERVER_PID" 60 || { cat "$log"; die "the service did not start on $b"; }
+  meta "ready_ms_$b" $((($(now_ns) - t0) / 1000000))
+  echo "ready after $((($(now_ns) - t0) / 1000000)) ms"
+
+  S="http://127.0.0.1:$SVC_PORT"
+  # The seeded summaries read back as the service computes them.
+  curl -s -w '\n%{http_code}' "$S/users/$U_HIST/goals?limit=1" >"$RUN/probe-$b-streak.txt"
+  meta "probe_${b}_seeded_streak" "$(python3 "$BENCH/report.py" probe streak "$RUN/probe-$b-streak.txt" "$LONG_DAYS" || true)"
+
+  measure "$b-profile" 1 --rand-regex-url "$S/users/$USERS_RX"
+  measure "$b-me" 1 -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
+  measure "$b-goals" 1 --rand-regex-url "$S/users/$USERS_RX/goals"
+  measure "$b-badges" 1 --rand-regex-url "$S/users/$USERS_RX/badges"
+  measure "$b-stats" 1 --rand-regex-url "$S/users/$USERS_RX/stats"
+  measure "$b-post-goal" 1 -m POST -T application/json -H "Authorization: Bearer $TOKEN_W" \
+    -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
+
+  # The check-in user's histories end the day before yesterday: a check-in for yesterday
+  # answers 201 with the streak the service folds from the whole history, one longer than
+  # the seeded summary.
+  checkin_bodies
+  curl -s -w '\n%{http_code}' -X POST -H "Authorization: Bearer $TOKEN_CI" -H 'Content-Type: application/json' \
+    -d "$(sed -n 2p "$RUN/checkin-bodies.txt")" "$S/users/$U_CI/goals/$CI_BASE/checkins" >"$RUN/probe-$b-checkin.txt"
+  meta "probe_${b}_checkin" "$(python3 "$BENCH/report.py" probe checkin "$RUN/probe-$b-checkin.txt" "$HIST_DAYS" || true)"
+  # No warm-up: it would spend the goals' first check-ins of the day.
+  measure "$b-post-checkin" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI" \
+    -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI/goals/$CI_RX/checkins"
+
+  qps=$(python3 "$BENCH/report.py" mix-qps "$RUN/$b-post-goal.json" "$RUN/$b-profile.json" \
+    "$RUN/$b-goals.json" "$RUN/$b-badges.json" "$RUN/$b-stats.json")
+  measure_mix "$b-mix" "$S/users/$USERS_RX(|/goals|/badges|/stats)" "$S/users/$U_WRITE/goals" "$TOKEN_W" "$qps"
+
+  echo "cost growth (A B B A):"
+  measure "$b-cg-history-a1" 1 "$S/users/$U_HIST/goals"
+  measure "$b-cg-history-b1" 1 "$S/users/$U_NONE/goals"
+  measure "$b-cg-history-b2" 0 "$S/users/$U_NONE/goals"
+  measure "$b-cg-history-a2" 0 "$S/users/$U_HIST/goals"
+  measure "$b-cg-many-a1" 1 "$S/users/$U_MANY/goals?limit=20"
+  measure "$b-cg-many-b1" 1 "$S/users/$U_NONE/goals?limit=20"
+  measure "$b-cg-many-b2" 0 "$S/users/$U_NONE/goals?limit=20"
+  measure "$b-cg-many-a2" 0 "$S/users/$U_MANY/goals?limit=20"
+  measure "$b-cg-stats-a1" 1 "$S/users/$U_HIST/stats"
+  measure "$b-cg-stats-b1" 1 "$S/users/$U_NONE/stats"
+  measure "$b-cg-stats-b2" 0 "$S/users/$U_NONE/stats"
+  measure "$b-cg-stats-a2" 0 "$S/users/$U_HIST/stats"
+  checkin_bodies
+  measure "$b-cg-checkin-none" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI_NEW" \
+    -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI_NEW/goals/$CI_NEW_RX/checkins"
+
+  meta "rss_mib_$b" "$(ps -o rss= -p "$SERVER_PID" | awk '{ printf "%.1f", $1 / 1024 }')"
+  meta "hwm_mib_$b" "$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status")"
+  stop_server "$SERVER_PID"
+  SERVER_PID=
+}
+
+say "user-service on PostgreSQL (DB_MAX_CONNECTIONS=$POOL)"
+service_run pg "$PG_URL"
+
+say "user-service on SQLite"
+service_run sqlite "$SQLITE_URL"
+meta sqlite_locked_lines "$(grep -ci 'database is locked' "$RUN/service-sqlite.log" || true)"
+
+# Start-up on an empty SQLite file: the schema is created and migrated on start.
+t0=$(now_ns)
+"${SVC_ENV[@]}" DATABASE_URL="sqlite://$SQLITE_DIR/fresh.db" DATA_DIR="$SQLITE_DIR" "$BIN" serve \
+  >"$RUN/service-sqlite-fresh.log" 2>&1 &
+SERVER_PID=$!
+PIDS+=("$SERVER_PID")
+wait_ready "http://127.0.0.1:$SVC_PORT/readyz" "$SERVER_PID" 60 || die "the service did not start on an empty SQLite file"
+meta ready_ms_sqlite_fresh $((($(now_ns) - t0) / 1000000))
+stop_server "$SERVER_PID"
+SERVER_PID=
+
+# ---------------------------------------------------------------------------------------
+meta load_after "$(cut -d' ' -f1-3 /proc/loadavg)"
+say "Results ($RUN)"
+status=0
+python3 "$BENCH/report.py" summary "$RUN" || status=1
+((FAILED == 0)) || { echo "oha failed at least once: see $RUN/oha.log"; status=1; }
+exit "$status"
