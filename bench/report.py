@@ -269,7 +269,8 @@ def summary(run_dir):
     w(f"machine: {meta.get('cpus', '?')} cores, {meta.get('cpu_model', '?')}, "
       f"{meta.get('mem', '?')} memory; oha {meta.get('oha', '?')}; PostgreSQL {meta.get('pg_version', '?')}; "
       f"SQLite {meta.get('sqlite_version', '?')}")
-    w(f"load average before and after: {meta.get('load_before', '?')} / {meta.get('load_after', '?')}; "
+    w(f"CPUs busy before the run: {meta.get('busy_before', '?')}; load average before and after: "
+      f"{meta.get('load_before', '?')} / {meta.get('load_after', '?')}; "
       f"service commit {meta.get('commit', '?')}")
     w(f"load: {meta.get('connections', '?')} connections, {meta.get('duration', '?')} per scenario "
       f"after {meta.get('warmup', '?')} warm-up; pool {meta.get('pool', '?')} (service "
@@ -405,7 +406,7 @@ def summary(run_dir):
             rr = ref.get(rid)
             if r and rr and rr["rps"]:
                 ratio = r["rps"] / rr["rps"]
-                target(f"PostgreSQL {sid} ≥ {floor} of reference", ratio >= floor, f"{ratio:.2f}")
+                target(f"PostgreSQL {sid} ≥ {floor} of reference", ratio >= floor, f"{ratio:.3f}")
         for sid, _, rid, is_read in SCENARIOS:
             if not is_read:
                 continue
@@ -417,7 +418,7 @@ def summary(run_dir):
         r, rr = results.get("sqlite-profile"), ref.get("ref-profile")
         if r and rr and rr["rps"]:
             target("SQLite profile ≥ PostgreSQL reference profile", r["rps"] >= rr["rps"],
-                   f"{r['rps'] / rr['rps']:.2f}")
+                   f"{r['rps'] / rr['rps']:.3f}")
     for key, label in (("history", "goals list with 1,000 check-ins per goal within 10%"),
                        ("many", "first page of 10,000 goals within 15% of 20")):
         for backend, bname in BACKENDS:

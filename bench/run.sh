@@ -278,8 +278,12 @@ meta warmup "${WARMUP}s"
 meta pool "$POOL"
 meta users "$N"
 meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
-if awk '{ exit !($1 > 1.0) }' /proc/loadavg; then
-  echo "warning: load average $(cut -d' ' -f1-3 /proc/loadavg) before the run: something else is busy, figures will be noisy"
+# What else keeps the CPUs busy right now (the load average lags by minutes).
+b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
+busy_pct=$(((b1 - b0) * 100 / (2 * CLK_TCK * $(nproc))))
+meta busy_before "${busy_pct}%"
+if ((busy_pct > 20)); then
+  echo "warning: the CPUs are ${busy_pct}% busy before the run: something else is running, figures will be noisy"
 fi
 
 # ---------------------------------------------------------------------------------------

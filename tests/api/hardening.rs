@@ -85,24 +85,34 @@ async fn requests_past_the_concurrency_cap_are_shed_with_503_while_probes_answer
         .await;
     let ada = app.user(7).await;
     let lock = hold_lock_on_user(&app.db, 7).await;
-    let slow = {
-        let request = app
-            .request(Method::PUT, "/users/7", Some(&ada))
-            .json(&json!({"bio": "x"}));
-        tokio::spawn(request.send())
-    };
-    // The slow request holds the only permit once it waits on the lock; until then the
-    // probe below may win the race, so ask until the API is saturated.
-    let mut shed = None;
-    for _ in 0..200 {
-        let response = app.get("/users/7").await;
-        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-            shed = Some(response);
-            break;
+    // The slow request holds the only permit once it waits on the lock. Until it gets
+    // there a probe may hold the permit instead and shed the slow request itself; then
+    // send it again. Ask until the API is saturated.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (slow, shed) = 'saturate: loop {
+        assert!(
+            Instant::now() < deadline,
+            "a request beyond the cap is shed"
+        );
+        let slow = tokio::spawn(
+            app.request(Method::PUT, "/users/7", Some(&ada))
+                .json(&json!({"bio": "x"}))
+                .send(),
+        );
+        while !slow.is_finished() {
+            let response = app.get("/users/7").await;
+            if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                break 'saturate (slow, response);
+            }
+            tokio::task::yield_now().await;
         }
-        tokio::task::yield_now().await;
-    }
-    let shed = shed.expect("a request beyond the cap is shed");
+        let refused = slow.await.unwrap().unwrap();
+        assert_eq!(
+            refused.status(),
+            503,
+            "only shedding ends the slow request early"
+        );
+    };
     assert_eq!(shed.headers()["retry-after"], "1");
     problem(shed, 503).await;
     assert_eq!(
