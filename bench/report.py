@@ -141,6 +141,7 @@ def probe(kind, args):
 
     checkin FILE DAYS      a first check-in after DAYS unbroken days: 201, streak DAYS+1
     streak FILE DAYS       a goals page whose first goal shows a live streak of DAYS
+    stats FILE TOTAL       a user's stats counting TOTAL check-ins
     """
     path, days = args[0], int(args[1])
     with open(path) as f:
@@ -164,6 +165,11 @@ def probe(kind, args):
         got = (first.get("streak_count"), first.get("longest_streak"), first.get("freezes_available"))
         ok = code == "200" and got == want
         print(f"probe seeded streak: HTTP {code}, streak/longest/freezes {got}, expected {want}: "
+              + ("ok" if ok else "MISMATCH"))
+    elif kind == "stats":
+        got = doc.get("checkins_total") if isinstance(doc, dict) else None
+        ok = code == "200" and got == days
+        print(f"probe seeded stats: HTTP {code}, checkins_total {got}, expected {days}: "
               + ("ok" if ok else "MISMATCH"))
     else:
         print(f"unknown probe {kind}")

@@ -380,6 +380,8 @@ service_run() {
   # The seeded summaries read back as the service computes them.
   curl -s -w '\n%{http_code}' "$S/users/$U_HIST/goals?limit=1" >"$RUN/probe-$b-streak.txt"
   meta "probe_${b}_seeded_streak" "$(python3 "$BENCH/report.py" probe streak "$RUN/probe-$b-streak.txt" "$LONG_DAYS" || true)"
+  curl -s -w '\n%{http_code}' "$S/users/$U_HIST/stats" >"$RUN/probe-$b-stats.txt"
+  meta "probe_${b}_seeded_stats" "$(python3 "$BENCH/report.py" probe stats "$RUN/probe-$b-stats.txt" $((20 * LONG_DAYS)) || true)"
 
   measure "$b-profile" 1 --rand-regex-url "$S/users/$USERS_RX"
   measure "$b-me" 1 -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
@@ -390,8 +392,7 @@ service_run() {
     -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
 
   # The check-in user's histories end the day before yesterday: a check-in for yesterday
-  # answers 201 with the streak the service folds from the whole history, one longer than
-  # the seeded summary.
+  # answers 201 with a streak one longer than the seeded summary.
   checkin_bodies
   curl -s -w '\n%{http_code}' -X POST -H "Authorization: Bearer $TOKEN_CI" -H 'Content-Type: application/json' \
     -d "$(sed -n 2p "$RUN/checkin-bodies.txt")" "$S/users/$U_CI/goals/$CI_BASE/checkins" >"$RUN/probe-$b-checkin.txt"

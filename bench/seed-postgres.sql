@@ -134,7 +134,8 @@ FROM bench_history h, generate_series(0, h.days - 1) AS d;
 
 UPDATE learning_goals AS lg
    SET last_checkin_date = h.last_day, streak_run = h.days, longest_streak = h.days,
-       freezes_held = LEAST(2, h.days / 7), frozen_dates = '[]'::jsonb
+       freezes_held = LEAST(2, h.days / 7), frozen_dates = '[]'::jsonb,
+       checkin_count = h.days
   FROM bench_history h
  WHERE lg.id = h.goal_id;
 

@@ -116,8 +116,8 @@ FROM bench_history h, generate_series(0, h.days - 1) AS d
 ORDER BY h.goal_id, d.value DESC;
 
 UPDATE learning_goals
-   SET (last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates) =
-       (SELECT h.last_day, h.days, h.days, min(2, h.days / 7), '[]'
+   SET (last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, checkin_count) =
+       (SELECT h.last_day, h.days, h.days, min(2, h.days / 7), '[]', h.days
           FROM bench_history h WHERE h.goal_id = learning_goals.id)
  WHERE id IN (SELECT goal_id FROM bench_history);
 

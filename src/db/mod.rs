@@ -90,24 +90,15 @@ pub trait Reads: Send + Sync + 'static {
         access: &Access<visibility::Activity>,
         page: &ActivityPage,
     ) -> sqlx::Result<Vec<EventRow>>;
-    /// Figures for a user's stats; `since` is the first day of the 30 counted as recent.
+    /// Figures for a user's stats: totals with `recent_since` the first of the 30 days
+    /// counted as recent, and the streak summaries of goals checked in on or after
+    /// `alive_since`, the only ones whose streak can still be alive.
     async fn stats(
         &self,
         access: &Access<visibility::Stats>,
-        since: NaiveDate,
-    ) -> sqlx::Result<StatsRow>;
-    /// How many goals the user has in each status that any goal has.
-    async fn goal_counts(
-        &self,
-        access: &Access<visibility::Stats>,
-    ) -> sqlx::Result<Vec<(String, i64)>>;
-    /// Streak summaries of the user's goals checked in on or after `since`: the only ones
-    /// whose streak can still be alive.
-    async fn recent_streaks(
-        &self,
-        access: &Access<visibility::Stats>,
-        since: NaiveDate,
-    ) -> sqlx::Result<Vec<StreakRow>>;
+        recent_since: NaiveDate,
+        alive_since: NaiveDate,
+    ) -> sqlx::Result<StatsFigures>;
     /// Every badge definition with how many users hold it.
     async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>>;
 }
@@ -162,8 +153,13 @@ pub trait Tx: Send {
     async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>>;
     async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
     async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>>;
-    async fn save_streak(&mut self, goal: GoalId, summary: &StreakSummary)
-    -> sqlx::Result<GoalRow>;
+    /// Stores the goal's streak summary and moves its check-in count by `checkins_added`.
+    async fn save_streak(
+        &mut self,
+        goal: GoalId,
+        summary: &StreakSummary,
+        checkins_added: i64,
+    ) -> sqlx::Result<()>;
 
     async fn record(
         &mut self,
@@ -364,11 +360,27 @@ pub struct EventRow {
 
 #[derive(Debug, Clone, FromRow)]
 pub struct StatsRow {
-    pub checkins_total: i64,
     pub active_days: i64,
-    pub longest_streak: i64,
     pub badges_count: i64,
     pub last_active_at: Option<DateTime<Utc>>,
+}
+
+/// A user's goals in one status: how many, their check-ins, their best streak.
+#[derive(Debug, Clone, FromRow)]
+pub struct StatusFiguresRow {
+    pub status: String,
+    pub goals: i64,
+    pub checkins: i64,
+    pub longest_streak: i64,
+}
+
+/// A user's stats as read: totals, goals per status (only the statuses some goal has),
+/// and the streaks that may be alive.
+#[derive(Debug, Clone)]
+pub struct StatsFigures {
+    pub totals: StatsRow,
+    pub by_status: Vec<StatusFiguresRow>,
+    pub recent_streaks: Vec<StreakRow>,
 }
 
 /// A stored idempotency key: the request it was first used with and, once that committed,

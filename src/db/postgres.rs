@@ -16,7 +16,7 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
-    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsRow, Store, StoredResponse, StreakRow, Tx,
+    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse, Tx,
     UserRow,
     shared::{impl_reads, impl_tx},
     sql::{self, select_active_user, select_goal},

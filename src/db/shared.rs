@@ -20,27 +20,24 @@ macro_rules! impl_reads {
                 access: &Access<visibility::Goals>,
                 page: &GoalPage,
             ) -> sqlx::Result<Vec<GoalRow>> {
-                let before = page.before.map_or(i64::MAX, GoalId::get);
-                let limit = i64::from(page.limit);
-                match page.status {
-                    None => {
-                        sqlx::query_as(sql::GOALS_PAGE)
-                            .bind(access.user())
-                            .bind(before)
-                            .bind(limit)
-                            .fetch_all(&self.$pool)
-                            .await
-                    }
-                    Some(status) => {
-                        sqlx::query_as(sql::GOALS_PAGE_WITH_STATUS)
-                            .bind(access.user())
-                            .bind(status.as_str())
-                            .bind(before)
-                            .bind(limit)
-                            .fetch_all(&self.$pool)
-                            .await
-                    }
-                }
+                let (user, limit) = (access.user(), i64::from(page.limit));
+                let query = match (page.status, page.before) {
+                    (None, None) => sqlx::query_as(sql::GOALS_FIRST_PAGE).bind(user).bind(limit),
+                    (None, Some(before)) => sqlx::query_as(sql::GOALS_PAGE)
+                        .bind(user)
+                        .bind(before)
+                        .bind(limit),
+                    (Some(status), None) => sqlx::query_as(sql::GOALS_FIRST_PAGE_WITH_STATUS)
+                        .bind(user)
+                        .bind(status.as_str())
+                        .bind(limit),
+                    (Some(status), Some(before)) => sqlx::query_as(sql::GOALS_PAGE_WITH_STATUS)
+                        .bind(user)
+                        .bind(status.as_str())
+                        .bind(before)
+                        .bind(limit),
+                };
+                query.fetch_all(&self.$pool).await
             }
 
             async fn goal(
@@ -98,35 +95,30 @@ macro_rules! impl_reads {
             async fn stats(
                 &self,
                 access: &Access<visibility::Stats>,
-                since: NaiveDate,
-            ) -> sqlx::Result<StatsRow> {
-                sqlx::query_as(sql::STATS)
+                recent_since: NaiveDate,
+                alive_since: NaiveDate,
+            ) -> sqlx::Result<StatsFigures> {
+                // One connection for the three statements: one checkout, one release.
+                let mut conn = self.$pool.acquire().await?;
+                let totals = sqlx::query_as(sql::STATS)
                     .bind(access.user())
-                    .bind(since)
-                    .fetch_one(&self.$pool)
-                    .await
-            }
-
-            async fn goal_counts(
-                &self,
-                access: &Access<visibility::Stats>,
-            ) -> sqlx::Result<Vec<(String, i64)>> {
-                sqlx::query_as(sql::GOAL_COUNTS)
+                    .bind(recent_since)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let by_status = sqlx::query_as(sql::GOAL_FIGURES_BY_STATUS)
                     .bind(access.user())
-                    .fetch_all(&self.$pool)
-                    .await
-            }
-
-            async fn recent_streaks(
-                &self,
-                access: &Access<visibility::Stats>,
-                since: NaiveDate,
-            ) -> sqlx::Result<Vec<StreakRow>> {
-                sqlx::query_as(sql::RECENT_STREAKS)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let recent_streaks = sqlx::query_as(sql::RECENT_STREAKS)
                     .bind(access.user())
-                    .bind(since)
-                    .fetch_all(&self.$pool)
-                    .await
+                    .bind(alive_since)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Ok(StatsFigures {
+                    totals,
+                    by_status,
+                    recent_streaks,
+                })
             }
 
             async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>> {
@@ -329,17 +321,20 @@ macro_rules! impl_tx {
                 &mut self,
                 goal: GoalId,
                 summary: &StreakSummary,
-            ) -> sqlx::Result<GoalRow> {
+                checkins_added: i64,
+            ) -> sqlx::Result<()> {
                 let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-                sqlx::query_as(sql::SAVE_STREAK)
+                sqlx::query(sql::SAVE_STREAK)
                     .bind(goal)
                     .bind(summary.last_checkin)
                     .bind(count(summary.run))
                     .bind(count(summary.longest))
                     .bind(count(summary.freezes))
                     .bind(Json(&summary.frozen_dates))
-                    .fetch_one(&mut *self.tx)
-                    .await
+                    .bind(checkins_added)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
             }
 
             async fn record(

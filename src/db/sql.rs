@@ -54,7 +54,15 @@ pub const UPDATE_PROFILE: &str = concat!(
 /// Standalone use only: in a shared database the auth-service inserts users.
 pub const INSERT_USER: &str = "INSERT INTO users (id, username, created_at) VALUES ($1, $2, $3)";
 
-/// Newest first by id (ids only grow), served by `learning_goals_by_user`.
+/// Newest first by id (ids only grow), served by `learning_goals_by_user`. The first page
+/// has no `id <` bound: with one, a planner that sees a user holding much of the table may
+/// walk the primary key backwards instead.
+pub const GOALS_FIRST_PAGE: &str = concat!(
+    "SELECT ",
+    goal_columns!(),
+    " FROM learning_goals WHERE user_id = $1 ORDER BY id DESC LIMIT $2"
+);
+
 pub const GOALS_PAGE: &str = concat!(
     "SELECT ",
     goal_columns!(),
@@ -62,6 +70,12 @@ pub const GOALS_PAGE: &str = concat!(
 );
 
 /// Served by `learning_goals_by_user_status`.
+pub const GOALS_FIRST_PAGE_WITH_STATUS: &str = concat!(
+    "SELECT ",
+    goal_columns!(),
+    " FROM learning_goals WHERE user_id = $1 AND status = $2 ORDER BY id DESC LIMIT $3"
+);
+
 pub const GOALS_PAGE_WITH_STATUS: &str = concat!(
     "SELECT ",
     goal_columns!(),
@@ -90,19 +104,21 @@ pub const COUNT_GOALS: &str = "SELECT count(*) FROM learning_goals WHERE user_id
 pub const COUNT_GOALS_WITH_STATUS: &str =
     "SELECT count(*) FROM learning_goals WHERE user_id = $1 AND status = $2";
 
-pub const GOAL_COUNTS: &str =
-    "SELECT status, count(*) FROM learning_goals WHERE user_id = $1 GROUP BY status";
+/// One pass over the user's goals for every per-goal figure of the stats.
+pub const GOAL_FIGURES_BY_STATUS: &str = "\
+    SELECT status, count(*) AS goals, CAST(COALESCE(sum(checkin_count), 0) AS BIGINT) AS checkins, \
+    CAST(max(longest_streak) AS BIGINT) AS longest_streak \
+    FROM learning_goals WHERE user_id = $1 GROUP BY status";
 
 /// Served by `learning_goals_by_user_last_checkin`.
 pub const RECENT_STREAKS: &str = "\
     SELECT last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates \
     FROM learning_goals WHERE user_id = $1 AND last_checkin_date >= $2";
 
-pub const SAVE_STREAK: &str = concat!(
-    "UPDATE learning_goals SET last_checkin_date = $2, streak_run = $3, longest_streak = $4, ",
-    "freezes_held = $5, frozen_dates = $6 WHERE id = $1 RETURNING ",
-    goal_columns!()
-);
+/// The streak summary, and the check-in count moved by $7 (+1 or -1).
+pub const SAVE_STREAK: &str = "\
+    UPDATE learning_goals SET last_checkin_date = $2, streak_run = $3, longest_streak = $4, \
+    freezes_held = $5, frozen_dates = $6, checkin_count = checkin_count + $7 WHERE id = $1";
 
 macro_rules! checkin_columns {
     () => {
@@ -148,11 +164,8 @@ pub const ACTIVITY_PAGE: &str = "\
 
 pub const STATS: &str = "\
     SELECT \
-      (SELECT count(*) FROM goal_checkins WHERE user_id = $1) AS checkins_total, \
       (SELECT count(DISTINCT checkin_date) FROM goal_checkins \
          WHERE user_id = $1 AND checkin_date >= $2) AS active_days, \
-      (SELECT CAST(COALESCE(max(longest_streak), 0) AS BIGINT) FROM learning_goals \
-         WHERE user_id = $1) AS longest_streak, \
       (SELECT count(*) FROM user_badges WHERE user_id = $1) AS badges_count, \
       (SELECT occurred_at FROM activity_events WHERE user_id = $1 \
          ORDER BY id DESC LIMIT 1) AS last_active_at";

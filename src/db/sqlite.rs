@@ -17,7 +17,7 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
-    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsRow, Store, StoredResponse, StreakRow, Tx,
+    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse, Tx,
     UserRow,
     shared::{impl_reads, impl_tx},
     sql::{self, select_active_user, select_goal},
@@ -83,6 +83,15 @@ fn still_reads_the_file(
     Box::pin(async move { Ok(sqlx::query(READS_THE_FILE).execute(conn).await.is_ok()) })
 }
 
+/// Reader connections: SQLite reads run on the CPU, one worker thread per connection, so
+/// readers beyond twice the cores add memory (each keeps its own page and statement
+/// caches) and no throughput.
+fn readers(max_connections: u32) -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cap = u32::try_from(cores.saturating_mul(2)).unwrap_or(u32::MAX);
+    max_connections.clamp(1, cap.max(1))
+}
+
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
@@ -116,7 +125,7 @@ impl SqliteStore {
             writer.clone()
         } else {
             SqlitePoolOptions::new()
-                .max_connections(config.db_max_connections)
+                .max_connections(readers(config.db_max_connections))
                 .acquire_timeout(config.db_acquire_timeout())
                 .after_release(still_reads_the_file)
                 .connect_lazy_with(options)

@@ -63,17 +63,34 @@ impl StreakSummary {
         dates.dedup();
         let mut summary = Self::default();
         for date in dates {
-            if let Some(last) = summary.last_checkin {
-                summary.miss_days_between(last, date);
-            }
-            summary.run += 1;
-            if summary.run.is_multiple_of(FREEZE_EVERY) {
-                summary.freezes = (summary.freezes + 1).min(MAX_FREEZES);
-            }
-            summary.longest = summary.longest.max(summary.run);
-            summary.last_checkin = Some(date);
+            summary.add_day(date);
         }
         summary
+    }
+
+    /// The summary with one more check-in day, when that day is after the last one: the
+    /// usual check-in costs the same however long the history. `None` for a day at or
+    /// before the last check-in (yesterday logged after today), which needs the history.
+    pub fn with_later_day(&self, date: NaiveDate) -> Option<Self> {
+        if self.last_checkin.is_some_and(|last| date <= last) {
+            return None;
+        }
+        let mut next = self.clone();
+        next.add_day(date);
+        Some(next)
+    }
+
+    /// Folds in a day after the last check-in.
+    fn add_day(&mut self, date: NaiveDate) {
+        if let Some(last) = self.last_checkin {
+            self.miss_days_between(last, date);
+        }
+        self.run += 1;
+        if self.run.is_multiple_of(FREEZE_EVERY) {
+            self.freezes = (self.freezes + 1).min(MAX_FREEZES);
+        }
+        self.longest = self.longest.max(self.run);
+        self.last_checkin = Some(date);
     }
 
     /// The figures on `today`: the days missed since the last check-in (today excluded)
@@ -290,5 +307,24 @@ mod tests {
             let today = summary.last_checkin.unwrap() + chrono::Duration::days(later);
             prop_assert_eq!(summary.on(today), streak(&dates, today));
         }
+
+        #[test]
+        fn folding_a_later_day_into_the_summary_equals_recomputing_from_history(
+            offsets in proptest::collection::vec(0i64..60, 0..40),
+            gap in 1i64..6,
+        ) {
+            let mut dates = days(&offsets);
+            let summary = StreakSummary::from_history(dates.clone());
+            let next = day(offsets.iter().copied().max().unwrap_or(0) + gap);
+            dates.push(next);
+            prop_assert_eq!(summary.with_later_day(next), Some(StreakSummary::from_history(dates)));
+        }
+    }
+
+    #[test]
+    fn a_day_at_or_before_the_last_check_in_needs_the_history() {
+        let summary = StreakSummary::from_history(days(&[0, 2]));
+        assert_eq!(summary.with_later_day(day(2)), None);
+        assert_eq!(summary.with_later_day(day(1)), None);
     }
 }

@@ -73,22 +73,22 @@ async fn get_stats(
     let days_before = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(today);
     let figures = state
         .store
-        .stats(&access, days_before(RECENT_DAYS - 1))
-        .await?;
-    let counts = state.store.goal_counts(&access).await?;
-    let recent = state
-        .store
-        .recent_streaks(&access, days_before(MAX_ALIVE_GAP_DAYS))
+        .stats(
+            &access,
+            days_before(RECENT_DAYS - 1),
+            days_before(MAX_ALIVE_GAP_DAYS),
+        )
         .await?;
 
     let mut goals_by_status: BTreeMap<&'static str, u64> =
         GoalStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for (status, n) in counts {
-        if let Ok(status) = GoalStatus::parse(&status) {
-            goals_by_status.insert(status.as_str(), count(n));
+    for row in &figures.by_status {
+        if let Ok(status) = GoalStatus::parse(&row.status) {
+            goals_by_status.insert(status.as_str(), count(row.goals));
         }
     }
-    let best_current_streak = recent
+    let best_current_streak = figures
+        .recent_streaks
         .iter()
         .map(|row| row.summary().on(today).streak_count)
         .max()
@@ -96,11 +96,20 @@ async fn get_stats(
     Ok(Json(UserStats {
         goals_total: goals_by_status.values().sum(),
         goals_by_status,
-        checkins_total: count(figures.checkins_total),
-        active_days_30: count(figures.active_days),
+        checkins_total: figures
+            .by_status
+            .iter()
+            .map(|row| count(row.checkins))
+            .sum(),
+        active_days_30: count(figures.totals.active_days),
         best_current_streak,
-        longest_streak: count(figures.longest_streak),
-        badges_count: count(figures.badges_count),
-        last_active_at: figures.last_active_at,
+        longest_streak: figures
+            .by_status
+            .iter()
+            .map(|row| count(row.longest_streak))
+            .max()
+            .unwrap_or(0),
+        badges_count: count(figures.totals.badges_count),
+        last_active_at: figures.totals.last_active_at,
     }))
 }

@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 
 use crate::{
     clock::Clock,
-    db::{CheckinRow, GoalRow, Store},
+    db::{CheckinRow, Store},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -73,10 +73,14 @@ pub async fn add(
             created: false,
         });
     };
-    let updated = recompute_streak(&mut *tx, &row).await?;
+    let summary = match row.streak.summary().with_later_day(day) {
+        Some(summary) => summary,
+        None => history(&mut *tx, goal).await?,
+    };
+    tx.save_streak(goal, &summary, 1).await?;
     tx.record(user, &NewEvent::checkin_added(goal, &row.title, day), now)
         .await?;
-    let streak = updated.streak.summary().on(today);
+    let streak = summary.on(today);
     award_earned(
         &mut *tx,
         user,
@@ -110,7 +114,8 @@ pub async fn remove(
             "the goal has no check-in on {day}"
         )));
     }
-    recompute_streak(&mut *tx, &row).await?;
+    let summary = history(&mut *tx, goal).await?;
+    tx.save_streak(goal, &summary, -1).await?;
     tx.record(
         user,
         &NewEvent::checkin_removed(goal, &row.title, day),
@@ -121,9 +126,7 @@ pub async fn remove(
     Ok(())
 }
 
-/// Folds the goal's whole history again and stores the summary.
-async fn recompute_streak(tx: &mut dyn crate::db::Tx, goal: &GoalRow) -> AppResult<GoalRow> {
-    let dates = tx.checkin_dates(goal.id).await?;
-    let summary = StreakSummary::from_history(dates);
-    Ok(tx.save_streak(goal.id, &summary).await?)
+/// The goal's whole history folded again: for a removal, or a day before the last one.
+async fn history(tx: &mut dyn crate::db::Tx, goal: GoalId) -> AppResult<StreakSummary> {
+    Ok(StreakSummary::from_history(tx.checkin_dates(goal).await?))
 }

@@ -406,6 +406,28 @@ async fn yesterday_logged_late_is_accepted_and_counts_in_the_streak(backend: Bac
     );
 }
 
+async fn yesterday_logged_after_today_is_counted_in_calendar_order(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .at(utc("2026-03-07T12:00:00Z"))
+        .spawn()
+        .await;
+    let ada = Learner::new(&app, 1).await;
+    ada.check_in_daily(&app, 2).await;
+    // The 9th is skipped; on the 10th today is logged first: the streak starts again...
+    app.clock.set(utc("2026-03-10T12:00:00Z"));
+    let today = ada.check_in_today(&app).await;
+    assert_eq!(today["streak"]["streak_count"], 1);
+    assert_eq!(today["streak"]["longest_streak"], 2);
+
+    // ...and the 9th logged after it joins the 7th to the 10th in one run.
+    let late = json_body(ada.check_in(&app, json!({"date": "2026-03-09"})).await, 201).await;
+
+    assert_eq!(late["streak"]["streak_count"], 4);
+    assert_eq!(late["streak"]["longest_streak"], 4);
+    assert_eq!(late["streak"]["last_checkin_date"], "2026-03-10");
+    assert_eq!(ada.goal(&app).await["streak_count"], 4);
+}
+
 async fn a_member_that_is_not_a_check_in_field_is_refused_by_name(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = Learner::new(&app, 1).await;
@@ -1366,6 +1388,31 @@ async fn stats_count_check_ins_active_days_and_streaks(backend: Backend) {
     assert_eq!(bob.stats(&app).await["checkins_total"], 1);
 }
 
+async fn checkins_total_follows_removed_check_ins_and_deleted_goals(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .at(utc("2026-03-01T12:00:00Z"))
+        .spawn()
+        .await;
+    let ada = Learner::new(&app, 1).await;
+    let sql = app.create_goal(1, &ada.token, "Learn SQL").await;
+    let sql_checkins = format!("/users/1/goals/{}/checkins", sql["id"]);
+    ada.check_in_daily(&app, 3).await;
+    json_body(
+        app.post(&sql_checkins, Some(&ada.token), &json!({})).await,
+        201,
+    )
+    .await;
+    assert_eq!(ada.stats(&app).await["checkins_total"], 4);
+
+    assert_eq!(ada.uncheck(&app, "2026-03-02").await.status(), 204);
+    assert_eq!(ada.stats(&app).await["checkins_total"], 3);
+    let deleted = app
+        .delete(&format!("/users/1/goals/{}", sql["id"]), Some(&ada.token))
+        .await;
+    assert_eq!(deleted.status(), 204);
+    assert_eq!(ada.stats(&app).await["checkins_total"], 2);
+}
+
 async fn active_days_30_counts_today_and_the_29_days_before_it(backend: Backend) {
     let app = TestApp::builder(backend)
         .at(utc("2026-03-01T12:00:00Z"))
@@ -1468,6 +1515,7 @@ crate::backend_tests!(
     a_check_in_date_that_is_not_a_date_is_refused_by_name,
     a_date_after_today_or_before_yesterday_in_the_users_zone_is_refused_by_name,
     yesterday_logged_late_is_accepted_and_counts_in_the_streak,
+    yesterday_logged_after_today_is_counted_in_calendar_order,
     a_member_that_is_not_a_check_in_field_is_refused_by_name,
     a_goal_that_is_not_in_progress_refuses_check_ins_with_409,
     checking_in_on_another_users_goal_or_an_unknown_goal_is_404,
@@ -1501,6 +1549,7 @@ crate::backend_tests!(
     moving_east_keeps_past_check_in_dates_and_the_streak,
     the_goal_and_the_goal_list_show_the_check_in_responses_streak_figures,
     stats_count_check_ins_active_days_and_streaks,
+    checkins_total_follows_removed_check_ins_and_deleted_goals,
     active_days_30_counts_today_and_the_29_days_before_it,
     active_days_30_follows_the_users_own_calendar,
     twenty_concurrent_identical_check_ins_leave_one_row_one_event_and_a_streak_of_one,
