@@ -358,16 +358,22 @@ pub struct EventRow {
     pub summary: String,
 }
 
+/// A row of `STATS`: the user's totals, and one status's goal figures (none when the user
+/// has no goal).
 #[derive(Debug, Clone, FromRow)]
 pub struct StatsRow {
     pub active_days: i64,
     pub badges_count: i64,
     pub last_active_at: Option<DateTime<Utc>>,
+    pub status: Option<String>,
+    pub goals: Option<i64>,
+    pub checkins: Option<i64>,
+    pub longest_streak: Option<i64>,
 }
 
 /// A user's goals in one status: how many, their check-ins, their best streak.
-#[derive(Debug, Clone, FromRow)]
-pub struct StatusFiguresRow {
+#[derive(Debug, Clone)]
+pub struct StatusFigures {
     pub status: String,
     pub goals: i64,
     pub checkins: i64,
@@ -378,9 +384,34 @@ pub struct StatusFiguresRow {
 /// and the streaks that may be alive.
 #[derive(Debug, Clone)]
 pub struct StatsFigures {
-    pub totals: StatsRow,
-    pub by_status: Vec<StatusFiguresRow>,
+    pub active_days: i64,
+    pub badges_count: i64,
+    pub last_active_at: Option<DateTime<Utc>>,
+    pub by_status: Vec<StatusFigures>,
     pub recent_streaks: Vec<StreakRow>,
+}
+
+impl StatsFigures {
+    fn from_rows(rows: Vec<StatsRow>, recent_streaks: Vec<StreakRow>) -> Self {
+        let first = rows.first();
+        Self {
+            active_days: first.map_or(0, |r| r.active_days),
+            badges_count: first.map_or(0, |r| r.badges_count),
+            last_active_at: first.and_then(|r| r.last_active_at),
+            by_status: rows
+                .iter()
+                .filter_map(|r| {
+                    Some(StatusFigures {
+                        status: r.status.clone()?,
+                        goals: r.goals.unwrap_or(0),
+                        checkins: r.checkins.unwrap_or(0),
+                        longest_streak: r.longest_streak.unwrap_or(0),
+                    })
+                })
+                .collect(),
+            recent_streaks,
+        }
+    }
 }
 
 /// A stored idempotency key: the request it was first used with and, once that committed,

@@ -98,15 +98,11 @@ macro_rules! impl_reads {
                 recent_since: NaiveDate,
                 alive_since: NaiveDate,
             ) -> sqlx::Result<StatsFigures> {
-                // One connection for the three statements: one checkout, one release.
+                // One connection for both statements: one checkout, one release.
                 let mut conn = self.$pool.acquire().await?;
-                let totals = sqlx::query_as(sql::STATS)
+                let rows = sqlx::query_as(sql::STATS)
                     .bind(access.user())
                     .bind(recent_since)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                let by_status = sqlx::query_as(sql::GOAL_FIGURES_BY_STATUS)
-                    .bind(access.user())
                     .fetch_all(&mut *conn)
                     .await?;
                 let recent_streaks = sqlx::query_as(sql::RECENT_STREAKS)
@@ -114,11 +110,7 @@ macro_rules! impl_reads {
                     .bind(alive_since)
                     .fetch_all(&mut *conn)
                     .await?;
-                Ok(StatsFigures {
-                    totals,
-                    by_status,
-                    recent_streaks,
-                })
+                Ok(StatsFigures::from_rows(rows, recent_streaks))
             }
 
             async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>> {

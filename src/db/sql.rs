@@ -104,12 +104,6 @@ pub const COUNT_GOALS: &str = "SELECT count(*) FROM learning_goals WHERE user_id
 pub const COUNT_GOALS_WITH_STATUS: &str =
     "SELECT count(*) FROM learning_goals WHERE user_id = $1 AND status = $2";
 
-/// One pass over the user's goals for every per-goal figure of the stats.
-pub const GOAL_FIGURES_BY_STATUS: &str = "\
-    SELECT status, count(*) AS goals, CAST(COALESCE(sum(checkin_count), 0) AS BIGINT) AS checkins, \
-    CAST(max(longest_streak) AS BIGINT) AS longest_streak \
-    FROM learning_goals WHERE user_id = $1 GROUP BY status";
-
 /// Served by `learning_goals_by_user_last_checkin`.
 pub const RECENT_STREAKS: &str = "\
     SELECT last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates \
@@ -162,13 +156,22 @@ pub const ACTIVITY_PAGE: &str = "\
     WHERE user_id = $1 AND id < $2 AND ($3 OR section <> 'goals') AND ($4 OR section <> 'badges') \
     ORDER BY id DESC LIMIT $5";
 
+/// A user's figures in one statement: one row per status some goal has (its goals, their
+/// check-ins, their best streak), each carrying the user-wide totals; one row with a null
+/// status when the user has no goal.
 pub const STATS: &str = "\
-    SELECT \
+    SELECT t.active_days, t.badges_count, t.last_active_at, \
+      g.status, g.goals, g.checkins, g.longest_streak \
+    FROM (SELECT \
       (SELECT count(DISTINCT checkin_date) FROM goal_checkins \
          WHERE user_id = $1 AND checkin_date >= $2) AS active_days, \
       (SELECT count(*) FROM user_badges WHERE user_id = $1) AS badges_count, \
       (SELECT occurred_at FROM activity_events WHERE user_id = $1 \
-         ORDER BY id DESC LIMIT 1) AS last_active_at";
+         ORDER BY id DESC LIMIT 1) AS last_active_at) AS t \
+    LEFT JOIN (SELECT status, count(*) AS goals, \
+      CAST(COALESCE(sum(checkin_count), 0) AS BIGINT) AS checkins, \
+      CAST(max(longest_streak) AS BIGINT) AS longest_streak \
+      FROM learning_goals WHERE user_id = $1 GROUP BY status) AS g ON TRUE";
 
 pub const BADGES_OF_USER: &str = "\
     SELECT b.code, b.name, b.description, b.icon_url, ub.awarded_at \

@@ -101,7 +101,7 @@ async fn get_stats(
             .iter()
             .map(|row| count(row.checkins))
             .sum(),
-        active_days_30: count(figures.totals.active_days),
+        active_days_30: count(figures.active_days),
         best_current_streak,
         longest_streak: figures
             .by_status
@@ -109,7 +109,7 @@ async fn get_stats(
             .map(|row| count(row.longest_streak))
             .max()
             .unwrap_or(0),
-        badges_count: count(figures.totals.badges_count),
-        last_active_at: figures.totals.last_active_at,
+        badges_count: count(figures.badges_count),
+        last_active_at: figures.last_active_at,
     }))
 }

@@ -1474,7 +1474,30 @@ fn badges_add_refuses_a_code_that_is_not_lowercase_letters_digits_and_dashes() {
     }
 }
 
+async fn stats_of_a_user_without_goals_count_their_badges_and_last_activity(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user(1).await;
+    let awarded = json_body(
+        app.post(
+            "/users/1/badges",
+            Some(&award_token()),
+            &json!({"code": "first-goal"}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let stats = json_body(app.get("/users/1/stats").await, 200).await;
+
+    assert_eq!(stats["goals_total"], 0);
+    assert_eq!(stats["checkins_total"], 0);
+    assert_eq!(stats["badges_count"], 1);
+    assert_eq!(stats["last_active_at"], awarded["date_achieved"]);
+}
+
 crate::backend_tests!(
+    stats_of_a_user_without_goals_count_their_badges_and_last_activity,
     the_catalog_lists_every_badge_definition_with_its_tier_and_criteria,
     the_catalog_counts_the_holders_of_each_badge_as_awards_change,
     a_first_goal_earns_first_goal_at_the_moment_it_is_created_and_only_once,
