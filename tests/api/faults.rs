@@ -103,6 +103,24 @@ async fn assert_up_but_unavailable(client: &Client, base: &str, token: &str) {
     futures::future::join_all(requests.into_iter().map(assert_unavailable)).await;
 }
 
+/// Once ready again, the same process writes user 1's profile and reads back their one goal.
+async fn assert_serves_again(app: &TestApp, token: &str, display_name: &str) {
+    wait_until_ready(&app.client, &app.address).await;
+    let body = json_body(
+        app.put(
+            "/users/1",
+            Some(token),
+            &json!({ "display_name": display_name }),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(body["display_name"], display_name);
+    let goals = json_body(app.get_as("/users/1/goals", token).await, 200).await;
+    assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgres_is_down_requests_answer_503_promptly_and_the_same_process_serves_again_when_it_is_back()
  {
@@ -132,20 +150,7 @@ async fn while_postgres_is_down_requests_answer_503_promptly_and_the_same_proces
 
     postgres.start();
 
-    wait_until_ready(&app.client, &app.address).await;
-    let body = json_body(
-        app.put(
-            "/users/1",
-            Some(&token),
-            &json!({ "display_name": "Back again" }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(body["display_name"], "Back again");
-    let goals = json_body(app.get_as("/users/1/goals", &token).await, 200).await;
-    assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
+    assert_serves_again(&app, &token, "Back again").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -295,18 +300,5 @@ async fn when_the_sqlite_file_is_overwritten_with_garbage_requests_and_readiness
 
     overwrite_in_place(&path, &good);
 
-    wait_until_ready(&app.client, &app.address).await;
-    let body = json_body(
-        app.put(
-            "/users/1",
-            Some(&token),
-            &json!({ "display_name": "Restored" }),
-        )
-        .await,
-        200,
-    )
-    .await;
-    assert_eq!(body["display_name"], "Restored");
-    let goals = json_body(app.get_as("/users/1/goals", &token).await, 200).await;
-    assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
+    assert_serves_again(&app, &token, "Restored").await;
 }

@@ -139,6 +139,12 @@ impl Learner {
         json_body(self.check_in(app, json!({})).await, 201).await
     }
 
+    /// Checks in today on another of the learner's goals, asserting a new check-in.
+    async fn check_in_today_on(&self, app: &TestApp, goal: &Value) -> Value {
+        let path = format!("/users/{}/goals/{}/checkins", self.user, goal["id"]);
+        json_body(app.post(&path, Some(&self.token), &json!({})).await, 201).await
+    }
+
     /// Checks in on `days` consecutive days, today first, moving the clock a day between
     /// them; returns the last response.
     async fn check_in_daily(&self, app: &TestApp, days: u32) -> Value {
@@ -1356,22 +1362,13 @@ async fn stats_count_check_ins_active_days_and_streaks(backend: Backend) {
         .await;
     let ada = Learner::new(&app, 1).await;
     let sql = app.create_goal(1, &ada.token, "Learn SQL").await;
-    let sql_checkins = format!("/users/1/goals/{}/checkins", sql["id"]);
     // Rust on the 1st to the 4th; SQL on the 3rd and 4th.
     ada.check_in_daily(&app, 3).await;
-    json_body(
-        app.post(&sql_checkins, Some(&ada.token), &json!({})).await,
-        201,
-    )
-    .await;
+    ada.check_in_today_on(&app, &sql).await;
     app.clock.advance(TimeDelta::days(1));
     ada.check_in_today(&app).await;
     app.clock.advance(TimeDelta::minutes(5));
-    let last = json_body(
-        app.post(&sql_checkins, Some(&ada.token), &json!({})).await,
-        201,
-    )
-    .await;
+    let last = ada.check_in_today_on(&app, &sql).await;
 
     let stats = ada.stats(&app).await;
 
@@ -1395,13 +1392,8 @@ async fn checkins_total_follows_removed_check_ins_and_deleted_goals(backend: Bac
         .await;
     let ada = Learner::new(&app, 1).await;
     let sql = app.create_goal(1, &ada.token, "Learn SQL").await;
-    let sql_checkins = format!("/users/1/goals/{}/checkins", sql["id"]);
     ada.check_in_daily(&app, 3).await;
-    json_body(
-        app.post(&sql_checkins, Some(&ada.token), &json!({})).await,
-        201,
-    )
-    .await;
+    ada.check_in_today_on(&app, &sql).await;
     assert_eq!(ada.stats(&app).await["checkins_total"], 4);
 
     assert_eq!(ada.uncheck(&app, "2026-03-02").await.status(), 204);
