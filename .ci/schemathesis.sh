@@ -32,7 +32,9 @@ for _ in $(seq 1 100); do
 done
 [ -n "$address" ] || { cat "$work/server.log"; echo "the service did not start"; exit 1; }
 
+# One worker: with two, Hypothesis parses source in two threads at once and CPython 3.11
+# can fail with "AST constructor recursion depth mismatch", a runtime error in the tool.
 "$st" --config-file .ci/schemathesis.toml run "http://$address/openapi.json" \
   --header "Authorization: Bearer $token" \
-  --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --workers 2 --seed "${SCHEMATHESIS_SEED:-$RANDOM}" \
+  --max-examples "${SCHEMATHESIS_EXAMPLES:-50}" --workers 1 --seed "${SCHEMATHESIS_SEED:-$RANDOM}" \
   --no-color --wait-for-schema 10

@@ -196,11 +196,13 @@ pub trait Tx: Send {
         user: UserId,
         key: &str,
     ) -> sqlx::Result<Option<IdempotencyRow>>;
+    /// Stores the response to replay for a key, and the goal that request created.
     async fn save_idempotent_response(
         &mut self,
         user: UserId,
         key: &str,
         response: &StoredResponse,
+        goal: GoalId,
     ) -> sqlx::Result<()>;
     /// Deletes keys created before `before`: how many.
     async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
@@ -422,6 +424,7 @@ pub struct IdempotencyRow {
     pub status: Option<i32>,
     pub location: Option<String>,
     pub body: Option<String>,
+    pub goal_deleted: bool,
 }
 
 /// A response kept to be replayed.

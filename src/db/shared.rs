@@ -447,6 +447,7 @@ macro_rules! impl_tx {
                 user: UserId,
                 key: &str,
                 response: &StoredResponse,
+                goal: GoalId,
             ) -> sqlx::Result<()> {
                 sqlx::query(sql::SAVE_IDEMPOTENT_RESPONSE)
                     .bind(user)
@@ -454,6 +455,7 @@ macro_rules! impl_tx {
                     .bind(i32::from(response.status))
                     .bind(&response.location)
                     .bind(&response.body)
+                    .bind(goal)
                     .execute(&mut *self.tx)
                     .await
                     .map(drop)

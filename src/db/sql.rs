@@ -220,12 +220,17 @@ pub const CLAIM_IDEMPOTENCY_KEY: &str = "\
     WHERE idempotency_keys.created_at < $5 \
     RETURNING user_id";
 
+/// With whether the goal the first request created has been deleted since.
 pub const IDEMPOTENCY_RECORD: &str = "\
-    SELECT request_hash, status, location, body FROM idempotency_keys \
-    WHERE user_id = $1 AND idempotency_key = $2";
+    SELECT k.request_hash, k.status, k.location, k.body, \
+      (k.goal_id IS NOT NULL AND NOT EXISTS ( \
+        SELECT 1 FROM learning_goals g WHERE g.id = k.goal_id AND g.user_id = k.user_id)) \
+        AS goal_deleted \
+    FROM idempotency_keys k \
+    WHERE k.user_id = $1 AND k.idempotency_key = $2";
 
 pub const SAVE_IDEMPOTENT_RESPONSE: &str = "\
-    UPDATE idempotency_keys SET status = $3, location = $4, body = $5 \
+    UPDATE idempotency_keys SET status = $3, location = $4, body = $5, goal_id = $6 \
     WHERE user_id = $1 AND idempotency_key = $2";
 
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";

@@ -374,7 +374,7 @@ async fn get_goal(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "The token's user has no profile here"),
-        (status = 409, description = "A request with this Idempotency-Key is still in progress"),
+        (status = 409, description = "A request with this Idempotency-Key is still in progress, or the goal it created has since been deleted"),
         (status = 413, description = "The body is larger than 64 KiB"),
         (status = 415, description = "The body is not sent as JSON"),
         (status = 422, description = "A field is not valid, or the Idempotency-Key was used with another body"),

@@ -78,7 +78,7 @@ pub async fn create(
     }
     let response = respond(&created);
     if let Some(idempotency) = idempotency {
-        tx.save_idempotent_response(user, &idempotency.key, &response)
+        tx.save_idempotent_response(user, &idempotency.key, &response, created.id)
             .await?;
     }
     tx.commit().await?;
@@ -88,7 +88,8 @@ pub async fn create(
     })
 }
 
-/// The stored answer for a key already used: only for the same request body.
+/// The stored answer for a key already used: only for the same request body, and only
+/// while the goal it created exists (a deleted goal is not handed out as created).
 async fn replay(
     tx: &mut dyn Tx,
     user: UserId,
@@ -107,6 +108,13 @@ async fn replay(
             "Idempotency-Key",
             "was first used with another request body; use a new key for a new request",
         )]));
+    }
+    if record.goal_deleted {
+        return Err(AppError::Conflict(
+            "the goal created with this Idempotency-Key has since been deleted; \
+             use a new key to create another"
+                .into(),
+        ));
     }
     match (record.status, record.body) {
         (Some(status), Some(body)) => Ok(StoredResponse {

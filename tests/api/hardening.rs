@@ -409,6 +409,29 @@ async fn a_retried_post_with_the_same_idempotency_key_replays_and_creates_nothin
     assert_eq!(goal_count(&app, 7).await, 1);
 }
 
+async fn a_retry_after_its_goal_was_deleted_is_409_and_creates_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.user(7).await;
+    let body = r#"{"title": "Learn Go"}"#;
+    let first = post_goal(&app, 7, &ada, "key-1", body).await;
+    let location = first.headers()["location"].to_str().unwrap().to_owned();
+    let deleted = app
+        .request(Method::DELETE, &location, Some(&ada))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+
+    let retry = post_goal(&app, 7, &ada, "key-1", body).await;
+
+    let answer = problem(retry, 409).await;
+    assert!(
+        answer["detail"].as_str().unwrap().contains("deleted"),
+        "{answer}"
+    );
+    assert_eq!(goal_count(&app, 7).await, 0);
+}
+
 async fn an_idempotency_key_reused_with_another_body_is_422(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.user(7).await;
@@ -507,6 +530,7 @@ crate::backend_tests!(
     a_put_answers_with_the_etag_a_later_get_sends,
     a_stale_if_match_on_a_goal_is_412_and_changes_nothing,
     a_retried_post_with_the_same_idempotency_key_replays_and_creates_nothing,
+    a_retry_after_its_goal_was_deleted_is_409_and_creates_nothing,
     an_idempotency_key_reused_with_another_body_is_422,
     idempotency_keys_are_per_user_and_expire_after_a_day,
     an_idempotency_key_must_be_visible_ascii,
