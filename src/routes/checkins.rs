@@ -233,7 +233,17 @@ async fn list_checkins(
     request_body = CheckInCreate,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Checked in", body = CheckInResult),
+        (status = 201, description = "Checked in", body = CheckInResult,
+            links(("RemoveCheckIn" = (
+                operation_id = "remove_checkin",
+                parameters(
+                    ("user_id" = "$request.path.user_id"),
+                    ("goal_id" = "$request.path.goal_id"),
+                    ("date" = "$response.body#/date")
+                ),
+                description = "Removes this check-in"
+            )))
+        ),
         (status = 200, description = "Already checked in that day: the stored check-in, unchanged", body = CheckInResult),
         (status = 400, description = "The body is not JSON, or an id is not valid"),
         (status = 401, description = "No valid bearer token"),
