@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     auth::keys::dev_secret,
-    clock::{Clock, SystemClock},
+    clock::SystemClock,
     config::Config,
     db::{self, NewBadge},
     domain::{UserId, badges::Tier},
@@ -89,6 +89,12 @@ pub enum UsersCommand {
         #[arg(long)]
         username: String,
     },
+    /// Erase everything this service holds about a user (its goals, check-ins, badges,
+    /// activity and profile; the row too when this service owns the users table).
+    Erase {
+        #[arg(long)]
+        id: UserId,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -146,11 +152,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let store = db::connect(&config).await?;
             store.migrate().await?;
-            let mut tx = store.begin().await?;
-            tx.insert_user(id, &username, SystemClock.now()).await?;
-            tx.commit().await?;
+            services::users::create(&*store, &SystemClock, id, &username)
+                .await
+                .map_err(|e| anyhow::anyhow!("creating user {id}: {}", e.log_text()))?;
             store.close().await;
             println!("created user {id} ({username})");
+            Ok(())
+        }
+        Command::Users {
+            command: UsersCommand::Erase { id },
+        } => {
+            let store = db::connect(&config).await?;
+            store.migrate().await?;
+            let erased = services::users::erase(&*store, &SystemClock, id)
+                .await
+                .map_err(|e| anyhow::anyhow!("erasing user {id}: {}", e.log_text()))?;
+            store.close().await;
+            if erased {
+                println!("erased everything held about user {id}");
+            } else {
+                println!("nothing was held about user {id}");
+            }
             Ok(())
         }
     }

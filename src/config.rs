@@ -83,6 +83,20 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE_SECS", default_value_t = 5, global = true)]
     pub shutdown_grace_secs: u64,
 
+    /// The auth-service's RabbitMQ (`amqp://user:password@host:5672/%2f`): consume its user
+    /// lifecycle events. Unset: no consumer.
+    #[arg(long, env = "AMQP_URL", global = true, hide_env_values = true)]
+    pub amqp_url: Option<String>,
+
+    /// The durable queue the auth-service publishes its user events to.
+    #[arg(
+        long,
+        env = "AUTH_EVENTS_QUEUE",
+        default_value = "user_events",
+        global = true
+    )]
+    pub auth_events_queue: String,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
@@ -127,6 +141,31 @@ pub struct JwtConfig {
     /// refresh and ID tokens out.
     #[arg(long, env = "JWT_REQUIRED_TYP", global = true)]
     pub jwt_required_typ: Option<String>,
+
+    /// Comma-separated `name=value` claims every token must carry with exactly that value
+    /// (a JSON string or number), e.g. `type=access` to keep refresh tokens out.
+    #[arg(
+        long,
+        env = "JWT_REQUIRED_CLAIMS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub jwt_required_claims: Vec<String>,
+
+    /// A table of revoked tokens in the service's database (columns `jti` and
+    /// `expires_at`), such as the auth-service's `token_blacklist`. Tokens listed there,
+    /// and tokens without a `jti`, are refused.
+    #[arg(long, env = "JWT_DENYLIST_TABLE", global = true)]
+    pub jwt_denylist_table: Option<String>,
+
+    /// Longest a deny-list answer is remembered: a logout takes effect within this.
+    #[arg(
+        long,
+        env = "JWT_DENYLIST_CACHE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub jwt_denylist_cache_secs: u64,
 
     /// How often the JWKS is fetched again even when every `kid` is known.
     #[arg(

@@ -91,6 +91,15 @@ impl AppError {
         Self::NotFound(format!("{what} was not found"))
     }
 
+    /// The error and its causes on one line, for the logs: never a backtrace, and never a
+    /// database error's detail (which can quote the values of a row).
+    pub fn log_text(&self) -> String {
+        match self {
+            Self::Internal(err) => format!("{err:#}"),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,

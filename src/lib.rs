@@ -7,6 +7,7 @@
 //! and failures become `error::AppError` problems on the way back.
 
 pub mod auth;
+pub mod auth_events;
 pub mod cli;
 pub mod clock;
 pub mod config;

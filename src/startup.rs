@@ -10,7 +10,7 @@ use axum::{
     http::{HeaderName, HeaderValue, Method, header},
     middleware::{from_fn, from_fn_with_state},
 };
-use tokio::{net::TcpListener, sync::Semaphore};
+use tokio::{net::TcpListener, sync::Semaphore, task::JoinHandle};
 use tower::ServiceBuilder;
 use tower_http::{
     cors::{AllowOrigin, CorsLayer},
@@ -23,10 +23,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    auth::{Authenticator, keys::dev_secret},
+    auth::{Authenticator, denylist::Denylist, keys::dev_secret},
+    auth_events,
     clock::Clock,
     config::Config,
-    db::{self, Store},
+    db::{self, DenylistTable, Store},
     error::{AppError, is_transient_chain},
     extract::MAX_BODY_BYTES,
     middleware::{
@@ -54,22 +55,29 @@ pub struct Application {
     router: Router,
     state: AppState,
     grace: Duration,
-    housekeeping: tokio::task::JoinHandle<()>,
+    /// Tasks that run beside the server and stop with it.
+    background: Vec<JoinHandle<()>>,
+    /// A migration deferred because the database was down, which then failed for good.
+    migration: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Application {
     /// Loads the keys, opens the database and binds the listener. A database that does not
     /// answer yet is not fatal: the service starts, answers 503, and migrates as soon as the
-    /// database appears.
+    /// database appears. A `users` table it cannot work with is: it refuses to start.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let auth = Arc::new(authenticator(config).await?);
         let store = db::connect(config).await?;
+        let auth = Arc::new(authenticator(config, &store).await?);
         let health = Arc::new(Health::default());
+        let mut migration = None;
         match store.migrate().await {
             Ok(()) => health.set_migrated(),
             Err(err) if is_transient_chain(&err) => {
                 tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
-                tokio::spawn(migrate_when_reachable(store.clone(), health.clone()));
+                migration = Some(tokio::spawn(migrate_when_reachable(
+                    store.clone(),
+                    health.clone(),
+                )));
             }
             Err(err) => return Err(err.context("migrating the database")),
         }
@@ -83,13 +91,24 @@ impl Application {
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
-        let housekeeping = tokio::spawn(purge_expired_idempotency_keys(state.clone()));
+        let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
+        match &config.amqp_url {
+            Some(url) => {
+                let source = auth_events::Source {
+                    url: url.clone(),
+                    queue: config.auth_events_queue.clone(),
+                };
+                background.push(tokio::spawn(auth_events::consume(source, state.clone())));
+            }
+            None => tracing::info!("AMQP_URL is not set: no auth-service events are consumed"),
+        }
         Ok(Self {
             listener,
             router,
             state,
             grace: config.shutdown_grace(),
-            housekeeping,
+            background,
+            migration,
         })
     }
 
@@ -109,8 +128,25 @@ impl Application {
         tracing::info!(address = %self.local_addr(), "serving");
         let health = self.state.health.clone();
         let grace = self.grace;
+        let (failed, migration_failed) = tokio::sync::oneshot::channel();
+        if let Some(migration) = self.migration {
+            tokio::spawn(async move {
+                if let Ok(Err(err)) = migration.await {
+                    let _ = failed.send(err);
+                }
+            });
+        }
+        let fatal = Arc::new(std::sync::Mutex::new(None));
+        let fatal_slot = fatal.clone();
         let shutdown = async move {
-            let how = stop.await;
+            let how = tokio::select! {
+                how = stop => how,
+                Ok(err) = migration_failed => {
+                    tracing::error!(error = %format!("{err:#}"), "migrating the database failed; stopping");
+                    *fatal_slot.lock().expect("fatal error slot") = Some(err);
+                    Stop::Now
+                }
+            };
             health.start_draining();
             if how == Stop::AfterGrace {
                 tracing::info!(
@@ -128,15 +164,21 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
-        self.housekeeping.abort();
+        for task in &self.background {
+            task.abort();
+        }
         self.state.store.close().await;
+        if let Some(err) = fatal.lock().expect("fatal error slot").take() {
+            return Err(err.context("migrating the database"));
+        }
         tracing::info!("stopped");
         Ok(())
     }
 }
 
-/// Retries the migrations until the database answers, backing off up to 10 s.
-async fn migrate_when_reachable(store: Arc<dyn Store>, health: Arc<Health>) {
+/// Retries the migrations until the database answers, backing off up to 10 s. A failure
+/// other than the database being out of reach ends the retries, and the process.
+async fn migrate_when_reachable(store: Arc<dyn Store>, health: Arc<Health>) -> anyhow::Result<()> {
     let mut wait = Duration::from_millis(250);
     loop {
         tokio::time::sleep(wait).await;
@@ -144,39 +186,48 @@ async fn migrate_when_reachable(store: Arc<dyn Store>, health: Arc<Health>) {
             Ok(()) => {
                 health.set_migrated();
                 tracing::info!("database reachable and migrated: ready");
-                return;
+                return Ok(());
             }
             Err(err) if is_transient_chain(&err) => {
                 tracing::debug!(error = %err, "the database still does not answer");
                 wait = (wait * 2).min(Duration::from_secs(10));
             }
-            Err(err) => {
-                tracing::error!(error = ?err, "migrating the database failed; the service stays unready");
-                return;
-            }
+            Err(err) => return Err(err),
         }
     }
 }
 
-/// Deletes idempotency keys past their 24 hours, hourly.
-async fn purge_expired_idempotency_keys(state: AppState) {
+/// Hourly: deletes idempotency keys past their 24 hours, and the keys of auth-service
+/// messages applied more than a week ago.
+async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
         if !state.health.is_migrated() {
             continue;
         }
-        match services::goals::purge_expired_idempotency_keys(&*state.store, &*state.clock).await {
+        let (store, clock) = (&*state.store, &*state.clock);
+        match services::goals::purge_expired_idempotency_keys(store, clock).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
             Err(err) => tracing::warn!(error = %err, "deleting expired idempotency keys failed"),
+        }
+        match services::users::purge_inbox(store, clock).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "keys of applied auth-service events deleted"),
+            Err(err) => {
+                tracing::warn!(error = %err, "deleting applied auth-service event keys failed")
+            }
         }
     }
 }
 
 /// The verifier for the configured keys; with none configured, the development secret,
-/// announced loudly.
-pub async fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
+/// announced loudly. With a deny-list table, revoked tokens are looked up in `store`.
+pub async fn authenticator(
+    config: &Config,
+    store: &Arc<dyn Store>,
+) -> anyhow::Result<Authenticator> {
     let jwt = &config.jwt;
     let dev =
         if jwt.jwt_secret.is_none() && jwt.jwt_public_key.is_none() && jwt.jwt_jwks_url.is_none() {
@@ -190,7 +241,15 @@ pub async fn authenticator(config: &Config) -> anyhow::Result<Authenticator> {
         } else {
             None
         };
-    Authenticator::from_config(jwt, dev).await
+    let authenticator = Authenticator::from_config(jwt, dev).await?;
+    Ok(match &jwt.jwt_denylist_table {
+        Some(table) => authenticator.with_denylist(Denylist::new(
+            DenylistTable::parse(table).map_err(anyhow::Error::msg)?,
+            store.clone(),
+            Duration::from_secs(jwt.jwt_denylist_cache_secs),
+        )),
+        None => authenticator,
+    })
 }
 
 /// The whole HTTP surface. The probes sit outside the API's guards, so a saturated or

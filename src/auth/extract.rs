@@ -7,7 +7,7 @@ use axum::{
     http::{HeaderMap, header, request::Parts},
 };
 
-use super::Caller;
+use super::{AuthError, Caller};
 use crate::{error::AppError, state::AppState};
 
 #[derive(Debug, Clone)]
@@ -41,11 +41,12 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthUser, A
         return Ok(user.clone());
     }
     let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
-    let caller = state
-        .auth
-        .verify(token)
-        .await
-        .map_err(|err| AppError::InvalidToken(err.to_string()))?;
+    let caller = state.auth.verify(token).await.map_err(|err| match err {
+        AuthError::Token(err) => AppError::InvalidToken(err.to_string()),
+        AuthError::Denylist(_) => AppError::Unavailable(
+            "revoked tokens cannot be checked right now; retry shortly".into(),
+        ),
+    })?;
     let user = AuthUser(caller);
     parts.extensions.insert(user.clone());
     Ok(user)

@@ -4,16 +4,20 @@
 //!   generated development secret), a PEM public key, or a JWKS endpoint ([`jwks`]).
 //! - [`Authenticator::verify`] checks a token against RFC 8725's advice and yields the caller.
 //! - [`AuthUser`] is the axum extractor handlers take to require a caller.
+//! - [`denylist`] refuses tokens the auth-service revoked (its logout) before they expire.
 
+pub mod denylist;
 mod extract;
 pub mod jwks;
 pub mod keys;
 
 use std::collections::HashSet;
 
+use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, Header, Validation, decode, decode_header};
 use serde_json::{Map, Value};
 
+use denylist::Denylist;
 pub use extract::{AuthUser, bearer_token};
 use keys::KeySource;
 
@@ -56,6 +60,51 @@ pub enum TokenError {
     Rejected(jsonwebtoken::errors::Error),
     #[error("user claim `{0}` is missing or not a positive 64-bit integer")]
     BadUserClaim(String),
+    #[error("claim `{0}` is missing or does not have the required value")]
+    RequiredClaim(String),
+    #[error("no `jti`, which the deny-list needs")]
+    NoJti,
+    #[error("revoked: its `jti` is on the deny-list")]
+    Revoked,
+}
+
+/// Why a token was not accepted: the token itself, or a deny-list that could not be read
+/// (the request may succeed a moment later).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error(transparent)]
+    Denylist(#[from] denylist::Unreadable),
+}
+
+/// A claim every token must carry with exactly this value (`JWT_REQUIRED_CLAIMS`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequiredClaim {
+    pub name: String,
+    pub value: Value,
+}
+
+impl RequiredClaim {
+    /// `name=value`, where the value is a JSON number (`ver=2`), a JSON string
+    /// (`type="access"`), or bare text, read as a string (`type=access`).
+    pub fn parse(raw: &str) -> anyhow::Result<Self> {
+        let (name, value) = raw
+            .split_once('=')
+            .with_context(|| format!("JWT_REQUIRED_CLAIMS: {raw:?} is not name=value"))?;
+        let (name, value) = (name.trim(), value.trim());
+        if name.is_empty() || value.is_empty() {
+            bail!("JWT_REQUIRED_CLAIMS: {raw:?} needs a claim name and a value");
+        }
+        let value = match serde_json::from_str::<Value>(value) {
+            Ok(json @ (Value::Number(_) | Value::String(_))) => json,
+            _ => Value::String(value.to_owned()),
+        };
+        Ok(Self {
+            name: name.to_owned(),
+            value,
+        })
+    }
 }
 
 pub struct Authenticator {
@@ -66,6 +115,8 @@ pub struct Authenticator {
     validations: Vec<(Algorithm, Validation)>,
     user_claim: String,
     required_typ: Option<String>,
+    required_claims: Vec<RequiredClaim>,
+    denylist: Option<Denylist>,
 }
 
 impl Authenticator {
@@ -84,29 +135,43 @@ impl Authenticator {
             .into_iter()
             .map(|alg| (alg, validation(alg, config)))
             .collect();
+        let required_claims = config
+            .jwt_required_claims
+            .iter()
+            .filter(|raw| !raw.trim().is_empty())
+            .map(|raw| RequiredClaim::parse(raw))
+            .collect::<anyhow::Result<_>>()?;
         Ok(Self {
             keys,
             validations,
             user_claim: config.jwt_user_claim.clone(),
             required_typ: config.jwt_required_typ.as_deref().map(media_type),
+            required_claims,
+            denylist: None,
         })
     }
 
+    /// Also refuses tokens on this deny-list, and tokens without a `jti`.
+    pub fn with_denylist(mut self, denylist: Denylist) -> Self {
+        self.denylist = Some(denylist);
+        self
+    }
+
     /// Verifies a bearer token and names its caller.
-    pub async fn verify(&self, token: &str) -> Result<Caller, TokenError> {
+    pub async fn verify(&self, token: &str) -> Result<Caller, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
-            return Err(TokenError::TooLong);
+            return Err(TokenError::TooLong.into());
         }
         let header = decode_header(token).map_err(TokenError::Malformed)?;
         check_header(&header)?;
         if let Some(required) = &self.required_typ
             && header.typ.as_deref().map(media_type).as_ref() != Some(required)
         {
-            return Err(TokenError::WrongType);
+            return Err(TokenError::WrongType.into());
         }
         let Some((_, validation)) = self.validations.iter().find(|(alg, _)| *alg == header.alg)
         else {
-            return Err(TokenError::AlgorithmNotAccepted(header.alg));
+            return Err(TokenError::AlgorithmNotAccepted(header.alg).into());
         };
         let key = self.keys.key_for(&header).await?;
         let claims = decode::<Map<String, Value>>(token, &key, validation)
@@ -116,6 +181,22 @@ impl Authenticator {
             .get(&self.user_claim)
             .and_then(user_id_from_claim)
             .ok_or_else(|| TokenError::BadUserClaim(self.user_claim.clone()))?;
+        if let Some(missing) = self
+            .required_claims
+            .iter()
+            .find(|required| claims.get(&required.name) != Some(&required.value))
+        {
+            return Err(TokenError::RequiredClaim(missing.name.clone()).into());
+        }
+        if let Some(denylist) = &self.denylist {
+            let jti = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .ok_or(TokenError::NoJti)?;
+            if denylist.is_revoked(jti).await? {
+                return Err(TokenError::Revoked.into());
+            }
+        }
         Ok(Caller {
             user_id,
             scopes: scopes(&claims),
@@ -313,6 +394,24 @@ mod tests {
             &"k".repeat(257),
         ] {
             assert!(!plausible_kid(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn required_claims_are_strings_unless_written_as_json_numbers() {
+        let access = RequiredClaim::parse("type=access").unwrap();
+        assert_eq!(
+            (access.name.as_str(), access.value),
+            ("type", json!("access"))
+        );
+        assert_eq!(RequiredClaim::parse(" ver = 2 ").unwrap().value, json!(2));
+        assert_eq!(RequiredClaim::parse("ver=\"2\"").unwrap().value, json!("2"));
+        assert_eq!(
+            RequiredClaim::parse("ok=true").unwrap().value,
+            json!("true")
+        );
+        for bad in ["type", "=access", "type=", " = "] {
+            assert!(RequiredClaim::parse(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -7,11 +7,13 @@
 //! primitives in `crate::services`, once for both backends, and reads of a private section
 //! need the [`Access`] that only the privacy rule grants.
 
+mod denylist;
 mod postgres;
 mod shared;
 mod sql;
 mod sqlite;
 mod types;
+mod users_table;
 
 use std::sync::Arc;
 
@@ -32,7 +34,14 @@ use crate::{
         visibility::{self, Access, Privacy, Visibility},
     },
 };
+pub use denylist::DenylistTable;
 pub use types::UtcTimestamp;
+pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
+
+/// The statements on `users` are built by `Store::migrate`, which every command runs first.
+fn not_inspected() -> sqlx::Error {
+    sqlx::Error::Protocol("the users table has not been inspected: migrate first".into())
+}
 
 /// Opens the database named by the configuration: PostgreSQL for `postgres://` URLs, SQLite
 /// for `sqlite:` ones. Connections are opened lazily, so the service starts while the
@@ -52,6 +61,8 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 #[async_trait]
 pub trait Store: Reads {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
+    /// Reads the shape of `users` first (creating the table, standalone, when there is
+    /// none) and refuses one this service cannot work with, naming what is missing.
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> sqlx::Result<()>;
     async fn close(&self);
@@ -101,6 +112,13 @@ pub trait Reads: Send + Sync + 'static {
     ) -> sqlx::Result<StatsFigures>;
     /// Every badge definition with how many users hold it.
     async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>>;
+    /// A revoked token's entry in the deny-list: `None` when it is not listed, else its
+    /// expiry (`None` inside: listed for good).
+    async fn denylist_entry(
+        &self,
+        table: &DenylistTable,
+        jti: &str,
+    ) -> sqlx::Result<Option<Option<UtcTimestamp>>>;
 }
 
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
@@ -116,12 +134,40 @@ pub trait Tx: Send {
         privacy: &Privacy,
         now: DateTime<Utc>,
     ) -> sqlx::Result<UserRow>;
+    /// Whether this service created `users` (standalone) rather than the auth-service.
+    fn owns_users(&self) -> bool;
+    /// Whether a row exists for the id, active or not.
+    async fn user_exists(&mut self, id: UserId) -> sqlx::Result<bool>;
+    /// Inserts a user unless the id has a row: whether it was inserted. The email is
+    /// dropped when the table has no such column.
     async fn insert_user(
         &mut self,
         id: UserId,
         username: &str,
+        email: Option<&str>,
         now: DateTime<Utc>,
-    ) -> sqlx::Result<()>;
+    ) -> sqlx::Result<bool>;
+    /// Changes the auth-service's columns of a row this service owns: the username when
+    /// given, the email when `Some` (`Some(None)` clears it). Whether the row exists.
+    async fn update_account(
+        &mut self,
+        id: UserId,
+        username: Option<&str>,
+        email: Option<Option<&str>>,
+    ) -> sqlx::Result<bool>;
+    /// Marks a row this service owns inactive: whether the row exists (false too when the
+    /// table has no `is_active`).
+    async fn deactivate_user(&mut self, id: UserId) -> sqlx::Result<bool>;
+    /// Deletes the user's rows from every table of this service: how many.
+    async fn erase_user_data(&mut self, id: UserId) -> sqlx::Result<u64>;
+    /// The profile columns back to their defaults: whether the row exists.
+    async fn reset_profile(&mut self, id: UserId, now: DateTime<Utc>) -> sqlx::Result<bool>;
+    /// Deletes the users row (standalone only): whether it existed.
+    async fn delete_user(&mut self, id: UserId) -> sqlx::Result<bool>;
+    /// Claims an auth-service message by its key: false when it was applied before.
+    async fn claim_inbox_message(&mut self, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool>;
+    /// Forgets claimed messages received before `before`: how many.
+    async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
 
     async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
     async fn insert_goal(

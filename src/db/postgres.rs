@@ -3,7 +3,11 @@
 //! that inserting a child row (an event, a check-in) takes on its parent, which would
 //! otherwise deadlock two transactions of one user.
 
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -15,11 +19,11 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
-    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse, Tx,
-    UserRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse,
+    Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
-    sql::{self, select_active_user, select_goal},
+    sql::{self, select_goal},
 };
 use crate::{
     config::Config,
@@ -35,8 +39,33 @@ use crate::{
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
-const USER_FOR_UPDATE: &str = concat!(select_active_user!(), " FOR NO KEY UPDATE");
 const GOAL_FOR_UPDATE: &str = concat!(select_goal!(), " FOR NO KEY UPDATE");
+
+/// Held while one replica checks for and creates `users`, so two starting at once do not
+/// both try.
+const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
+
+/// The auth-service's minimal `users` table, for standalone use: created, and recorded as
+/// this service's, only when there is none.
+const CREATE_USERS: &str = "\
+    CREATE TABLE users (
+        id BIGINT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        email TEXT,
+        hashed_password TEXT,
+        is_active BOOLEAN NOT NULL DEFAULT TRUE,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )";
+
+/// The columns of the `users` that unqualified statements name (the first in the search
+/// path), as `information_schema` describes them.
+const USERS_COLUMNS: &str = "\
+    SELECT CAST(c.column_name AS TEXT), CAST(c.data_type AS TEXT) \
+    FROM information_schema.columns c \
+    JOIN pg_class r ON r.oid = to_regclass('users') \
+    JOIN pg_namespace n ON n.oid = r.relnamespace \
+    WHERE c.table_schema = n.nspname AND c.table_name = 'users' \
+    ORDER BY c.ordinal_position";
 
 /// An idle connection older than this is pinged before use; fresher ones are trusted,
 /// which saves a round trip per request.
@@ -44,6 +73,7 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 
 pub struct PgStore {
     pool: PgPool,
+    users: OnceLock<Arc<UserStatements>>,
 }
 
 impl PgStore {
@@ -62,14 +92,54 @@ impl PgStore {
                 })
             })
             .connect_lazy_with(options);
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            users: OnceLock::new(),
+        })
+    }
+
+    fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
+        self.users.get().ok_or_else(not_inspected)
+    }
+
+    /// Creates `users` when there is none (standalone), then reads its shape.
+    async fn users_table(&self) -> anyhow::Result<UsersTable> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
+        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL")
+            .fetch_one(&mut *tx)
+            .await?;
+        if !exists {
+            sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
+            sqlx::query(sql::RECORD_USERS_OWNED)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let columns: Vec<(String, String)> =
+            sqlx::query_as(USERS_COLUMNS).fetch_all(&mut *tx).await?;
+        let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
+            .fetch_optional(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let columns: Vec<Column> = columns
+            .iter()
+            .map(|(name, data_type)| Column::new(name, data_type))
+            .collect();
+        Ok(UsersTable::from_columns(
+            Dialect::Postgres,
+            &columns,
+            owned.is_some(),
+        )?)
     }
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> anyhow::Result<()> {
+        let users = self.users_table().await?;
         MIGRATOR.run(&self.pool).await?;
+        let _ = self.users.set(Arc::new(users.statements()));
         Ok(())
     }
 
@@ -85,15 +155,18 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
+        let users = self.user_statements()?.clone();
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
+            users,
         }))
     }
 }
 
 struct PgTx {
     tx: Transaction<'static, Postgres>,
+    users: Arc<UserStatements>,
 }
 
 impl_reads!(PgStore, pool);
-impl_tx!(PgTx, user_for_update: USER_FOR_UPDATE, goal_for_update: GOAL_FOR_UPDATE);
+impl_tx!(PgTx, goal_for_update: GOAL_FOR_UPDATE);

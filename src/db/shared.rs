@@ -9,7 +9,8 @@ macro_rules! impl_reads {
         #[async_trait::async_trait]
         impl $crate::db::Reads for $store {
             async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as(sql::USER_BY_ID)
+                let statements = self.user_statements()?;
+                sqlx::query_as(sqlx::AssertSqlSafe(statements.active.clone()))
                     .bind(id)
                     .fetch_optional(&self.$pool)
                     .await
@@ -118,26 +119,38 @@ macro_rules! impl_reads {
                     .fetch_all(&self.$pool)
                     .await
             }
+
+            async fn denylist_entry(
+                &self,
+                table: &$crate::db::DenylistTable,
+                jti: &str,
+            ) -> sqlx::Result<Option<Option<$crate::db::UtcTimestamp>>> {
+                sqlx::query_scalar(sqlx::AssertSqlSafe(table.lookup()))
+                    .bind(jti)
+                    .fetch_optional(&self.$pool)
+                    .await
+            }
         }
     };
 }
 pub(crate) use impl_reads;
 
-/// `impl Tx for $tx`, whose field `tx` is the open transaction. `$user_for_update` and
-/// `$goal_for_update` read a row and lock it for the rest of the transaction.
+/// `impl Tx for $tx`, whose field `tx` is the open transaction and `users` the statements
+/// on the users table. `$goal_for_update` reads a goal and locks it for the rest of the
+/// transaction.
 macro_rules! impl_tx {
-    ($tx:ty, user_for_update: $user_for_update:expr, goal_for_update: $goal_for_update:expr) => {
+    ($tx:ty, goal_for_update: $goal_for_update:expr) => {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
             async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as(sql::USER_BY_ID)
+                sqlx::query_as(sqlx::AssertSqlSafe(self.users.active.clone()))
                     .bind(id)
                     .fetch_optional(&mut *self.tx)
                     .await
             }
 
             async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                sqlx::query_as($user_for_update)
+                sqlx::query_as(sqlx::AssertSqlSafe(self.users.lock_active.clone()))
                     .bind(id)
                     .fetch_optional(&mut *self.tx)
                     .await
@@ -150,7 +163,7 @@ macro_rules! impl_tx {
                 privacy: &Privacy,
                 now: DateTime<Utc>,
             ) -> sqlx::Result<UserRow> {
-                sqlx::query_as(sql::UPDATE_PROFILE)
+                sqlx::query_as(sqlx::AssertSqlSafe(self.users.update_profile.clone()))
                     .bind(id)
                     .bind(&profile.display_name)
                     .bind(&profile.bio)
@@ -166,19 +179,115 @@ macro_rules! impl_tx {
                     .await
             }
 
+            fn owns_users(&self) -> bool {
+                self.users.owned
+            }
+
+            async fn user_exists(&mut self, id: UserId) -> sqlx::Result<bool> {
+                let found: Option<i64> =
+                    sqlx::query_scalar(sqlx::AssertSqlSafe(self.users.exists.clone()))
+                        .bind(id)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                Ok(found.is_some())
+            }
+
             async fn insert_user(
                 &mut self,
                 id: UserId,
                 username: &str,
+                email: Option<&str>,
                 now: DateTime<Utc>,
-            ) -> sqlx::Result<()> {
-                sqlx::query(sql::INSERT_USER)
+            ) -> sqlx::Result<bool> {
+                let done = sqlx::query(sqlx::AssertSqlSafe(self.users.insert.clone()))
                     .bind(id)
                     .bind(username)
+                    .bind(email)
                     .bind(now)
                     .execute(&mut *self.tx)
-                    .await
-                    .map(drop)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn update_account(
+                &mut self,
+                id: UserId,
+                username: Option<&str>,
+                email: Option<Option<&str>>,
+            ) -> sqlx::Result<bool> {
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(self.users.update_account.clone()))
+                    .bind(id)
+                    .bind(username);
+                if self.users.email {
+                    query = query.bind(email.is_some()).bind(email.flatten());
+                }
+                Ok(query.execute(&mut *self.tx).await?.rows_affected() > 0)
+            }
+
+            async fn deactivate_user(&mut self, id: UserId) -> sqlx::Result<bool> {
+                let Some(statement) = self.users.deactivate.clone() else {
+                    return Ok(false);
+                };
+                let done = sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn erase_user_data(&mut self, id: UserId) -> sqlx::Result<u64> {
+                let mut erased = 0;
+                for statement in sql::ERASE_USER_DATA {
+                    erased += sqlx::query(*statement)
+                        .bind(id)
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(erased)
+            }
+
+            async fn reset_profile(
+                &mut self,
+                id: UserId,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<bool> {
+                let done = sqlx::query(sql::RESET_PROFILE)
+                    .bind(id)
+                    .bind(Json(Vec::<String>::new()))
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_user(&mut self, id: UserId) -> sqlx::Result<bool> {
+                let done = sqlx::query(sql::DELETE_USER)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn claim_inbox_message(
+                &mut self,
+                key: &str,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<bool> {
+                let claimed: Option<String> = sqlx::query_scalar(sql::CLAIM_INBOX_MESSAGE)
+                    .bind(key)
+                    .bind(now)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(claimed.is_some())
+            }
+
+            async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64> {
+                let done = sqlx::query(sql::PURGE_INBOX)
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected())
             }
 
             async fn lock_goal(

@@ -1,15 +1,8 @@
 //! SQL text both backends run as written. Parameters are `$1`, `$2`, … which SQLite also
 //! understands; times are bound from the application clock rather than read from the
 //! database's, so both backends store the same instants. Statements that differ by backend
-//! are built in `postgres.rs` and `sqlite.rs` from the pieces here.
-
-macro_rules! user_columns {
-    () => {
-        "id, username, email, display_name, bio, skills, avatar_url, timezone, created_at, \
-         goals_visibility, badges_visibility, activity_visibility, stats_visibility"
-    };
-}
-pub(crate) use user_columns;
+//! are built in `postgres.rs` and `sqlite.rs` from the pieces here; those on `users`, whose
+//! shape is the auth-service's, are built at start by `users_table`.
 
 macro_rules! goal_columns {
     () => {
@@ -18,18 +11,6 @@ macro_rules! goal_columns {
     };
 }
 pub(crate) use goal_columns;
-
-/// An active user: the auth-service may leave `is_active` null, which counts as active.
-macro_rules! select_active_user {
-    () => {
-        concat!(
-            "SELECT ",
-            $crate::db::sql::user_columns!(),
-            " FROM users WHERE id = $1 AND COALESCE(is_active, TRUE)"
-        )
-    };
-}
-pub(crate) use select_active_user;
 
 macro_rules! select_goal {
     () => {
@@ -41,18 +22,6 @@ macro_rules! select_goal {
     };
 }
 pub(crate) use select_goal;
-
-pub const USER_BY_ID: &str = select_active_user!();
-
-pub const UPDATE_PROFILE: &str = concat!(
-    "UPDATE users SET display_name = $2, bio = $3, skills = $4, avatar_url = $5, timezone = $6, ",
-    "goals_visibility = $7, badges_visibility = $8, activity_visibility = $9, stats_visibility = $10, ",
-    "profile_updated_at = $11 WHERE id = $1 RETURNING ",
-    user_columns!()
-);
-
-/// Standalone use only: in a shared database the auth-service inserts users.
-pub const INSERT_USER: &str = "INSERT INTO users (id, username, created_at) VALUES ($1, $2, $3)";
 
 /// Newest first by id (ids only grow), served by `learning_goals_by_user`. The first page
 /// has no `id <` bound: with one, a planner that sees a user holding much of the table may
@@ -234,3 +203,47 @@ pub const SAVE_IDEMPOTENT_RESPONSE: &str = "\
     WHERE user_id = $1 AND idempotency_key = $2";
 
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
+
+/// Erasure: everything this service holds about a user, table by table ($1 the user).
+pub const ERASE_USER_DATA: &[&str] = &[
+    "DELETE FROM goal_checkins WHERE user_id = $1",
+    "DELETE FROM learning_goals WHERE user_id = $1",
+    "DELETE FROM user_badges WHERE user_id = $1",
+    "DELETE FROM activity_events WHERE user_id = $1",
+    "DELETE FROM idempotency_keys WHERE user_id = $1",
+];
+
+/// The profile columns back to what a user this service never saw has ($2 no skills, $3
+/// now, when the service sees the user anew).
+pub const RESET_PROFILE: &str = "\
+    UPDATE users SET display_name = NULL, bio = NULL, skills = $2, avatar_url = NULL, \
+      timezone = 'UTC', profile_updated_at = NULL, goals_visibility = 'public', \
+      badges_visibility = 'public', activity_visibility = 'public', stats_visibility = 'public', \
+      first_seen_at = $3 \
+    WHERE id = $1";
+
+pub const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";
+
+/// Rows inserted by the auth-service while the service was stopped have no first-seen
+/// time on SQLite, which cannot give an added column a default of "now".
+pub const STAMP_FIRST_SEEN: &str =
+    "UPDATE users SET first_seen_at = $1 WHERE first_seen_at IS NULL";
+
+/// Claims an auth-service message by its key: no row when it was applied before.
+pub const CLAIM_INBOX_MESSAGE: &str = "\
+    INSERT INTO auth_event_inbox (message_key, received_at) VALUES ($1, $2) \
+    ON CONFLICT (message_key) DO NOTHING RETURNING message_key";
+
+pub const PURGE_INBOX: &str = "DELETE FROM auth_event_inbox WHERE received_at < $1";
+
+/// This service's own notes about the database it runs on.
+pub const CREATE_META: &str = "\
+    CREATE TABLE IF NOT EXISTS user_service_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)";
+
+/// Recorded when this service created `users` itself: it then owns the table's rows.
+pub const RECORD_USERS_OWNED: &str = "\
+    INSERT INTO user_service_meta (name, value) VALUES ('users_owner', 'user-service') \
+    ON CONFLICT (name) DO NOTHING";
+
+pub const USERS_OWNED: &str =
+    "SELECT value FROM user_service_meta WHERE name = 'users_owner' AND value = 'user-service'";

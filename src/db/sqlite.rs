@@ -2,7 +2,13 @@
 //! readers, and a single writer connection whose transactions start `IMMEDIATE`, so writes
 //! queue in the pool instead of failing with "database is locked".
 
-use std::{future::Future, pin::Pin, str::FromStr, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    str::FromStr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -16,13 +22,14 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, EventRow, GoalPage,
-    GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse, Tx,
-    UserRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse,
+    Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
-    sql::{self, select_active_user, select_goal},
+    sql::{self, select_goal},
 };
 use crate::{
+    clock::{Clock, SystemClock},
     config::Config,
     domain::{
         GoalId, GoalStatus, UserId,
@@ -37,12 +44,12 @@ use crate::{
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
 /// SQLite has no row locks: the writer's `BEGIN IMMEDIATE` already serialises writes.
-const USER_FOR_UPDATE: &str = select_active_user!();
 const GOAL_FOR_UPDATE: &str = select_goal!();
 
-/// The auth-service's minimal `users` table, for standalone use.
+/// The auth-service's minimal `users` table, for standalone use: created, and recorded as
+/// this service's, only when there is none.
 const CREATE_USERS: &str = "\
-    CREATE TABLE IF NOT EXISTS users (
+    CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL UNIQUE,
         email TEXT,
@@ -64,6 +71,8 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     ("badges_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     ("activity_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     ("stats_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    // Stamped by the service (SQLite cannot default an added column to "now").
+    ("first_seen_at", "TEXT"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -99,6 +108,7 @@ fn readers(max_connections: u32) -> u32 {
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
+    users: OnceLock<Arc<UserStatements>>,
 }
 
 impl SqliteStore {
@@ -134,7 +144,15 @@ impl SqliteStore {
                 .after_release(still_reads_the_file)
                 .connect_lazy_with(options.pragma("cache_size", READER_CACHE_KIB))
         };
-        Ok(Self { reader, writer })
+        Ok(Self {
+            reader,
+            writer,
+            users: OnceLock::new(),
+        })
+    }
+
+    fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
+        self.users.get().ok_or_else(not_inspected)
     }
 }
 
@@ -142,21 +160,45 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn migrate(&self) -> anyhow::Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
-        let existing: Vec<String> =
-            sqlx::query_scalar("SELECT name FROM pragma_table_info('users')")
+        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')",
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if !exists {
+            sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
+            sqlx::query(sql::RECORD_USERS_OWNED)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let columns: Vec<(String, String)> =
+            sqlx::query_as("SELECT name, type FROM pragma_table_info('users')")
                 .fetch_all(&mut *tx)
                 .await?;
+        let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let columns: Vec<Column> = columns
+            .iter()
+            .map(|(name, data_type)| Column::new(name, data_type))
+            .collect();
+        let users = UsersTable::from_columns(Dialect::Sqlite, &columns, owned.is_some())?;
         for (column, definition) in PROFILE_COLUMNS {
-            if !existing.iter().any(|c| c.eq_ignore_ascii_case(column)) {
+            if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
                 let ddl = format!("ALTER TABLE users ADD COLUMN {column} {definition}");
                 sqlx::query(sqlx::AssertSqlSafe(ddl))
                     .execute(&mut *tx)
                     .await?;
             }
         }
+        sqlx::query(sql::STAMP_FIRST_SEEN)
+            .bind(SystemClock.now())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         MIGRATOR.run(&self.writer).await?;
+        let _ = self.users.set(Arc::new(users.statements()));
         Ok(())
     }
 
@@ -178,15 +220,18 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
+        let users = self.user_statements()?.clone();
         Ok(Box::new(SqliteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            users,
         }))
     }
 }
 
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
+    users: Arc<UserStatements>,
 }
 
 impl_reads!(SqliteStore, reader);
-impl_tx!(SqliteTx, user_for_update: USER_FOR_UPDATE, goal_for_update: GOAL_FOR_UPDATE);
+impl_tx!(SqliteTx, goal_for_update: GOAL_FOR_UPDATE);

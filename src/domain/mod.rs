@@ -2,6 +2,7 @@
 //! Every validated value here is built only through its `parse`, so a value of one of these
 //! types is valid wherever it travels.
 
+pub mod account;
 pub mod activity;
 pub mod badges;
 pub mod checkin;

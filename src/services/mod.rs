@@ -7,3 +7,4 @@ pub mod badges;
 pub mod checkins;
 pub mod goals;
 pub mod profile;
+pub mod users;

@@ -316,6 +316,9 @@ impl TestApp {
             jwt_leeway_secs: 30,
             jwt_jwks_refresh_secs: 300,
             jwt_required_typ: None,
+            jwt_required_claims: Vec::new(),
+            jwt_denylist_table: None,
+            jwt_denylist_cache_secs: 5,
         };
         TestAppBuilder {
             backend,

@@ -1,0 +1,79 @@
+//! Tokens revoked before they expire: the auth-service's logout writes the token's `jti`
+//! into a table (its `token_blacklist`), and with `JWT_DENYLIST_TABLE` naming it this
+//! service refuses those tokens too.
+//!
+//! Answers are remembered for at most `JWT_DENYLIST_CACHE_SECS` (so a logout takes effect
+//! within that), for a bounded number of tokens, and concurrent lookups of one `jti` share
+//! one query. When the table cannot be read the request is refused with 503: a revoked
+//! token is never let through because the database is away.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::Utc;
+use moka::future::Cache;
+
+use crate::db::{DenylistTable, Store};
+
+/// Tokens whose answer is remembered at once; beyond it the least used are forgotten.
+const CACHED_TOKENS: u64 = 100_000;
+
+pub struct Denylist {
+    table: DenylistTable,
+    store: Arc<dyn Store>,
+    /// `jti` → revoked; `None` when answers are not remembered at all.
+    cache: Option<Cache<String, bool>>,
+}
+
+/// The deny-list could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("the token deny-list could not be read: {0}")]
+pub struct Unreadable(String);
+
+impl Denylist {
+    pub fn new(table: DenylistTable, store: Arc<dyn Store>, remember: Duration) -> Self {
+        let cache = (!remember.is_zero()).then(|| {
+            Cache::builder()
+                .max_capacity(CACHED_TOKENS)
+                .time_to_live(remember)
+                .build()
+        });
+        Self {
+            table,
+            store,
+            cache,
+        }
+    }
+
+    /// Whether the token with this `jti` has been revoked.
+    pub async fn is_revoked(&self, jti: &str) -> Result<bool, Unreadable> {
+        match &self.cache {
+            None => self.lookup(jti).await,
+            Some(cache) => cache
+                .try_get_with(jti.to_owned(), self.lookup(jti))
+                .await
+                .map_err(|shared| Unreadable(shared.0.clone())),
+        }
+    }
+
+    async fn lookup(&self, jti: &str) -> Result<bool, Unreadable> {
+        let entry = self
+            .store
+            .denylist_entry(&self.table, jti)
+            .await
+            .map_err(|err| {
+                if crate::error::is_transient(&err) {
+                    tracing::warn!(error = %err, "the token deny-list cannot be read");
+                } else {
+                    tracing::error!(error = %err, "the token deny-list cannot be read: is JWT_DENYLIST_TABLE right?");
+                }
+                Unreadable(err.to_string())
+            })?;
+        // The entry's expiry is the token's; a token past it is refused by its `exp`
+        // anyway, which is checked against the same system clock.
+        Ok(match entry {
+            None => false,
+            Some(None) => true,
+            Some(Some(expires_at)) => expires_at.0 > Utc::now(),
+        })
+    }
+}

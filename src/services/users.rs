@@ -1,0 +1,144 @@
+//! Accounts: applying the auth-service's lifecycle events, erasing a user, and the
+//! standalone `users create`.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::{
+    clock::Clock,
+    db::{Store, Tx},
+    domain::{
+        UserId,
+        account::{Change, Plan},
+    },
+    error::{AppError, AppResult},
+};
+
+/// How long an applied message's key is kept to recognise a redelivery or a repeat.
+pub const INBOX_TTL: TimeDelta = TimeDelta::days(7);
+
+/// What applying a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Applied,
+    /// The message was applied before (a redelivery or a repeat): nothing written.
+    AlreadyApplied,
+    /// Nothing to write: the row was there already, names no row, or the auth-service keeps
+    /// those columns itself.
+    NothingToDo,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Applied => "applied",
+            Self::AlreadyApplied => "already applied",
+            Self::NothingToDo => "nothing to do",
+        }
+    }
+}
+
+/// Applies one lifecycle event in one transaction, at most once per `key` (the message's
+/// identity): the key is claimed in the same transaction, so a message redelivered after
+/// its commit, or sent twice, changes nothing.
+#[tracing::instrument(skip_all, fields(user_id = %change.user(), event_type = change.event_type()))]
+pub async fn apply(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    key: &str,
+    change: &Change,
+) -> AppResult<Outcome> {
+    let now = clock.now();
+    let mut tx = store.begin().await?;
+    if !tx.claim_inbox_message(key, now).await? {
+        return Ok(Outcome::AlreadyApplied);
+    }
+    let user = change.user();
+    let done = match (change.plan(tx.owns_users()), change) {
+        (
+            Plan::InsertIfMissing,
+            Change::Created {
+                username, email, ..
+            },
+        ) => {
+            // Checked first: a table whose other columns need values this event does not
+            // carry must not fail for a row that is already there.
+            !tx.user_exists(user).await?
+                && tx
+                    .insert_user(user, username, email.as_deref(), now)
+                    .await?
+        }
+        (
+            Plan::UpdateAccount,
+            Change::Updated {
+                username, email, ..
+            },
+        ) => {
+            tx.update_account(
+                user,
+                username.as_deref(),
+                email.as_ref().map(Option::as_deref),
+            )
+            .await?
+        }
+        (Plan::Deactivate, _) => tx.deactivate_user(user).await?,
+        (Plan::Erase { delete_row }, _) => erase_in(&mut *tx, user, delete_row, now).await?,
+        _ => false,
+    };
+    tx.commit().await?;
+    Ok(if done {
+        Outcome::Applied
+    } else {
+        Outcome::NothingToDo
+    })
+}
+
+/// Erases everything this service holds about a user, in one transaction: goals,
+/// check-ins, badge awards, activity, idempotency keys and the profile columns (and the
+/// row, when this service owns `users`). Whether there was anything; erasing twice is
+/// harmless.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
+pub async fn erase(store: &dyn Store, clock: &dyn Clock, user: UserId) -> AppResult<bool> {
+    let mut tx = store.begin().await?;
+    let delete_row = tx.owns_users();
+    let erased = erase_in(&mut *tx, user, delete_row, clock.now()).await?;
+    tx.commit().await?;
+    Ok(erased)
+}
+
+async fn erase_in(
+    tx: &mut dyn Tx,
+    user: UserId,
+    delete_row: bool,
+    now: DateTime<Utc>,
+) -> sqlx::Result<bool> {
+    let rows = tx.erase_user_data(user).await?;
+    let row = if delete_row {
+        tx.delete_user(user).await?
+    } else {
+        tx.reset_profile(user, now).await?
+    };
+    Ok(rows > 0 || row)
+}
+
+/// Standalone use: inserts a user as the auth-service would.
+pub async fn create(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    username: &str,
+) -> AppResult<()> {
+    let mut tx = store.begin().await?;
+    if !tx.insert_user(user, username, None, clock.now()).await? {
+        return Err(AppError::Conflict(format!("user {user} already exists")));
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the keys of messages applied longer ago than [`INBOX_TTL`]: how many.
+pub async fn purge_inbox(store: &dyn Store, clock: &dyn Clock) -> AppResult<u64> {
+    let mut tx = store.begin().await?;
+    let purged = tx.purge_inbox(clock.now() - INBOX_TTL).await?;
+    tx.commit().await?;
+    Ok(purged)
+}
