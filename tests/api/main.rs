@@ -3,6 +3,8 @@
 
 mod access;
 mod auth;
+mod auth_events;
+mod auth_service;
 mod cli;
 mod faults;
 mod gamification;

@@ -2,6 +2,8 @@
 //! a temporary folder, or a PostgreSQL schema of its own), with a clock the test sets, and
 //! helpers to talk HTTP to it, mint tokens and insert the auth-service's users.
 
+pub mod rabbitmq;
+
 use std::{path::PathBuf, sync::Arc};
 
 use chrono::{DateTime, TimeZone, Utc};
@@ -172,7 +174,12 @@ impl TestAppBuilder {
         self
     }
 
-    pub async fn spawn(mut self) -> TestApp {
+    pub async fn spawn(self) -> TestApp {
+        self.try_spawn().await.expect("the application builds")
+    }
+
+    /// Like [`spawn`](Self::spawn), for a test of what the application refuses to start on.
+    pub async fn try_spawn(mut self) -> anyhow::Result<TestApp> {
         if std::env::var("TEST_LOG").is_ok() {
             user_service::telemetry::init(user_service::config::LogFormat::Text);
         }
@@ -256,20 +263,18 @@ impl TestAppBuilder {
         db: TestDb,
         schema: Option<String>,
         dir: TempDir,
-    ) -> TestApp {
+    ) -> anyhow::Result<TestApp> {
         self.config.database_url = Some(url);
         self.config.data_dir = dir.path().join("data");
         let clock = ManualClock::new(self.now);
-        let app = Application::build(&self.config, Arc::new(clock.clone()))
-            .await
-            .expect("the application builds");
+        let app = Application::build(&self.config, Arc::new(clock.clone())).await?;
         let address = format!("http://{}", app.local_addr());
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
             Stop::Now
         }));
-        TestApp {
+        Ok(TestApp {
             address,
             client: http_client(),
             clock,
@@ -278,7 +283,7 @@ impl TestAppBuilder {
             schema,
             shutdown: Some(shutdown),
             _dir: dir,
-        }
+        })
     }
 }
 
@@ -526,12 +531,12 @@ pub async fn json_body(response: Response, status: u16) -> Value {
 }
 
 impl TestApp {
-    /// Starts the application once more over this test's database, as a restart or a second
-    /// replica would: it connects, migrates and serves on a port of its own, with the same
-    /// default settings and clock. `self` keeps owning the database, so it must outlive the
-    /// returned app, whose drop only stops its server.
-    pub async fn start_again(&self) -> TestApp {
-        let url = match &self.schema {
+    /// The URL of this test's database, as `DATABASE_URL` would name it (for an SQLite
+    /// file, or a PostgreSQL schema of its own); not for an [`existing_database`].
+    ///
+    /// [`existing_database`]: TestAppBuilder::existing_database
+    pub fn database_url(&self) -> String {
+        match &self.schema {
             None => format!("sqlite://{}", self._dir.path().join("test.db").display()),
             Some(schema) => {
                 let separator = if test_database_url().contains('?') {
@@ -544,7 +549,20 @@ impl TestApp {
                     test_database_url()
                 )
             }
-        };
+        }
+    }
+
+    /// Starts the application once more over this test's database, as a restart or a second
+    /// replica would: it connects, migrates and serves on a port of its own, with the same
+    /// default settings and clock. `self` keeps owning the database, so it must outlive the
+    /// returned app, whose drop only stops its server.
+    pub async fn start_again(&self) -> TestApp {
+        self.start_again_with(|_| {}).await
+    }
+
+    /// Like [`start_again`](Self::start_again), with settings changed.
+    pub async fn start_again_with(&self, change: impl FnOnce(&mut Config)) -> TestApp {
+        let url = self.database_url();
         let db = match self.backend {
             Backend::Sqlite => TestDb::Sqlite(
                 SqlitePoolOptions::new()
@@ -567,6 +585,7 @@ impl TestApp {
                 c.database_url = Some(url);
                 c.data_dir = dir.path().join("data");
             })
+            .config(change)
             .config;
         let app = Application::build(&config, Arc::new(self.clock.clone()))
             .await
@@ -883,5 +902,24 @@ impl Drop for ChildServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Polls `check` until it yields a value, for at most 30 s: for effects that happen beside
+/// the request that caused them (a message consumed, an event published).
+pub async fn eventually<T, F: std::future::Future<Output = Option<T>>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not within 30 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

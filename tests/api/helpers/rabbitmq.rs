@@ -1,0 +1,236 @@
+//! The machine's RabbitMQ (127.0.0.1:5672, guest/guest), used as the auth-service uses it:
+//! each test on queues of its own, deleted when the kit is dropped. [`Proxy`] stands
+//! between a service and the broker so that a test can take the broker away from the
+//! service (and give it back) without stopping the broker everyone shares.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use lapin::{
+    BasicProperties, Channel, Connection, ConnectionProperties,
+    options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions},
+    types::{AMQPValue, FieldTable},
+};
+use serde_json::Value;
+use tokio::{net::TcpListener, task::JoinHandle};
+
+pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// Queues of one test on the shared broker.
+pub struct Broker {
+    channel: Channel,
+    _connection: Connection,
+    queues: Vec<String>,
+}
+
+impl Broker {
+    /// Connects to the machine's broker. With `CI=true` a broker that does not answer fails
+    /// the test; elsewhere the test is skipped, loudly.
+    pub async fn connect() -> Option<Self> {
+        match Connection::connect(AMQP_URL, ConnectionProperties::default()).await {
+            Ok(connection) => Some(Self {
+                channel: connection.create_channel().await.expect("a channel"),
+                _connection: connection,
+                queues: Vec::new(),
+            }),
+            Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("CI=true and RabbitMQ is not reachable at {AMQP_URL}: {err}")
+            }
+            Err(err) => {
+                eprintln!("SKIPPED: RabbitMQ not reachable ({err})");
+                None
+            }
+        }
+    }
+
+    /// A fresh queue name for this test.
+    pub fn queue_name(&mut self, what: &str) -> String {
+        let name = format!("test-{what}-{}", uuid::Uuid::new_v4().simple());
+        self.queues.push(name.clone());
+        name
+    }
+
+    /// Declares `queue` as the auth-service does: durable, no arguments.
+    pub async fn declare(&mut self, queue: &str) {
+        self.declare_with(queue, FieldTable::default()).await;
+    }
+
+    /// Declares `queue` durable, dead-lettering rejected messages into `dead_letters`
+    /// (also declared) through the default exchange.
+    pub async fn declare_with_dead_letters(&mut self, queue: &str, dead_letters: &str) {
+        self.declare(dead_letters).await;
+        let mut arguments = FieldTable::default();
+        arguments.insert(
+            "x-dead-letter-exchange".into(),
+            AMQPValue::LongString("".into()),
+        );
+        arguments.insert(
+            "x-dead-letter-routing-key".into(),
+            AMQPValue::LongString(dead_letters.into()),
+        );
+        self.declare_with(queue, arguments).await;
+    }
+
+    async fn declare_with(&mut self, queue: &str, arguments: FieldTable) {
+        self.channel
+            .queue_declare(queue.into(), QueueDeclareOptions::durable(), arguments)
+            .await
+            .expect("queue declared");
+    }
+
+    /// Publishes as the auth-service's signup does: default exchange, persistent, JSON.
+    pub async fn publish(&self, queue: &str, body: &[u8]) {
+        self.channel
+            .basic_publish(
+                "".into(),
+                queue.into(),
+                BasicPublishOptions::default(),
+                body,
+                BasicProperties::default()
+                    .with_delivery_mode(2)
+                    .with_content_type("application/json".into()),
+            )
+            .await
+            .expect("published")
+            .await
+            .expect("the broker took it");
+    }
+
+    pub async fn publish_json(&self, queue: &str, body: &Value) {
+        self.publish(queue, body.to_string().as_bytes()).await;
+    }
+
+    /// Messages ready in `queue` (not delivered to a consumer), and its consumers.
+    pub async fn counts(&self, queue: &str) -> (u32, u32) {
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        let queue = self
+            .channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+            .expect("the queue exists");
+        (queue.message_count(), queue.consumer_count())
+    }
+
+    /// Takes every message waiting in `queue`, acknowledging them.
+    pub async fn drain(&self, queue: &str) -> Vec<Vec<u8>> {
+        let mut bodies = Vec::new();
+        while let Some(message) = self
+            .channel
+            .basic_get(queue.into(), BasicGetOptions { no_ack: true })
+            .await
+            .expect("basic.get")
+        {
+            bodies.push(message.delivery.data.clone());
+        }
+        bodies
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let channel = self.channel.clone();
+        let queues = std::mem::take(&mut self.queues);
+        // Best effort, on a thread of its own: Drop cannot await.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                for queue in queues {
+                    let _ = channel
+                        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A TCP proxy to the broker on a port of its own. [`Proxy::cut`] closes every connection
+/// through it and refuses new ones, as a broker that went away would; [`Proxy::restore`]
+/// lets connections through again.
+pub struct Proxy {
+    address: SocketAddr,
+    state: Arc<Mutex<ProxyState>>,
+}
+
+#[derive(Default)]
+struct ProxyState {
+    accepting: Option<JoinHandle<()>>,
+    connections: Vec<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// A proxy that lets connections through.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let proxy = Self {
+            address: listener.local_addr().unwrap(),
+            state: Arc::default(),
+        };
+        proxy.accept_on(listener);
+        proxy
+    }
+
+    /// The broker's URL through this proxy.
+    pub fn url(&self) -> String {
+        format!("amqp://guest:guest@{}/%2f", self.address)
+    }
+
+    fn accept_on(&self, listener: TcpListener) {
+        let state = self.state.clone();
+        let accepting = tokio::spawn(async move {
+            loop {
+                let Ok((mut client, _)) = listener.accept().await else {
+                    return;
+                };
+                let connection = tokio::spawn(async move {
+                    if let Ok(mut broker) = tokio::net::TcpStream::connect("127.0.0.1:5672").await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+                    }
+                });
+                state.lock().unwrap().connections.push(connection);
+            }
+        });
+        self.state.lock().unwrap().accepting = Some(accepting);
+    }
+
+    /// Drops every connection and stops listening: the broker is out of reach.
+    pub fn cut(&self) {
+        let mut state = self.state.lock().unwrap();
+        if let Some(accepting) = state.accepting.take() {
+            accepting.abort();
+        }
+        for connection in state.connections.drain(..) {
+            connection.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn restore(&self) {
+        // The port was just released by the aborted listener; binding may briefly race it.
+        for _ in 0..100 {
+            if let Ok(listener) = TcpListener::bind(self.address).await {
+                self.accept_on(listener);
+                return;
+            }
+            tokio::task::yield_now().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the proxy's port {} could not be bound again", self.address);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+    }
+}
