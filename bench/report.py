@@ -201,6 +201,14 @@ REFERENCE = [
 ]
 BACKENDS = [("pg", "PostgreSQL"), ("sqlite", "SQLite")]
 
+# Settings measured on their own (bench/run.sh `variant`), PostgreSQL: (id, label, the
+# scenario without the setting, reference id, floor of the ratio to the reference or None).
+VARIANTS = [
+    ("me-denylist", "/me with JWT_DENYLIST_TABLE (answers kept 5 s)", "me", "ref-profile", 0.6),
+    ("me-denylist-nocache", "/me with JWT_DENYLIST_TABLE, JWT_DENYLIST_CACHE_SECS=0", "me",
+     "ref-profile", None),
+]
+
 # Read targets (ratio to the matching reference route, PostgreSQL).
 RATIO_TARGETS = {
     "profile": 0.8,
@@ -332,6 +340,23 @@ def summary(run_dir):
             w(f"| reference: {label} | PostgreSQL | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | "
               f"{fmt_ms(r['p99'])} | {r['errors']} | 1 | 1 | {cs} | {cp} | {co} | {notes} |")
     w("")
+    w("Settings that cost something (PostgreSQL, each on a service started with it alone)")
+    w("")
+    w("| setting | req/s | p50 ms | p99 ms | errors | vs without | ratio to ref |")
+    w("|" + "---|" * 7)
+    for vid, label, base, rid, _ in VARIANTS:
+        r = need(f"pg-{vid}", label)
+        results[f"pg-{vid}"] = r
+        if r is None:
+            w(f"| {label} | — | — | — | missing | — | — |")
+            continue
+        b = results.get(f"pg-{base}")
+        rr = ref.get(rid) if limit else None
+        vs = f"{r['rps'] / b['rps'] - 1:+.1%}" if b and b["rps"] else "—"
+        ratio = f"{r['rps'] / rr['rps']:.2f}" if rr and rr["rps"] else "—"
+        w(f"| {label} | {fmt_rps(r['rps'])} | {fmt_ms(r['p50'])} | {fmt_ms(r['p99'])} | "
+          f"{r['errors']} | {vs} | {ratio} |")
+    w("")
     w("ratio: the service's req/s over the matching reference route's, same run "
       "(profile, /me → GET /users/{id}; goals, badges, stats → GET /users/{id}/goals; "
       "POST goal, POST check-in → POST /users/{id}/goals for one user, as the service's "
@@ -421,6 +446,11 @@ def summary(run_dir):
                 x = r["p99"] / rr["p99"]
                 target(f"PostgreSQL {sid} p99 ≤ 2 × reference p99", x <= 2,
                        f"{fmt_ms(r['p99'])} vs {fmt_ms(rr['p99'])} ms ({x:.2f}×)")
+        for vid, label, _, rid, floor in VARIANTS:
+            r, rr = results.get(f"pg-{vid}"), ref.get(rid)
+            if floor is not None and r and rr and rr["rps"]:
+                ratio = r["rps"] / rr["rps"]
+                target(f"PostgreSQL {label} ≥ {floor} of reference", ratio >= floor, f"{ratio:.3f}")
         r, rr = results.get("sqlite-profile"), ref.get("ref-profile")
         if r and rr and rr["rps"]:
             target("SQLite profile ≥ PostgreSQL reference profile", r["rps"] >= rr["rps"],
@@ -447,7 +477,7 @@ def summary(run_dir):
     if ready:
         target("SQLite: ready within 1 s of start", int(ready) <= 1000, f"{ready} ms")
 
-    w("Targets (issue 5)" + (" — a --quick run is too short and too small to judge them" if quick else ""))
+    w("Targets (issues 5, 8, 11, 12, 13)" + (" — a --quick run is too short and too small to judge them" if quick else ""))
     w("")
     for text, ok, measured in targets:
         w(f"- [{'x' if ok else ' '}] {text}: {measured}{'' if ok else '  (missed)'}")

@@ -428,8 +428,31 @@ service_run() {
   SERVER_PID=
 }
 
+# variant NAME "ENV=VALUE ..." MEASURE-ARGS...: the service on PostgreSQL started alone with
+# ENV added, one scenario measured as pg-NAME (a setting's cost, against the same scenario
+# without it and the reference).
+variant() {
+  local name=$1 env=$2 log="$RUN/service-pg-$1.log"
+  shift 2
+  # shellcheck disable=SC2086
+  "${SVC_ENV[@]}" $env DATABASE_URL="$PG_URL" DATA_DIR="$SQLITE_DIR" "$BIN" serve >"$log" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "http://127.0.0.1:$SVC_PORT/readyz" "$SERVER_PID" 60 || { cat "$log"; die "the service did not start with $env"; }
+  measure "pg-$name" 1 "$@"
+  stop_server "$SERVER_PID"
+  SERVER_PID=
+}
+
 say "user-service on PostgreSQL (DB_MAX_CONNECTIONS=$POOL)"
 service_run pg "$PG_URL"
+
+say "user-service on PostgreSQL, settings that cost something"
+S="http://127.0.0.1:$SVC_PORT"
+# The auth-service's logouts honoured: each token's jti looked up (and remembered 5 s).
+variant me-denylist "JWT_DENYLIST_TABLE=token_blacklist" -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
+variant me-denylist-nocache "JWT_DENYLIST_TABLE=token_blacklist JWT_DENYLIST_CACHE_SECS=0" \
+  -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
 
 say "user-service on SQLite"
 service_run sqlite "$SQLITE_URL"

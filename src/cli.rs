@@ -12,7 +12,10 @@ use crate::{
     clock::SystemClock,
     config::Config,
     db::{self, NewBadge},
-    domain::{UserId, badges::Tier},
+    domain::{
+        UserId,
+        badges::{BadgeCode, Tier},
+    },
     services,
     startup::{Application, Stop},
     telemetry,
@@ -126,9 +129,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     criteria,
                 },
         } => {
-            let is_code = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
-            if code.is_empty() || code.len() > 64 || !code.chars().all(is_code) {
-                bail!("--code must be 1–64 lowercase letters, digits and dashes");
+            if let Err(message) = BadgeCode::parse(&code) {
+                bail!("--code {message}");
             }
             let store = db::connect(&config).await?;
             store.migrate().await?;
@@ -194,6 +196,8 @@ fn token(config: &Config, user: UserId, scope: Option<&str>, ttl: u64) -> anyhow
     claims.insert(jwt.jwt_user_claim.clone(), json!(user.to_string()));
     claims.insert("iat".into(), json!(now));
     claims.insert("exp".into(), json!(now + ttl));
+    // As the auth-service's tokens: a `jti` a logout can put on the deny-list.
+    claims.insert("jti".into(), json!(uuid::Uuid::new_v4().to_string()));
     let optional = [
         ("scope", scope),
         ("iss", jwt.jwt_issuer.as_deref()),

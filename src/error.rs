@@ -10,6 +10,8 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::telemetry;
+
 /// One invalid input: which field (a JSON member, query or path parameter) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FieldError {
@@ -74,6 +76,10 @@ pub enum AppError {
     PreconditionFailed(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The database is out of reach or refusing work; the cause is for the logs only (its
+    /// text can name hosts, users and SQL).
+    #[error("{DATABASE_UNAVAILABLE}")]
+    DatabaseUnavailable(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -113,7 +119,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -133,7 +139,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests(_) => "too-many-requests",
             Self::PreconditionFailed(_) => "precondition-failed",
-            Self::Unavailable(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => "service-unavailable",
             Self::Internal(_) => "internal-error",
         }
     }
@@ -166,14 +172,36 @@ impl AppError {
     }
 }
 
+impl AppError {
+    /// One line for a failed request, if it is worth one: an internal error, a service
+    /// that is unavailable, a token refused. A cause repeated within a second is counted,
+    /// not written (the next line says how many it stood for), so an outage under load
+    /// writes a few lines a second, not one per request. Backtraces are for debug level.
+    fn log(&self) {
+        let (what, cause) = match self {
+            Self::Internal(_) => ("request failed", self.log_text()),
+            Self::DatabaseUnavailable(cause) => ("database unavailable", cause.clone()),
+            Self::Unavailable(reason) => ("service unavailable", reason.clone()),
+            Self::InvalidToken(reason) => ("token rejected", reason.clone()),
+            _ => return,
+        };
+        let Some(repeated) = telemetry::admit(what, &cause) else {
+            return;
+        };
+        match self {
+            Self::Internal(err) => {
+                tracing::error!(error = %cause, repeated, "{what}");
+                tracing::debug!(backtrace = %err.backtrace(), "{what}: backtrace");
+            }
+            Self::DatabaseUnavailable(_) => tracing::warn!(error = %cause, repeated, "{what}"),
+            _ => tracing::info!(reason = %cause, repeated, "{what}"),
+        }
+    }
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        match &self {
-            Self::Internal(err) => tracing::error!(error = ?err, "request failed"),
-            Self::Unavailable(reason) => tracing::info!(%reason, "service unavailable"),
-            Self::InvalidToken(reason) => tracing::info!(%reason, "token rejected"),
-            _ => {}
-        }
+        self.log();
         let mut response = (self.status(), Json(self.problem())).into_response();
         let headers = response.headers_mut();
         headers.insert(
@@ -190,7 +218,7 @@ impl IntoResponse for AppError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -205,9 +233,7 @@ impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         use sqlx::error::ErrorKind;
         if is_transient(&err) {
-            // The cause is for the logs: its text can name hosts, users and SQL.
-            tracing::warn!(error = %err, "database unavailable");
-            return Self::Unavailable(DATABASE_UNAVAILABLE.into());
+            return Self::DatabaseUnavailable(err.to_string());
         }
         match &err {
             sqlx::Error::Database(db) => match db.kind() {
@@ -224,8 +250,9 @@ impl From<sqlx::Error> for AppError {
 
 const DATABASE_UNAVAILABLE: &str = "the database is not available right now; retry shortly";
 
-/// Failures that say the database is out of reach or overloaded right now, not that the
-/// request is wrong: the same request may succeed a moment later.
+/// Failures that say the database is out of reach or refusing work right now, not that the
+/// request is wrong: the same request may succeed a moment later. This is the one place
+/// that decides it, for requests, migrations and the event consumer alike.
 pub fn is_transient(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut
@@ -236,16 +263,28 @@ pub fn is_transient(err: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => {
             let code = db.code().unwrap_or_default();
             if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
-                // By primary result code: BUSY, LOCKED, IOERR, CANTOPEN, NOTADB.
-                code.parse::<u32>()
-                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 10 | 14 | 26))
+                code.parse::<u32>().is_ok_and(is_transient_sqlite_code)
             } else {
-                // PostgreSQL: too many connections, shutting down, cannot connect now.
-                matches!(code.as_ref(), "53300" | "57P01" | "57P02" | "57P03")
+                is_transient_sqlstate(&code)
             }
         }
         _ => false,
     }
+}
+
+/// SQLite result codes, by their primary code: BUSY, LOCKED, IOERR, CANTOPEN, NOTADB.
+fn is_transient_sqlite_code(code: u32) -> bool {
+    matches!(code & 0xff, 5 | 6 | 10 | 14 | 26)
+}
+
+/// PostgreSQL SQLSTATEs of a server that is up but cannot serve right now: class 08
+/// (connection exception), class 53 (insufficient resources, such as 53300 too many
+/// connections), 55000 (the database is not accepting connections: `ALLOW_CONNECTIONS
+/// false`), 57P01 to 57P03 (shutting down, crashed, starting up).
+fn is_transient_sqlstate(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || matches!(code, "55000" | "57P01" | "57P02" | "57P03")
 }
 
 /// Whether an error, anywhere in its chain of causes, is a transient database failure.
@@ -258,3 +297,65 @@ pub fn is_transient_chain(err: &anyhow::Error) -> bool {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn connection_exceptions_are_transient() {
+        for code in ["08000", "08001", "08003", "08004", "08006", "08P01"] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn insufficient_resources_are_transient() {
+        for code in ["53000", "53100", "53200", "53300", "53400"] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_database_not_accepting_connections_is_transient() {
+        assert!(is_transient_sqlstate("55000"));
+    }
+
+    #[test]
+    fn a_server_shutting_down_crashed_or_starting_up_is_transient() {
+        for code in ["57P01", "57P02", "57P03"] {
+            assert!(is_transient_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn the_requests_own_faults_are_not_transient() {
+        // Unique and foreign-key violations, a bad value, a missing table, a cancelled
+        // statement, a lock timeout.
+        for code in [
+            "23505", "23503", "22021", "22008", "42P01", "57014", "55P03", "57P04",
+        ] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn sqlite_busy_locked_io_cantopen_and_notadb_are_transient_by_primary_code() {
+        for code in [5, 6, 10, 14, 26, 261, 517, 266, 1038] {
+            assert!(is_transient_sqlite_code(code), "{code}");
+        }
+        for code in [1, 19, 2067, 787, 11] {
+            assert!(!is_transient_sqlite_code(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn connection_failures_and_pool_timeouts_are_transient() {
+        assert!(is_transient(&sqlx::Error::PoolTimedOut));
+        assert!(is_transient(&sqlx::Error::PoolClosed));
+        assert!(is_transient(&sqlx::Error::Io(std::io::Error::from(
+            std::io::ErrorKind::ConnectionRefused
+        ))));
+        assert!(!is_transient(&sqlx::Error::RowNotFound));
+    }
+}

@@ -72,23 +72,43 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Parses a body: 400 when it is not JSON (or too deep), 422 naming the member when it is
-/// JSON of the wrong shape.
+/// JSON of the wrong shape, names a member twice, or holds a number no type can hold.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     if exceeds_depth(bytes, MAX_JSON_DEPTH) {
         return Err(AppError::BadRequest(format!(
             "the JSON body is nested deeper than {MAX_JSON_DEPTH} levels"
         )));
     }
+    // RFC 8259 leaves a repeated member's meaning open; serde would keep one silently.
+    parse_with_path::<UniqueMembers>(bytes)?;
+    parse_with_path(bytes)
+}
+
+fn parse_with_path<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
-        let field = match err.path().to_string() {
-            path if path == "." => "body".to_owned(),
-            path => path,
+        let path = err.path().to_string();
+        let field = match path.as_str() {
+            "." => "body".to_owned(),
+            _ => path.clone(),
         };
         let inner = err.into_inner();
+        let message = without_position(&inner);
+        if let Some(member) = message.strip_prefix(DUPLICATE_MEMBER) {
+            let field = if path == "." {
+                member.to_owned()
+            } else {
+                format!("{path}.{member}")
+            };
+            return AppError::Validation(vec![FieldError::new(field, "appears more than once")]);
+        }
         match inner.classify() {
             serde_json::error::Category::Data => {
-                AppError::Validation(vec![FieldError::new(field, without_position(&inner))])
+                AppError::Validation(vec![FieldError::new(field, message)])
+            }
+            // Valid JSON, but a number beyond any type's range (1e400): the member's fault.
+            serde_json::error::Category::Syntax if message == "number out of range" => {
+                AppError::Validation(vec![FieldError::new(field, "is a number out of range")])
             }
             _ => AppError::BadRequest(format!("the body is not valid JSON: {inner}")),
         }
@@ -97,6 +117,77 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         .end()
         .map_err(|err| AppError::BadRequest(format!("the body is not valid JSON: {err}")))?;
     Ok(value)
+}
+
+/// How [`UniqueMembers`] reports a repeated member, followed by its name.
+const DUPLICATE_MEMBER: &str = "duplicate member: ";
+
+/// Any JSON value, refused when one of its objects names a member twice.
+struct UniqueMembers;
+
+impl<'de> serde::Deserialize<'de> for UniqueMembers {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(UniqueMembersVisitor)
+    }
+}
+
+struct UniqueMembersVisitor;
+
+impl<'de> serde::de::Visitor<'de> for UniqueMembersVisitor {
+    type Value = UniqueMembers;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_unit<E>(self) -> Result<UniqueMembers, E> {
+        Ok(UniqueMembers)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> Result<UniqueMembers, A::Error> {
+        while seq.next_element::<UniqueMembers>()?.is_some() {}
+        Ok(UniqueMembers)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> Result<UniqueMembers, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(member) = map.next_key::<String>()? {
+            if seen.contains(&member) {
+                return Err(serde::de::Error::custom(format!(
+                    "{DUPLICATE_MEMBER}{member}"
+                )));
+            }
+            map.next_value::<UniqueMembers>()?;
+            seen.insert(member);
+        }
+        Ok(UniqueMembers)
+    }
 }
 
 /// serde_json appends " at line L column C"; in a field error the field says where.
@@ -237,6 +328,29 @@ mod tests {
             parse_json::<Body>(b"[1]"),
             Err(AppError::Validation(_))
         ));
+    }
+
+    #[test]
+    fn a_member_named_twice_is_refused_naming_it_at_any_depth() {
+        let field = |body: &[u8]| match parse_json::<serde_json::Value>(body) {
+            Err(AppError::Validation(errors)) => errors[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        };
+        assert_eq!(field(br#"{"title": "a", "title": "b"}"#), "title");
+        assert_eq!(
+            field(br#"{"visibility": {"goals": "public", "goals": "private"}}"#),
+            "visibility.goals"
+        );
+        assert_eq!(field(br#"{"skills": [{"a": 1, "a": 2}]}"#), "skills[0].a");
+        assert!(parse_json::<serde_json::Value>(br#"{"a": {"b": 1}, "c": {"b": 2}}"#).is_ok());
+    }
+
+    #[test]
+    fn a_number_out_of_any_range_is_the_members_fault() {
+        match parse_json::<serde_json::Value>(br#"{"note": "x", "minutes": 1e400}"#) {
+            Err(AppError::Validation(errors)) => assert_eq!(errors[0].field, "minutes"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]

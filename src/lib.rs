@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod middleware;
 pub mod openapi;
+pub mod render;
 pub mod routes;
 pub mod services;
 pub mod startup;

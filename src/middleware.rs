@@ -5,14 +5,19 @@
 use std::{
     net::{IpAddr, SocketAddr},
     num::NonZeroU32,
-    sync::Arc,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
     time::Duration,
 };
 
 use axum::{
-    body::Body,
+    body::{Body, Bytes, HttpBody},
     extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -21,6 +26,7 @@ use governor::{
     DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock as _,
     middleware::StateInformationMiddleware, state::keyed::DefaultKeyedStateStore,
 };
+use http_body::{Frame, SizeHint};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -29,6 +35,61 @@ use crate::{
     error::AppError,
     state::AppState,
 };
+
+/// A request body that notes when it has been read to its end.
+struct Tracked {
+    inner: Body,
+    read: Arc<AtomicBool>,
+}
+
+impl HttpBody for Tracked {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let frame = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read.store(true, Ordering::Release);
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// An answer given before the request's body was read (a 401, 403 or 400 on a write, a
+/// 429) leaves the rest of the body on the connection, so the server closes it: the
+/// answer says `Connection: close`, and a keep-alive client opens a new connection rather
+/// than send its next request into a closed socket. HTTP/1 only; HTTP/2 streams end alone.
+pub async fn close_when_body_unread(request: Request, next: Next) -> Response {
+    if request.body().is_end_stream() || request.version() >= Version::HTTP_2 {
+        return next.run(request).await;
+    }
+    let read = Arc::new(AtomicBool::new(false));
+    let tracked = read.clone();
+    let request = request.map(|inner| {
+        Body::new(Tracked {
+            inner,
+            read: tracked,
+        })
+    });
+    let mut response = next.run(request).await;
+    if !read.load(Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
 
 /// Bounds every request: one that takes longer is answered 503 and its work dropped.
 pub async fn request_timeout(
@@ -204,12 +265,26 @@ pub fn etag_of_json<T: serde::Serialize>(value: &T) -> String {
     etag_of(&serde_json::to_vec(value).expect("response types serialise"))
 }
 
+/// How two entity tags are compared (RFC 9110 §8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    /// `If-Match`: a weak tag (`W/"…"`) never matches.
+    Strong,
+    /// `If-None-Match`: the tags match whether weak or not.
+    Weak,
+}
+
 /// Whether an `If-Match` / `If-None-Match` list names `etag` (or is `*`).
-pub fn etag_matches(list: &HeaderValue, etag: &str) -> bool {
+pub fn etag_matches(list: &HeaderValue, etag: &str, comparison: Comparison) -> bool {
     list.to_str().is_ok_and(|list| {
-        list.split(',')
-            .map(|tag| tag.trim().trim_start_matches("W/"))
-            .any(|tag| tag == "*" || tag == etag)
+        list.split(',').map(str::trim).any(|tag| {
+            tag == "*"
+                || match (comparison, tag.strip_prefix("W/")) {
+                    (Comparison::Strong, Some(_)) => false,
+                    (_, Some(weak)) => weak == etag,
+                    (_, None) => tag == etag,
+                }
+        })
     })
 }
 
@@ -233,7 +308,7 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     };
     let etag = etag_of(&bytes);
     let value = HeaderValue::from_str(&etag).expect("an entity tag is a valid header value");
-    if if_none_match.is_some_and(|list| etag_matches(&list, &etag)) {
+    if if_none_match.is_some_and(|list| etag_matches(&list, &etag, Comparison::Weak)) {
         let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
         for name in [
             header::ETAG,
@@ -275,9 +350,27 @@ mod tests {
     fn tag_lists_match_any_member_or_a_star() {
         let tag = etag_of(b"x");
         let list = HeaderValue::from_str(&format!("\"other\", {tag}")).unwrap();
-        assert!(etag_matches(&list, &tag));
-        assert!(etag_matches(&HeaderValue::from_static("*"), &tag));
-        assert!(!etag_matches(&HeaderValue::from_static("\"other\""), &tag));
+        for comparison in [Comparison::Strong, Comparison::Weak] {
+            assert!(etag_matches(&list, &tag, comparison));
+            assert!(etag_matches(
+                &HeaderValue::from_static("*"),
+                &tag,
+                comparison
+            ));
+            assert!(!etag_matches(
+                &HeaderValue::from_static("\"other\""),
+                &tag,
+                comparison
+            ));
+        }
+    }
+
+    #[test]
+    fn a_weak_tag_matches_only_in_the_weak_comparison() {
+        let tag = etag_of(b"x");
+        let weak = HeaderValue::from_str(&format!("W/{tag}")).unwrap();
+        assert!(etag_matches(&weak, &tag, Comparison::Weak));
+        assert!(!etag_matches(&weak, &tag, Comparison::Strong));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use utoipa::{
 
 use crate::{
     domain::{
+        badges::CODE_PATTERN,
         checkin, goal,
         profile::{self, AVATAR_URL_PATTERN},
         text::{Kind, pattern},
@@ -97,9 +98,21 @@ const TEXT_RULES: &[(&str, &str, Kind, usize)] = &[
     ("CheckInCreate", "note", Kind::Multiline, checkin::NOTE_MAX),
 ];
 
+/// Operations whose handlers never read a token: one that is sent is ignored, not refused.
+const TOKEN_FREE: &[(&str, &str)] = &[("/users/badges", "get"), ("/badges/{file}", "get")];
+
+/// Paths outside the API's middleware (no rate limit, no load shedding): the probes.
+const PROBES: &[&str] = &["/healthz", "/readyz"];
+
+/// Days both backends store, 0001-01-01 to 9999-12-31 (`routes::day`), as a pattern beside
+/// the `date` format (which also admits the year 0000).
+pub const DATE_PATTERN: &str =
+    "^(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-[0-9]{2}-[0-9]{2}$";
+
 /// The document as served.
 pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
     let mut doc = serde_json::to_value(&api).expect("the document serialises");
+    add_middleware_responses(&mut doc);
     add_problem_bodies(&mut doc);
     close_request_bodies(&mut doc);
     let schemas = &mut doc["components"]["schemas"];
@@ -114,6 +127,24 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
     let skills = &mut schemas["UserUpdate"]["properties"]["skills"]["items"];
     skills["pattern"] = json!(pattern(Kind::RequiredLine, profile::SKILL_MAX));
     schemas["UserUpdate"]["properties"]["avatar_url"]["pattern"] = json!(AVATAR_URL_PATTERN);
+    let code = &mut schemas["BadgeAward"]["properties"]["code"];
+    code["pattern"] = json!(CODE_PATTERN);
+    code["minLength"] = json!(1);
+    code["maxLength"] = json!(64);
+    for schema in schemas
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|s| s.values_mut())
+    {
+        for property in schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+        {
+            constrain_dates(property);
+        }
+    }
     for operation in operations(&mut doc) {
         let parameters = operation
             .get_mut("parameters")
@@ -122,9 +153,87 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
             if parameter["name"] == "Idempotency-Key" {
                 parameter["schema"]["pattern"] = json!(IDEMPOTENCY_KEY_PATTERN);
             }
+            if parameter["name"] == "code" && parameter["in"] == "path" {
+                parameter["schema"]["pattern"] = json!(CODE_PATTERN);
+            }
+            constrain_dates(&mut parameter["schema"]);
         }
     }
     serde_json::from_value(doc).expect("the finished document is an OpenAPI document")
+}
+
+/// A `date` string (or one of the types it may be) takes [`DATE_PATTERN`].
+fn constrain_dates(schema: &mut Value) {
+    if schema.get("format") == Some(&json!("date")) {
+        schema["pattern"] = json!(DATE_PATTERN);
+    }
+}
+
+/// What the middleware may answer on any operation of the API, added in one place rather
+/// than by every handler: 401 wherever a token is read (a public read refuses a bad token
+/// too), 304 on every GET (each carries an `ETag`), 429 when the rate limit is on, 503 when
+/// the service is at capacity, starting, too slow or without its database, and 500.
+fn add_middleware_responses(doc: &mut Value) {
+    let header =
+        |description: &str| json!({ "description": description, "schema": { "type": "integer" } });
+    let too_many = json!({
+        "description": "Over the client's rate limit (`RATE_LIMIT_PER_MINUTE`); retry after `Retry-After` seconds",
+        "headers": {
+            "Retry-After": header("Seconds until a request is admitted again"),
+            "RateLimit-Limit": header("Requests a minute this client may make"),
+            "RateLimit-Remaining": header("Requests left in the bucket: 0"),
+            "RateLimit-Reset": header("Seconds until the bucket is full again"),
+        },
+    });
+    let unavailable = json!({
+        "description": "At capacity, starting, over the request timeout, or the database is out of reach; retry after `Retry-After` seconds",
+        "headers": { "Retry-After": header("Seconds to wait before retrying") },
+    });
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        if PROBES.contains(&path.as_str()) {
+            continue;
+        }
+        let Some(item) = item.as_object_mut() else {
+            continue;
+        };
+        for (method, operation) in item.iter_mut() {
+            let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            if !TOKEN_FREE.contains(&(path.as_str(), method.as_str())) {
+                responses.entry("401").or_insert_with(
+                    || json!({ "description": "A bearer token was sent and is not valid" }),
+                );
+            }
+            if method == "get" {
+                responses.entry("304").or_insert_with(
+                    || json!({ "description": "Not modified since the `If-None-Match` entity tag" }),
+                );
+                if let Some(ok) = responses.get_mut("200").and_then(Value::as_object_mut) {
+                    let headers = ok.entry("headers").or_insert_with(|| json!({}));
+                    if headers.get("ETag").is_none() {
+                        headers["ETag"] = json!({
+                            "description": "The representation's entity tag",
+                            "schema": { "type": "string" },
+                        });
+                    }
+                }
+            }
+            responses.entry("429").or_insert_with(|| too_many.clone());
+            responses
+                .entry("503")
+                .or_insert_with(|| unavailable.clone());
+            responses.entry("500").or_insert_with(
+                || json!({ "description": "An unexpected error; its cause is logged, never sent" }),
+            );
+        }
+    }
 }
 
 /// Every 4xx and 5xx answer is a problem document; the handlers only describe when each

@@ -31,8 +31,8 @@ use crate::{
     error::{AppError, is_transient_chain},
     extract::MAX_BODY_BYTES,
     middleware::{
-        RateLimit, conditional_get, private_when_authenticated, rate_limit, request_timeout,
-        require_ready, shed_load,
+        RateLimit, close_when_body_unread, conditional_get, private_when_authenticated, rate_limit,
+        request_timeout, require_ready, shed_load,
     },
     openapi::{self, ApiDoc},
     routes, services,
@@ -289,23 +289,27 @@ pub fn router(state: AppState, config: &Config) -> Router {
         let permits = Arc::new(Semaphore::new(config.max_concurrent_requests));
         api = api.layer(from_fn_with_state(permits, shed_load));
     }
+    api = api.layer(from_fn(close_when_body_unread));
 
     let common = ServiceBuilder::new()
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                // Method, route and request id only: no headers, no query, no bodies.
-                let route = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map_or("unmatched", |p| p.as_str());
-                let request_id = request
-                    .headers()
-                    .get(REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or_default();
-                tracing::info_span!("request", method = %request.method(), route, request_id)
-            }),
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    // Method, route and request id only: no headers, no query, no bodies.
+                    let route = request
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map_or("unmatched", |p| p.as_str());
+                    let request_id = request
+                        .headers()
+                        .get(REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    tracing::info_span!("request", method = %request.method(), route, request_id)
+                })
+                // A failed request writes one line, its problem's (see `AppError`), not two.
+                .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetResponseHeaderLayer::overriding(

@@ -24,10 +24,10 @@ pub struct Denylist {
     cache: Option<Cache<String, bool>>,
 }
 
-/// The deny-list could not be read.
+/// The deny-list could not be read (the database is down, or the table is not there).
 #[derive(Debug, thiserror::Error)]
 #[error("the token deny-list could not be read: {0}")]
-pub struct Unreadable(String);
+pub struct Unreadable(pub String);
 
 impl Denylist {
     pub fn new(table: DenylistTable, store: Arc<dyn Store>, remember: Duration) -> Self {
@@ -60,14 +60,7 @@ impl Denylist {
             .store
             .denylist_entry(&self.table, jti)
             .await
-            .map_err(|err| {
-                if crate::error::is_transient(&err) {
-                    tracing::warn!(error = %err, "the token deny-list cannot be read");
-                } else {
-                    tracing::error!(error = %err, "the token deny-list cannot be read: is JWT_DENYLIST_TABLE right?");
-                }
-                Unreadable(err.to_string())
-            })?;
+            .map_err(|err| Unreadable(err.to_string()))?;
         // The entry's expiry is the token's; a token past it is refused by its `exp`
         // anyway, which is checked against the same system clock.
         Ok(match entry {

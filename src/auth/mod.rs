@@ -62,7 +62,7 @@ pub enum TokenError {
     BadUserClaim(String),
     #[error("claim `{0}` is missing or does not have the required value")]
     RequiredClaim(String),
-    #[error("no `jti`, which the deny-list needs")]
+    #[error("no plausible `jti`, which the deny-list needs")]
     NoJti,
     #[error("revoked: its `jti` is on the deny-list")]
     Revoked,
@@ -192,6 +192,7 @@ impl Authenticator {
             let jti = claims
                 .get("jti")
                 .and_then(Value::as_str)
+                .filter(|jti| plausible_jti(jti))
                 .ok_or(TokenError::NoJti)?;
             if denylist.is_revoked(jti).await? {
                 return Err(TokenError::Revoked.into());
@@ -288,19 +289,32 @@ fn media_type(typ: &str) -> String {
         .unwrap_or(typ)
 }
 
-/// A user id claim may be a JSON number or a string of decimal digits.
+/// A user id claim may be a JSON number or a string of decimal digits in canonical form:
+/// no sign, no spaces, no leading zero (`"01"` is not user 1).
 fn user_id_from_claim(value: &Value) -> Option<UserId> {
     match value {
         Value::Number(n) => n.as_i64().and_then(|n| UserId::parse(n).ok()),
+        Value::String(s) if s.starts_with('0') => None,
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
 }
 
-/// Scopes from the space-separated `scope` claim (RFC 8693) or a `scopes` array.
+/// A `jti` is a token's opaque id, printed by its issuer: short, without control
+/// characters (a NUL could not even be looked up in PostgreSQL).
+fn plausible_jti(jti: &str) -> bool {
+    (1..=255).contains(&jti.len()) && !jti.chars().any(char::is_control)
+}
+
+/// Scopes from the `scope` claim, separated by single spaces as RFC 6749 §3.3 says (a tab is
+/// part of a scope, not a separator), or a `scopes` array.
 fn scopes(claims: &Map<String, Value>) -> Vec<String> {
     let mut scopes: Vec<String> = match claims.get("scope") {
-        Some(Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::String(s)) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         _ => Vec::new(),
     };
     if let Some(Value::Array(items)) = claims.get("scopes") {
@@ -325,6 +339,10 @@ mod tests {
             json!(0),
             json!(-3),
             json!("0"),
+            json!("01"),
+            json!("+1"),
+            json!(" 1"),
+            json!("1 "),
             json!("abc"),
             json!("18446744073709551616"),
             json!(18446744073709551615u64),
@@ -429,5 +447,22 @@ mod tests {
             unreachable!()
         };
         assert_eq!(scopes(&claims), ["badges:award", "profile", "extra"]);
+    }
+
+    #[test]
+    fn scopes_are_separated_by_spaces_only() {
+        let claims = json!({"scope": "x\tbadges:award read\nwrite"});
+        let Value::Object(claims) = claims else {
+            unreachable!()
+        };
+        assert_eq!(scopes(&claims), ["x\tbadges:award", "read\nwrite"]);
+    }
+
+    #[test]
+    fn a_jti_is_short_printable_text() {
+        assert!(plausible_jti("2f1c0a7e-8c55-4f0e-9d5b-1d3f4b0c6a2e"));
+        for bad in ["", "a\u{0}b", "tab\there", &"j".repeat(256)] {
+            assert!(!plausible_jti(bad), "{bad:?}");
+        }
     }
 }

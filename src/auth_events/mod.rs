@@ -182,7 +182,7 @@ async fn handle(delivery: Delivery, state: &AppState) -> anyhow::Result<()> {
                 delivery.ack(BasicAckOptions::default()).await?;
                 return Ok(());
             }
-            Err(AppError::Unavailable(_)) => {
+            Err(AppError::DatabaseUnavailable(_)) => {
                 if !waiting {
                     tracing::warn!(
                         delivery_tag = tag,

@@ -86,6 +86,7 @@ pub trait Reads: Send + Sync + 'static {
         access: &Access<visibility::Goals>,
         goal: GoalId,
     ) -> sqlx::Result<Option<GoalRow>>;
+    /// One page of a goal's check-ins, if the goal is the user's whom `access` names.
     async fn checkins(
         &self,
         access: &Access<visibility::Goals>,
@@ -101,12 +102,16 @@ pub trait Reads: Send + Sync + 'static {
         access: &Access<visibility::Activity>,
         page: &ActivityPage,
     ) -> sqlx::Result<Vec<EventRow>>;
-    /// Figures for a user's stats: totals with `recent_since` the first of the 30 days
-    /// counted as recent, and the streak summaries of goals checked in on or after
-    /// `alive_since`, the only ones whose streak can still be alive.
+    /// Figures for a user's stats, each from a section the viewer may see: the goal and
+    /// check-in figures only with leave to read the goals, the badge count only with leave
+    /// to read the badges, and the latest activity only with leave to read the feed (and
+    /// then of the events it shows them). `recent_since` is the first of the 30 days counted
+    /// as recent; the streak summaries are of goals checked in on or after `alive_since`,
+    /// the only ones whose streak can still be alive.
     async fn stats(
         &self,
         access: &Access<visibility::Stats>,
+        sections: &StatsSections,
         recent_since: NaiveDate,
         alive_since: NaiveDate,
     ) -> sqlx::Result<StatsFigures>;
@@ -406,12 +411,21 @@ pub struct EventRow {
     pub summary: String,
 }
 
+/// The sections a stats figure may come from, as the viewer may read them.
+#[derive(Debug, Clone, Copy)]
+pub struct StatsSections {
+    pub goals: Option<Access<visibility::Goals>>,
+    pub badges: Option<Access<visibility::Badges>>,
+    pub activity: Option<Access<visibility::Activity>>,
+}
+
 /// A row of `STATS`: the user's totals, and one status's goal figures (none when the user
-/// has no goal).
+/// has no goal, or its goals are not to be read). A total from a section not to be read is
+/// null.
 #[derive(Debug, Clone, FromRow)]
 pub struct StatsRow {
-    pub active_days: i64,
-    pub badges_count: i64,
+    pub active_days: Option<i64>,
+    pub badges_count: Option<i64>,
     pub last_active_at: Option<DateTime<Utc>>,
     pub status: Option<String>,
     pub goals: Option<i64>,
@@ -428,35 +442,40 @@ pub struct StatusFigures {
     pub longest_streak: i64,
 }
 
-/// A user's stats as read: totals, goals per status (only the statuses some goal has),
-/// and the streaks that may be alive.
+/// A user's stats as read. The goal figures (`active_days`, `by_status`,
+/// `recent_streaks`) are `None` without leave to read the goals, `badges_count` without
+/// leave to read the badges; `last_active_at` is of the events the viewer may see.
 #[derive(Debug, Clone)]
 pub struct StatsFigures {
-    pub active_days: i64,
-    pub badges_count: i64,
+    pub active_days: Option<i64>,
+    pub badges_count: Option<i64>,
     pub last_active_at: Option<DateTime<Utc>>,
-    pub by_status: Vec<StatusFigures>,
-    pub recent_streaks: Vec<StreakRow>,
+    /// Goals per status: only the statuses some goal has.
+    pub by_status: Option<Vec<StatusFigures>>,
+    /// The streak summaries that may be alive.
+    pub recent_streaks: Option<Vec<StreakRow>>,
 }
 
 impl StatsFigures {
-    fn from_rows(rows: Vec<StatsRow>, recent_streaks: Vec<StreakRow>) -> Self {
+    fn from_rows(rows: Vec<StatsRow>, recent_streaks: Option<Vec<StreakRow>>) -> Self {
         let first = rows.first();
+        let goals_visible = recent_streaks.is_some();
         Self {
-            active_days: first.map_or(0, |r| r.active_days),
-            badges_count: first.map_or(0, |r| r.badges_count),
+            active_days: first.and_then(|r| r.active_days),
+            badges_count: first.and_then(|r| r.badges_count),
             last_active_at: first.and_then(|r| r.last_active_at),
-            by_status: rows
-                .iter()
-                .filter_map(|r| {
-                    Some(StatusFigures {
-                        status: r.status.clone()?,
-                        goals: r.goals.unwrap_or(0),
-                        checkins: r.checkins.unwrap_or(0),
-                        longest_streak: r.longest_streak.unwrap_or(0),
+            by_status: goals_visible.then(|| {
+                rows.iter()
+                    .filter_map(|r| {
+                        Some(StatusFigures {
+                            status: r.status.clone()?,
+                            goals: r.goals.unwrap_or(0),
+                            checkins: r.checkins.unwrap_or(0),
+                            longest_streak: r.longest_streak.unwrap_or(0),
+                        })
                     })
-                })
-                .collect(),
+                    .collect()
+            }),
             recent_streaks,
         }
     }

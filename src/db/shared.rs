@@ -55,7 +55,7 @@ macro_rules! impl_reads {
 
             async fn checkins(
                 &self,
-                _access: &Access<visibility::Goals>,
+                access: &Access<visibility::Goals>,
                 goal: GoalId,
                 page: &CheckinPage,
             ) -> sqlx::Result<Vec<CheckinRow>> {
@@ -64,6 +64,7 @@ macro_rules! impl_reads {
                     .bind(page.from)
                     .bind(page.to)
                     .bind(i64::from(page.limit))
+                    .bind(access.user())
                     .fetch_all(&self.$pool)
                     .await
             }
@@ -96,6 +97,7 @@ macro_rules! impl_reads {
             async fn stats(
                 &self,
                 access: &Access<visibility::Stats>,
+                sections: &$crate::db::StatsSections,
                 recent_since: NaiveDate,
                 alive_since: NaiveDate,
             ) -> sqlx::Result<StatsFigures> {
@@ -104,13 +106,21 @@ macro_rules! impl_reads {
                 let rows = sqlx::query_as(sql::STATS)
                     .bind(access.user())
                     .bind(recent_since)
+                    .bind(sections.goals.is_some())
+                    .bind(sections.badges.is_some())
+                    .bind(sections.activity.is_some())
                     .fetch_all(&mut *conn)
                     .await?;
-                let recent_streaks = sqlx::query_as(sql::RECENT_STREAKS)
-                    .bind(access.user())
-                    .bind(alive_since)
-                    .fetch_all(&mut *conn)
-                    .await?;
+                let recent_streaks = match &sections.goals {
+                    Some(goals) => Some(
+                        sqlx::query_as(sql::RECENT_STREAKS)
+                            .bind(goals.user())
+                            .bind(alive_since)
+                            .fetch_all(&mut *conn)
+                            .await?,
+                    ),
+                    None => None,
+                };
                 Ok(StatsFigures::from_rows(rows, recent_streaks))
             }
 

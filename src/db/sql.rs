@@ -102,12 +102,12 @@ pub const CHECKIN: &str = concat!(
     " FROM goal_checkins WHERE goal_id = $1 AND checkin_date = $2"
 );
 
-/// Newest first, days between $2 and $3 inclusive.
+/// Newest first, days between $2 and $3 inclusive, of the goal if it is user $5's.
 pub const CHECKINS_PAGE: &str = concat!(
     "SELECT ",
     checkin_columns!(),
-    " FROM goal_checkins WHERE goal_id = $1 AND checkin_date >= $2 AND checkin_date <= $3 ",
-    "ORDER BY checkin_date DESC LIMIT $4"
+    " FROM goal_checkins WHERE goal_id = $1 AND user_id = $5 ",
+    "AND checkin_date >= $2 AND checkin_date <= $3 ORDER BY checkin_date DESC LIMIT $4"
 );
 
 pub const DELETE_CHECKIN: &str =
@@ -127,20 +127,23 @@ pub const ACTIVITY_PAGE: &str = "\
 
 /// A user's figures in one statement: one row per status some goal has (its goals, their
 /// check-ins, their best streak), each carrying the user-wide totals; one row with a null
-/// status when the user has no goal.
+/// status when the user has no goal. $3, $4 and $5 say whether the goals, the badges and
+/// the activity may be read: a figure from a section that may not is null, and the latest
+/// activity is of the events the feed shows.
 pub const STATS: &str = "\
     SELECT t.active_days, t.badges_count, t.last_active_at, \
       g.status, g.goals, g.checkins, g.longest_streak \
     FROM (SELECT \
-      (SELECT count(DISTINCT checkin_date) FROM goal_checkins \
-         WHERE user_id = $1 AND checkin_date >= $2) AS active_days, \
-      (SELECT count(*) FROM user_badges WHERE user_id = $1) AS badges_count, \
-      (SELECT occurred_at FROM activity_events WHERE user_id = $1 \
-         ORDER BY id DESC LIMIT 1) AS last_active_at) AS t \
+      CASE WHEN $3 THEN (SELECT count(DISTINCT checkin_date) FROM goal_checkins \
+         WHERE user_id = $1 AND checkin_date >= $2) END AS active_days, \
+      CASE WHEN $4 THEN (SELECT count(*) FROM user_badges WHERE user_id = $1) END AS badges_count, \
+      CASE WHEN $5 THEN (SELECT occurred_at FROM activity_events WHERE user_id = $1 \
+         AND ($3 OR section <> 'goals') AND ($4 OR section <> 'badges') \
+         ORDER BY id DESC LIMIT 1) END AS last_active_at) AS t \
     LEFT JOIN (SELECT status, count(*) AS goals, \
       CAST(COALESCE(sum(checkin_count), 0) AS BIGINT) AS checkins, \
       CAST(max(longest_streak) AS BIGINT) AS longest_streak \
-      FROM learning_goals WHERE user_id = $1 GROUP BY status) AS g ON TRUE";
+      FROM learning_goals WHERE user_id = $1 AND $3 GROUP BY status) AS g ON TRUE";
 
 pub const BADGES_OF_USER: &str = "\
     SELECT b.code, b.name, b.description, b.icon_url, ub.awarded_at \

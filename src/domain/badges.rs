@@ -3,6 +3,27 @@
 //! measure is one line here (and a catalog entry); the services award whatever
 //! [`earned`] returns, in the transaction of the write that earned it.
 
+/// A badge's code in the catalog: 1–64 lowercase letters, digits and dashes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadgeCode(String);
+
+/// The codes [`BadgeCode::parse`] accepts, as the OpenAPI document states them.
+pub const CODE_PATTERN: &str = "^[a-z0-9-]{1,64}$";
+
+impl BadgeCode {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let is_code = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-';
+        if raw.is_empty() || raw.len() > 64 || !raw.chars().all(is_code) {
+            return Err("must be 1-64 lowercase letters, digits and dashes".into());
+        }
+        Ok(Self(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// How hard a badge is to earn.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, clap::ValueEnum,
@@ -129,6 +150,23 @@ mod tests {
         assert_eq!(earned(&pending, 2), Vec::<&str>::new());
         assert_eq!(earned(&pending, 7), ["streak-3", "streak-7"]);
         assert_eq!(earned(&pending, 100).len(), 4);
+    }
+
+    #[test]
+    fn codes_are_lowercase_letters_digits_and_dashes() {
+        for good in ["streak-3", "first-goal", "a", &"x".repeat(64)] {
+            assert!(BadgeCode::parse(good).is_ok(), "{good}");
+        }
+        for bad in ["", "Streak", "a b", "a\u{0}b", "é", "a_b", &"x".repeat(65)] {
+            assert!(BadgeCode::parse(bad).is_err(), "{bad:?}");
+        }
+        let pattern = regex::Regex::new(CODE_PATTERN).unwrap();
+        for code in RULES.iter().map(|r| r.code) {
+            assert!(
+                pattern.is_match(code) && BadgeCode::parse(code).is_ok(),
+                "{code}"
+            );
+        }
     }
 
     #[test]

@@ -17,11 +17,15 @@ use serde::{Deserialize, Serialize, de::IgnoredAny};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{UserPath, open_section, unknown_fields};
+use super::{UserPath, field, open_section, unknown_fields};
 use crate::{
     auth::{AuthUser, Caller},
     db::{AwardedBadgeRow, CatalogRow},
-    domain::{UserId, badges::Tier, visibility::Badges},
+    domain::{
+        UserId,
+        badges::{BadgeCode, Tier},
+        visibility::Badges,
+    },
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath},
     services,
@@ -184,16 +188,23 @@ async fn award_badge(
 ) -> AppResult<Response> {
     require_award_scope(&caller)?;
     let mut errors = unknown_fields(&body.unknown, &[], "", "BadgeAward");
-    let code = body.code.filter(|c| !c.trim().is_empty());
-    if code.is_none() {
-        errors.push(crate::error::FieldError::new("code", "is required"));
-    }
+    let code = field(
+        &mut errors,
+        "code",
+        body.code
+            .ok_or_else(|| "is required".to_owned())
+            .and_then(|code| BadgeCode::parse(&code)),
+    );
     let Some(code) = code.filter(|_| errors.is_empty()) else {
         return Err(AppError::Validation(errors));
     };
-    let (row, awarded) =
-        services::badges::award(&*state.store, state.clock.now(), path.user_id, code.trim())
-            .await?;
+    let (row, awarded) = services::badges::award(
+        &*state.store,
+        state.clock.now(),
+        path.user_id,
+        code.as_str(),
+    )
+    .await?;
     let status = if awarded {
         StatusCode::CREATED
     } else {
@@ -223,6 +234,14 @@ async fn revoke_badge(
     ApiPath(path): ApiPath<BadgePath>,
 ) -> AppResult<StatusCode> {
     require_award_scope(&caller)?;
-    services::badges::revoke(&*state.store, state.clock.now(), path.user_id, &path.code).await?;
+    let code = BadgeCode::parse(&path.code)
+        .map_err(|message| AppError::invalid_parameter("code", message))?;
+    services::badges::revoke(
+        &*state.store,
+        state.clock.now(),
+        path.user_id,
+        code.as_str(),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

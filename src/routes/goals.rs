@@ -26,7 +26,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery, RawJson, parse_json},
-    middleware::{etag_matches, etag_of_json},
+    middleware::{Comparison, etag_matches, etag_of_json},
     services::{self, goals::Idempotency},
     state::AppState,
 };
@@ -531,6 +531,7 @@ async fn update_goal(
             etag_matches(
                 tags,
                 &etag_of_json(&LearningGoal::with_streak(streak, current.clone())),
+                Comparison::Strong,
             )
         })
     };

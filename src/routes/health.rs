@@ -52,9 +52,10 @@ async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
             "starting: the database is not ready yet".into(),
         ));
     }
-    state.store.ping().await.map_err(|err| {
-        tracing::warn!(error = %err, "readiness check failed");
-        AppError::Unavailable("the database does not answer".into())
-    })?;
+    state
+        .store
+        .ping()
+        .await
+        .map_err(|err| AppError::DatabaseUnavailable(err.to_string()))?;
     Ok(Json(Health { status: "ready" }))
 }

@@ -6,6 +6,7 @@ mod activity;
 mod badges;
 mod checkins;
 mod goals;
+mod icons;
 
 pub use goals::IDEMPOTENCY_KEY_PATTERN;
 mod health;
@@ -26,7 +27,7 @@ use chrono::NaiveDate;
 
 use crate::{
     auth::{AuthUser, Caller},
-    db::UserRow,
+    db::{EARLIEST_DAY, LATEST_DAY, UserRow},
     domain::{
         GoalId, UserId,
         visibility::{Access, SectionKind, Viewer},
@@ -45,6 +46,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(checkins::router())
         .merge(activity::router())
         .merge(stats::router())
+        .merge(icons::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.
@@ -80,8 +82,9 @@ pub struct CheckinPath {
     pub date: NaiveDate,
 }
 
-/// A `YYYY-MM-DD` day; the error names the expected shape (and, raised inside the visitor,
-/// lets axum say which parameter it was).
+/// A `YYYY-MM-DD` day between [`EARLIEST_DAY`] and [`LATEST_DAY`], the days both backends
+/// store; the error names the expected shape (and, raised inside the visitor, lets axum say
+/// which parameter it was).
 pub fn day<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
     struct DayVisitor;
     impl serde::de::Visitor<'_> for DayVisitor {
@@ -90,8 +93,14 @@ pub fn day<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<NaiveDat
             f.write_str("a date like 2026-03-10")
         }
         fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<NaiveDate, E> {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .map_err(|_| E::custom("must be a date like 2026-03-10"))
+            let day = NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| E::custom("must be a date like 2026-03-10"))?;
+            if !(EARLIEST_DAY..=LATEST_DAY).contains(&day) {
+                return Err(E::custom(
+                    "must be a date between 0001-01-01 and 9999-12-31",
+                ));
+            }
+            Ok(day)
         }
     }
     deserializer.deserialize_str(DayVisitor)
@@ -211,6 +220,29 @@ mod tests {
 
     use super::{checkins::CheckInCreate, goals, users::UserUpdate};
     use crate::extract::parse_json;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Day(#[serde(deserialize_with = "super::day")] chrono::NaiveDate);
+
+    #[test]
+    fn days_outside_what_both_databases_store_are_refused() {
+        let parse = |raw: &str| serde_json::from_value::<Day>(serde_json::json!(raw));
+        for good in ["0001-01-01", "2026-03-10", "9999-12-31"] {
+            assert_eq!(
+                parse(good).map(|d| d.0.to_string()).ok().as_deref(),
+                Some(good)
+            );
+        }
+        for bad in [
+            "-12345-01-01",
+            "-4714-01-01",
+            "0000-12-31",
+            "+10000-01-01",
+            "2026-02-30",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
 
     proptest! {
         /// Whatever bytes arrive as a body, parsing and validating answer a value or a

@@ -11,10 +11,11 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{UserPath, open_section};
 use crate::{
     auth::AuthUser,
+    db::StatsSections,
     domain::{
         GoalStatus,
         streak::{self, MAX_ALIVE_GAP_DAYS},
-        visibility::Stats,
+        visibility::{Activity, Badges, Goals, Stats},
     },
     error::AppResult,
     extract::ApiPath,
@@ -28,21 +29,32 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_stats))
 }
 
+/// A user's figures. Those drawn from a section that is private to the caller are null:
+/// the goal and check-in figures when the goals are, `badges_count` when the badges are,
+/// and `last_active_at` counts only the events the caller may see in the activity feed
+/// (null when the feed is private to them).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UserStats {
-    pub goals_total: u64,
+    #[schema(required = true)]
+    pub goals_total: Option<u64>,
     /// Every status, with zero for those no goal has.
-    #[schema(value_type = BTreeMap<String, u64>)]
-    pub goals_by_status: BTreeMap<&'static str, u64>,
-    pub checkins_total: u64,
+    #[schema(value_type = Option<BTreeMap<String, u64>>, required = true)]
+    pub goals_by_status: Option<BTreeMap<&'static str, u64>>,
+    #[schema(required = true)]
+    pub checkins_total: Option<u64>,
     /// Distinct days with a check-in among the last 30 of the user's calendar, today included.
-    pub active_days_30: u64,
+    #[schema(required = true)]
+    pub active_days_30: Option<u64>,
     /// The best streak any goal has today.
-    pub best_current_streak: u32,
+    #[schema(required = true)]
+    pub best_current_streak: Option<u32>,
     /// The best streak any goal ever had.
-    pub longest_streak: u64,
-    pub badges_count: u64,
-    /// The latest change to the user's profile, goals, check-ins or badges.
+    #[schema(required = true)]
+    pub longest_streak: Option<u64>,
+    #[schema(required = true)]
+    pub badges_count: Option<u64>,
+    /// The latest change the caller may see in the user's activity feed.
+    #[schema(required = true)]
     pub last_active_at: Option<DateTime<Utc>>,
 }
 
@@ -57,7 +69,7 @@ fn count(n: i64) -> u64 {
     tag = "stats",
     params(UserPath),
     responses(
-        (status = 200, description = "The user's figures", body = UserStats),
+        (status = 200, description = "The user's figures; those from a section private to the caller are null", body = UserStats),
         (status = 400, description = "The user id is not a positive 64-bit integer"),
         (status = 401, description = "A bearer token was sent and is not valid"),
         (status = 404, description = "No such user, or their stats are private"),
@@ -69,47 +81,55 @@ async fn get_stats(
     ApiPath(path): ApiPath<UserPath>,
 ) -> AppResult<Json<UserStats>> {
     let (owner, access) = open_section::<Stats>(&state, path.user_id, caller.as_ref()).await?;
+    let (privacy, viewer) = (owner.privacy(), access.viewer());
+    let sections = StatsSections {
+        goals: privacy.grant::<Goals>(path.user_id, viewer),
+        badges: privacy.grant::<Badges>(path.user_id, viewer),
+        activity: privacy.grant::<Activity>(path.user_id, viewer),
+    };
     let today = streak::today(state.clock.now(), owner.time_zone());
     let days_before = |n: u64| today.checked_sub_days(Days::new(n)).unwrap_or(today);
     let figures = state
         .store
         .stats(
             &access,
+            &sections,
             days_before(RECENT_DAYS - 1),
             days_before(MAX_ALIVE_GAP_DAYS),
         )
         .await?;
 
-    let mut goals_by_status: BTreeMap<&'static str, u64> =
-        GoalStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
-    for row in &figures.by_status {
-        if let Ok(status) = GoalStatus::parse(&row.status) {
-            goals_by_status.insert(status.as_str(), count(row.goals));
+    let goals_by_status = figures.by_status.as_ref().map(|by_status| {
+        let mut counts: BTreeMap<&'static str, u64> =
+            GoalStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+        for row in by_status {
+            if let Ok(status) = GoalStatus::parse(&row.status) {
+                counts.insert(status.as_str(), count(row.goals));
+            }
         }
-    }
-    let best_current_streak = figures
-        .recent_streaks
-        .iter()
-        .map(|row| row.summary().on(today).streak_count)
-        .max()
-        .unwrap_or(0);
-    Ok(Json(UserStats {
-        goals_total: goals_by_status.values().sum(),
-        goals_by_status,
-        checkins_total: figures
-            .by_status
+        counts
+    });
+    let best_current_streak = figures.recent_streaks.as_ref().map(|streaks| {
+        streaks
             .iter()
-            .map(|row| count(row.checkins))
-            .sum(),
-        active_days_30: count(figures.active_days),
-        best_current_streak,
-        longest_streak: figures
-            .by_status
-            .iter()
-            .map(|row| count(row.longest_streak))
+            .map(|row| row.summary().on(today).streak_count)
             .max()
-            .unwrap_or(0),
-        badges_count: count(figures.badges_count),
+            .unwrap_or(0)
+    });
+    let by_status = figures.by_status.as_deref();
+    Ok(Json(UserStats {
+        goals_total: goals_by_status.as_ref().map(|counts| counts.values().sum()),
+        goals_by_status,
+        checkins_total: by_status.map(|rows| rows.iter().map(|row| count(row.checkins)).sum()),
+        active_days_30: figures.active_days.map(count),
+        best_current_streak,
+        longest_streak: by_status.map(|rows| {
+            rows.iter()
+                .map(|row| count(row.longest_streak))
+                .max()
+                .unwrap_or(0)
+        }),
+        badges_count: figures.badges_count.map(count),
         last_active_at: figures.last_active_at,
     }))
 }

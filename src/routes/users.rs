@@ -24,7 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult, FieldError},
     extract::{ApiJson, ApiPath},
-    middleware::{etag_matches, etag_of_json},
+    middleware::{Comparison, etag_matches, etag_of_json},
     services,
     state::AppState,
 };
@@ -374,7 +374,11 @@ async fn update_profile(
     let if_match = headers.get(header::IF_MATCH);
     let unchanged_since_read = |current: &UserRow| {
         if_match.is_none_or(|tags| {
-            etag_matches(tags, &etag_of_json(&MyProfileResponse::from_row(current)))
+            etag_matches(
+                tags,
+                &etag_of_json(&MyProfileResponse::from_row(current)),
+                Comparison::Strong,
+            )
         })
     };
     let row = services::profile::update(

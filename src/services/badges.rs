@@ -8,6 +8,7 @@ use crate::{
         badges::{self, Measure},
     },
     error::{AppError, AppResult},
+    services::active_user,
 };
 
 /// What a write tells the badge rules: a value it knows, or a count to take.
@@ -93,9 +94,7 @@ pub async fn award(
     code: &str,
 ) -> AppResult<(AwardedBadgeRow, bool)> {
     let mut tx = store.begin().await?;
-    tx.user(user)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
+    active_user(&mut *tx, user).await?;
     if tx.badge(code).await?.is_none() {
         return Err(AppError::validation(
             "code",
@@ -119,9 +118,7 @@ pub async fn revoke(
     code: &str,
 ) -> AppResult<()> {
     let mut tx = store.begin().await?;
-    tx.user(user)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
+    active_user(&mut *tx, user).await?;
     if !tx.revoke(user, code).await? {
         return Err(AppError::NotFound(
             "the user does not hold that badge".into(),

@@ -10,7 +10,10 @@ use crate::{
         streak::{self, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
-    services::badges::{Measured, award_earned},
+    services::{
+        active_user,
+        badges::{Measured, award_earned},
+    },
 };
 
 /// A check-in as the client asked for it; the day is settled against the user's calendar.
@@ -39,10 +42,7 @@ pub async fn add(
     request: CheckinRequest,
 ) -> AppResult<CheckedIn> {
     let mut tx = store.begin().await?;
-    let owner = tx
-        .user(user)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
+    let owner = active_user(&mut *tx, user).await?;
     let row = tx
         .lock_goal(user, goal)
         .await?
@@ -105,6 +105,7 @@ pub async fn remove(
     day: NaiveDate,
 ) -> AppResult<()> {
     let mut tx = store.begin().await?;
+    active_user(&mut *tx, user).await?;
     let row = tx
         .lock_goal(user, goal)
         .await?

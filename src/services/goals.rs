@@ -10,7 +10,10 @@ use crate::{
         streak::{self, Streak},
     },
     error::{AppError, AppResult, FieldError},
-    services::badges::{Measured, award_earned},
+    services::{
+        active_user,
+        badges::{Measured, award_earned},
+    },
 };
 
 /// How long an `Idempotency-Key` is remembered.
@@ -46,6 +49,7 @@ pub async fn create(
 ) -> AppResult<Created> {
     let now = clock.now();
     let mut tx = store.begin().await?;
+    active_user(&mut *tx, user).await?;
     if let Some(idempotency) = idempotency {
         let claimed = tx
             .claim_idempotency_key(
@@ -64,7 +68,6 @@ pub async fn create(
             });
         }
     }
-    // A token whose user has no row fails the foreign key: answered as 404.
     let created = tx.insert_goal(user, &goal, now).await?;
     tx.record(
         user,
@@ -138,15 +141,12 @@ pub async fn update(
     unchanged_since_read: &(dyn Fn(&GoalRow, &Streak) -> bool + Sync),
 ) -> AppResult<(GoalRow, Streak)> {
     let mut tx = store.begin().await?;
+    let owner = active_user(&mut *tx, user).await?;
     let current = tx
         .lock_goal(user, goal)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
     let now = clock.now();
-    let owner = tx
-        .user(user)
-        .await?
-        .ok_or_else(|| AppError::not_found("the user"))?;
     let streak = current
         .streak
         .summary()
@@ -183,6 +183,7 @@ pub async fn delete(
     goal: GoalId,
 ) -> AppResult<()> {
     let mut tx = store.begin().await?;
+    active_user(&mut *tx, user).await?;
     let title = tx
         .delete_goal(user, goal)
         .await?

@@ -433,51 +433,94 @@ fn the_binary_refuses_to_start_on_a_users_table_without_username_and_exits_non_z
     assert!(!stdout.contains("\"serving\""), "it never served: {stdout}");
 }
 
-fn with_type(user: i64, typ: Value) -> String {
-    let mut claims = claims(user);
-    claims["type"] = typ;
-    claims["jti"] = json!(uuid::Uuid::new_v4().to_string());
+/// A token as the FastAPI auth-service's login signs it: `sub` the username, `user_id` the
+/// id, a `jti`, and `type` telling an access token from a refresh token.
+fn fastapi_token(user: i64, username: &str, typ: Option<&str>) -> String {
+    let now = Utc::now().timestamp();
+    let mut claims = json!({
+        "sub": username,
+        "user_id": user,
+        "jti": uuid::Uuid::new_v4().to_string(),
+        "exp": now + 3600,
+    });
+    if let Some(typ) = typ {
+        claims["type"] = json!(typ);
+    }
     sign(&claims)
 }
 
 async fn refresh_tokens_are_refused_when_type_access_is_required(backend: Backend) {
     let app = TestApp::builder(backend)
-        .jwt(|jwt| jwt.jwt_required_claims = vec!["type=access".into(), "ver=2".into()])
+        .jwt(|jwt| {
+            jwt.jwt_user_claim = "user_id".into();
+            jwt.jwt_required_claims = vec!["type=access".into()];
+        })
         .spawn()
         .await;
     app.insert_user(1, "ada").await;
-    let with = |typ: Value, ver: Value| {
-        let mut claims = claims(1);
-        claims["type"] = typ;
-        claims["ver"] = ver;
-        sign(&claims)
-    };
 
-    json_body(
-        app.get_as("/users/me", &with(json!("access"), json!(2)))
+    let me = json_body(
+        app.get_as("/users/me", &fastapi_token(1, "ada", Some("access")))
             .await,
         200,
     )
     .await;
-    for (typ, ver) in [
-        (json!("refresh"), json!(2)),
-        (json!("access"), json!("2")),
-        (json!("ACCESS"), json!(2)),
-        (Value::Null, json!(2)),
-    ] {
-        let response = app.get_as("/users/me", &with(typ.clone(), ver)).await;
+    assert_eq!(me["id"], 1);
+    for typ in [Some("refresh"), Some("ACCESS"), None] {
+        let response = app.get_as("/users/me", &fastapi_token(1, "ada", typ)).await;
         assert_eq!(
             response.headers()["www-authenticate"],
-            r#"Bearer error="invalid_token""#
+            r#"Bearer error="invalid_token""#,
+            "{typ:?}"
         );
         problem(response, 401).await;
     }
-    let without_type = token(1);
-    problem(app.get_as("/users/me", &without_type).await, 401).await;
-    // Public reads refuse the token too rather than ignore it.
+    // A public read refuses the refresh token too rather than ignore it, and so does a write.
+    let refresh = fastapi_token(1, "ada", Some("refresh"));
+    problem(app.get_as("/users/1", &refresh).await, 401).await;
     problem(
-        app.get_as("/users/1", &with_type(1, json!("refresh")))
+        app.post("/users/1/goals", Some(&refresh), &json!({"title": "x"}))
             .await,
+        401,
+    )
+    .await;
+    assert_eq!(
+        app.db.scalar("SELECT count(*) FROM learning_goals").await,
+        0
+    );
+}
+
+async fn a_required_number_is_not_met_by_a_string(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .jwt(|jwt| jwt.jwt_required_claims = vec!["ver=2".into(), "aud_kind=\"web\"".into()])
+        .spawn()
+        .await;
+    app.insert_user(1, "ada").await;
+    let with = |ver: Value, kind: Value| {
+        let mut claims = claims(1);
+        claims["ver"] = ver;
+        claims["aud_kind"] = kind;
+        sign(&claims)
+    };
+
+    json_body(
+        app.get_as("/users/me", &with(json!(2), json!("web"))).await,
+        200,
+    )
+    .await;
+    problem(
+        app.get_as("/users/me", &with(json!("2"), json!("web")))
+            .await,
+        401,
+    )
+    .await;
+    problem(
+        app.get_as("/users/me", &with(json!(3), json!("web"))).await,
+        401,
+    )
+    .await;
+    problem(
+        app.get_as("/users/me", &with(json!(2), json!("app"))).await,
         401,
     )
     .await;
@@ -612,6 +655,7 @@ crate::backend_tests!(
     every_shape_of_the_auth_services_table_serves_every_endpoint,
     a_users_table_without_id_or_username_is_refused_at_start_naming_the_column,
     refresh_tokens_are_refused_when_type_access_is_required,
+    a_required_number_is_not_met_by_a_string,
     a_logged_out_token_is_refused_within_the_cache_time,
     with_the_denylist_on_a_token_without_jti_or_listed_is_refused_at_once_without_a_cache,
     a_denylist_that_cannot_be_read_refuses_with_503_never_lets_a_token_through,
