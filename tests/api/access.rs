@@ -591,6 +591,36 @@ async fn reads_never_carry_auth_service_columns_and_the_email_only_to_its_owner(
     assert_eq!(read, 3 * reads.len() - 1);
 }
 
+/// A write route added to the API without a line in [`operations`] would skip every check
+/// above: the list is the document's.
+#[tokio::test]
+async fn the_ownership_matrix_lists_every_mutating_operation_of_the_document() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc = json_body(app.get("/openapi.json").await, 200).await;
+    let mut documented: Vec<String> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|method| *method != "get")
+                .map(move |method| {
+                    format!(
+                        "{} {}",
+                        method.to_uppercase(),
+                        path.replace("{user_id}", "{id}")
+                    )
+                })
+        })
+        .collect();
+    let mut tested: Vec<String> = operations().iter().map(|o| o.name.to_owned()).collect();
+    documented.sort();
+    tested.sort();
+    assert_eq!(tested, documented);
+}
+
 crate::backend_tests!(
     every_mutating_operation_refuses_everyone_but_its_owner_and_changes_nothing_else,
     reads_never_carry_auth_service_columns_and_the_email_only_to_its_owner,

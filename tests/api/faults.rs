@@ -1,4 +1,5 @@
-//! Faults: a database that goes away and comes back, that is not there yet when the service
+//! Faults: a database that goes away and comes back, that refuses connections for a while
+//! (maintenance, a server starting or shutting down), that is not there yet when the service
 //! starts, or that is not a database at all. While it is out of reach the API answers a 503
 //! problem with `Retry-After` within the acquire timeout, readiness answers 503 and liveness
 //! 200; once it answers again the same process serves, with no restart.
@@ -15,7 +16,7 @@ use crate::{
     cli::command,
     helpers::{
         Backend, ChildServer, SECRET, TempPostgres, TestApp, TestDb, http_client, json_body,
-        problem, token,
+        own_database::OwnDatabase, problem, token,
     },
 };
 
@@ -301,4 +302,160 @@ async fn when_the_sqlite_file_is_overwritten_with_garbage_requests_and_readiness
     overwrite_in_place(&path, &good);
 
     assert_serves_again(&app, &token, "Restored").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgres_refuses_connections_reads_and_writes_answer_503_promptly_and_serve_again_after()
+ {
+    let Some(database) = OwnDatabase::create().await else {
+        return;
+    };
+    let app = TestApp::builder(Backend::Postgres)
+        .existing_database(&database.url())
+        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+        .spawn()
+        .await;
+    let token = app.user(1).await;
+    // Every request once (one creates the goal read back at the end), so the pool holds
+    // connections for the refusal to end.
+    for request in api_requests(&app.client, &app.address, &token) {
+        assert!(request.send().await.unwrap().status().is_success());
+    }
+
+    // SQLSTATE 55000 for new connections, 57P01 for those ended.
+    database.refuse_connections().await;
+
+    for _ in 0..2 {
+        assert_up_but_unavailable(&app.client, &app.address, &token).await;
+    }
+
+    database.accept_connections().await;
+
+    assert_serves_again(&app, &token, "Accepted again").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_started_while_postgres_refuses_connections_answers_503_and_migrates_once_it_accepts()
+ {
+    let Some(database) = OwnDatabase::create().await else {
+        return;
+    };
+    database.refuse_connections().await;
+
+    let app = TestApp::builder(Backend::Postgres)
+        .existing_database(&database.url())
+        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+        .spawn()
+        .await;
+    let token = token(1);
+    assert_up_but_unavailable(&app.client, &app.address, &token).await;
+
+    database.accept_connections().await;
+
+    wait_until_ready(&app.client, &app.address).await;
+    app.insert_user(1, "ada").await;
+    let me = json_body(app.get_as("/users/me", &token).await, 200).await;
+    assert_eq!(me["username"], "ada");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_table_without_username_found_once_connections_are_accepted_stops_the_binary_non_zero()
+ {
+    let Some(database) = OwnDatabase::create().await else {
+        return;
+    };
+    database
+        .execute("CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT)")
+        .await;
+    database.refuse_connections().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ChildServer::start(
+        command(dir.path())
+            .env("DATABASE_URL", database.url())
+            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
+            .env("JWT_SECRET", SECRET)
+            .arg("serve"),
+    );
+    assert_unavailable(http_client().get(server.url("/readyz"))).await;
+
+    database.accept_connections().await;
+
+    let status = server.wait_for_exit();
+    assert!(!status.success(), "it must not go on serving");
+    assert!(
+        server.log.iter().any(|event| event
+            .to_string()
+            .contains("table `users` has no column `username`")),
+        "{:#?}",
+        server.log
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outage_under_load_writes_a_few_lines_a_second_without_backtraces_not_one_per_request() {
+    let Some(database) = OwnDatabase::create().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = ChildServer::start(
+        command(dir.path())
+            .env("DATABASE_URL", database.url())
+            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
+            .env("JWT_SECRET", SECRET)
+            .env("RUST_BACKTRACE", "1")
+            .env("SHUTDOWN_GRACE_SECS", "0")
+            .arg("serve"),
+    );
+    let client = http_client();
+    let address = server.address.clone();
+    database.refuse_connections().await;
+
+    // Load from a task of its own, until the log says how many lines a line stood for.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let load = tokio::spawn({
+        let sent = sent.clone();
+        async move {
+            loop {
+                let wave = (1..=50).map(|i| client.get(format!("{address}/users/{i}")).send());
+                for answer in futures::future::join_all(wave).await {
+                    assert_eq!(answer.unwrap().status(), 503);
+                }
+                sent.fetch_add(50, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    });
+    let started = Instant::now();
+    let summary = server.wait_for("a line with the count it stands for", |event| {
+        event["message"] == "database unavailable"
+            && event["repeated"].as_u64().is_some_and(|n| n > 0)
+    });
+    load.abort();
+    let took = started.elapsed();
+    let requests = sent.load(std::sync::atomic::Ordering::Relaxed);
+    server.terminate();
+    server.wait_for_exit();
+
+    assert!(requests >= 100, "only {requests} requests");
+    let lines: Vec<String> = server.log.iter().map(Value::to_string).collect();
+    assert!(
+        lines.iter().all(|l| !l.contains("backtrace")),
+        "a backtrace below debug level: {lines:#?}"
+    );
+    let unavailable = server
+        .log
+        .iter()
+        .filter(|e| e["message"] == "database unavailable")
+        .count();
+    // A few lines per second of the outage, each later one with the count held back.
+    let seconds = took.as_secs() + 2;
+    assert!(
+        unavailable as u64 <= 5 * seconds,
+        "{unavailable} lines for {requests} requests in {took:?}"
+    );
+    assert!(summary["repeated"].as_u64().unwrap() >= 10, "{summary}");
+    assert!(
+        lines.len() < requests / 4,
+        "{} log lines for {requests} failed requests: {lines:#?}",
+        lines.len()
+    );
 }

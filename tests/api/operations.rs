@@ -97,10 +97,126 @@ async fn the_openapi_document_matches_its_snapshot() {
     insta::assert_json_snapshot!("openapi", doc);
 }
 
+/// Every operation of the served document with its path filled in for user 1's data (a
+/// goal, a check-in, a badge), skipping the probes, which are outside the API's middleware.
+async fn documented_operations(app: &TestApp) -> Vec<(reqwest::Method, String, String, Value)> {
+    let token = app.user(1).await;
+    let goal = app.create_goal(1, &token, "Learn Rust").await["id"].clone();
+    let checkin = json_body(
+        app.post(
+            &format!("/users/1/goals/{goal}/checkins"),
+            Some(&token),
+            &serde_json::json!({}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let doc = json_body(app.get("/openapi.json").await, 200).await;
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        if path == "/healthz" || path == "/readyz" {
+            continue;
+        }
+        for (method, operation) in item.as_object().unwrap() {
+            let url = path
+                .replace("{user_id}", "1")
+                .replace("{goal_id}", &goal.to_string())
+                .replace("{date}", checkin["date"].as_str().unwrap())
+                .replace("{code}", "first-goal")
+                .replace("{file}", "first-goal.svg");
+            operations.push((
+                method.to_uppercase().parse().unwrap(),
+                path.clone(),
+                url,
+                operation.clone(),
+            ));
+        }
+    }
+    operations
+}
+
+async fn every_operation_documents_401_exactly_when_it_refuses_a_bad_token(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let operations = documented_operations(&app).await;
+
+    for (method, path, url, operation) in &operations {
+        let documented = operation["responses"]["401"].is_object();
+        let answer = app
+            .request(method.clone(), url, Some("not-a-token"))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(
+            answer == 401,
+            documented,
+            "{method} {path}: answered {answer}, 401 documented: {documented}"
+        );
+    }
+    assert!(operations.len() >= 17, "{}", operations.len());
+}
+
+async fn every_get_documents_304_and_answers_it_to_its_own_entity_tag(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = crate::helpers::token(1);
+
+    for (method, path, url, operation) in documented_operations(&app).await {
+        if method != reqwest::Method::GET {
+            continue;
+        }
+        assert!(operation["responses"]["304"].is_object(), "GET {path}");
+        let first = app.get_as(&url, &token).await;
+        assert_eq!(first.status(), 200, "GET {path}");
+        let etag = first.headers()["etag"].clone();
+        let again = app
+            .request(method.clone(), &url, Some(&token))
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "GET {path}");
+    }
+}
+
+async fn every_operation_documents_what_the_middleware_may_answer(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+
+    for (method, path, _, operation) in documented_operations(&app).await {
+        let responses = &operation["responses"];
+        for status in ["429", "503", "500"] {
+            assert!(responses[status].is_object(), "{method} {path}: {status}");
+            assert!(
+                responses[status]["content"]["application/problem+json"].is_object(),
+                "{method} {path}: {status} is a problem"
+            );
+        }
+        for header in [
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ] {
+            assert!(
+                responses["429"]["headers"][header].is_object(),
+                "{method} {path}: 429 {header}"
+            );
+        }
+        assert!(
+            responses["503"]["headers"]["Retry-After"].is_object(),
+            "{method} {path}"
+        );
+    }
+}
+
 crate::backend_tests!(
     healthz_answers_while_the_process_is_up,
     readyz_answers_when_the_database_does,
     every_response_carries_a_request_id_and_nosniff,
     the_openapi_document_names_the_schemas_and_secures_the_writes,
     swagger_ui_is_served_from_the_binary,
+    every_operation_documents_401_exactly_when_it_refuses_a_bad_token,
+    every_get_documents_304_and_answers_it_to_its_own_entity_tag,
+    every_operation_documents_what_the_middleware_may_answer,
 );

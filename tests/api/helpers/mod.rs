@@ -2,6 +2,7 @@
 //! a temporary folder, or a PostgreSQL schema of its own), with a clock the test sets, and
 //! helpers to talk HTTP to it, mint tokens and insert the auth-service's users.
 
+pub mod own_database;
 pub mod rabbitmq;
 
 use std::{path::PathBuf, sync::Arc};
@@ -63,7 +64,7 @@ impl Backend {
     }
 }
 
-fn test_database_url() -> String {
+pub(crate) fn test_database_url() -> String {
     std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_TEST_DATABASE_URL.into())
 }
 
