@@ -28,6 +28,14 @@ impl FieldError {
     }
 }
 
+/// Records a field's validation failure in `errors`, yielding its value when valid: for
+/// validations that go on to report every faulty field.
+pub fn field<T>(errors: &mut Vec<FieldError>, name: &str, result: Result<T, String>) -> Option<T> {
+    result
+        .map_err(|message| errors.push(FieldError::new(name, message)))
+        .ok()
+}
+
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {

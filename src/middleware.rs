@@ -126,7 +126,7 @@ pub async fn require_ready(
     request: Request,
     next: Next,
 ) -> Response {
-    if state.health.is_migrated() {
+    if state.readiness.is_migrated() {
         next.run(request).await
     } else {
         AppError::Unavailable("the service is starting: its database is not ready yet".into())

@@ -36,7 +36,7 @@ use crate::{
     },
     openapi::{self, ApiDoc},
     routes, services,
-    state::{AppState, Health},
+    state::{AppState, Readiness},
 };
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -68,15 +68,15 @@ impl Application {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = db::connect(config).await?;
         let auth = Arc::new(authenticator(config, &store).await?);
-        let health = Arc::new(Health::default());
+        let readiness = Arc::new(Readiness::default());
         let mut migration = None;
         match store.migrate().await {
-            Ok(()) => health.set_migrated(),
+            Ok(()) => readiness.set_migrated(),
             Err(err) if is_transient_chain(&err) => {
                 tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
                 migration = Some(tokio::spawn(migrate_when_reachable(
                     store.clone(),
-                    health.clone(),
+                    readiness.clone(),
                 )));
             }
             Err(err) => return Err(err.context("migrating the database")),
@@ -85,7 +85,7 @@ impl Application {
             store,
             auth,
             clock,
-            health,
+            readiness,
         };
         let router = router(state.clone(), config);
         let listener = TcpListener::bind(config.listen_addr)
@@ -126,7 +126,7 @@ impl Application {
         stop: impl Future<Output = Stop> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "serving");
-        let health = self.state.health.clone();
+        let readiness = self.state.readiness.clone();
         let grace = self.grace;
         let (failed, migration_failed) = tokio::sync::oneshot::channel();
         if let Some(migration) = self.migration {
@@ -147,7 +147,7 @@ impl Application {
                     Stop::Now
                 }
             };
-            health.start_draining();
+            readiness.start_draining();
             if how == Stop::AfterGrace {
                 tracing::info!(
                     ?grace,
@@ -178,13 +178,16 @@ impl Application {
 
 /// Retries the migrations until the database answers, backing off up to 10 s. A failure
 /// other than the database being out of reach ends the retries, and the process.
-async fn migrate_when_reachable(store: Arc<dyn Store>, health: Arc<Health>) -> anyhow::Result<()> {
+async fn migrate_when_reachable(
+    store: Arc<dyn Store>,
+    readiness: Arc<Readiness>,
+) -> anyhow::Result<()> {
     let mut wait = Duration::from_millis(250);
     loop {
         tokio::time::sleep(wait).await;
         match store.migrate().await {
             Ok(()) => {
-                health.set_migrated();
+                readiness.set_migrated();
                 tracing::info!("database reachable and migrated: ready");
                 return Ok(());
             }
@@ -203,7 +206,7 @@ async fn housekeeping(state: AppState) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
-        if !state.health.is_migrated() {
+        if !state.readiness.is_migrated() {
             continue;
         }
         let (store, clock) = (&*state.store, &*state.clock);

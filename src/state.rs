@@ -1,5 +1,5 @@
 //! What every handler can reach: the database, the token verifier, the clock, and the
-//! process's health as the probes report it.
+//! process's readiness as the probes report it.
 
 use std::sync::{
     Arc,
@@ -13,17 +13,17 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub auth: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
-    pub health: Arc<Health>,
+    pub readiness: Arc<Readiness>,
 }
 
 /// Whether the schema is in place, and whether the process is shutting down.
 #[derive(Debug, Default)]
-pub struct Health {
+pub struct Readiness {
     migrated: AtomicBool,
     draining: AtomicBool,
 }
 
-impl Health {
+impl Readiness {
     pub fn is_migrated(&self) -> bool {
         self.migrated.load(Ordering::Acquire)
     }

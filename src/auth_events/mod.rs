@@ -60,7 +60,7 @@ impl Backoff {
 pub async fn consume(source: Source, state: AppState) {
     // The schema must be in place before a message is applied.
     let mut backoff = Backoff::new();
-    while !state.health.is_migrated() {
+    while !state.readiness.is_migrated() {
         backoff.wait().await;
     }
     let mut backoff = Backoff::new();

@@ -28,6 +28,7 @@ use crate::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         badges::Tier,
+        checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
         profile::{Profile, TimeZone},
         streak::StreakSummary,
@@ -212,7 +213,8 @@ pub trait Tx: Send {
         checkins_added: i64,
     ) -> sqlx::Result<()>;
 
-    async fn record(
+    /// Appends an event to the user's activity feed.
+    async fn insert_event(
         &mut self,
         user: UserId,
         event: &NewEvent,
@@ -360,14 +362,6 @@ pub struct CheckinRow {
     pub minutes: Option<i32>,
     pub note: Option<String>,
     pub created_at: DateTime<Utc>,
-}
-
-/// A validated check-in about to be written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCheckin {
-    pub day: NaiveDate,
-    pub minutes: Option<u32>,
-    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, FromRow)]

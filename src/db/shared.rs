@@ -448,7 +448,7 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
-            async fn record(
+            async fn insert_event(
                 &mut self,
                 user: UserId,
                 event: &NewEvent,

@@ -23,8 +23,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, NewCheckin, StatsFigures, Store, StoredResponse,
-    Tx, UserRow, UserStatements, UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, StoredResponse, Tx, UserRow,
+    UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };
@@ -34,6 +34,7 @@ use crate::{
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
+        checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
         profile::Profile,
         streak::StreakSummary,

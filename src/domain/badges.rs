@@ -24,6 +24,8 @@ impl BadgeCode {
     }
 }
 
+use super::GoalStatus;
+
 /// How hard a badge is to earn.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema, clap::ValueEnum,
@@ -54,17 +56,31 @@ impl Tier {
     }
 }
 
-/// What a rule looks at, measured right after a write.
+/// What a rule looks at, measured right after a write: either a count of the user's goals
+/// (taken from the database, and only when a badge on it is pending) or a value the write
+/// reports itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Measure {
     /// Goals the user has, after creating one.
     GoalsCreated,
     /// Goals the user has completed, after completing one.
     GoalsCompleted,
-    /// The longest streak of the goal just checked in.
+    /// The longest streak of the goal just checked in (reported).
     StreakDays,
-    /// 1 when the profile has a display name, a bio and at least three skills.
+    /// 1 when the profile has a display name, a bio and at least three skills (reported).
     ProfileComplete,
+}
+
+impl Measure {
+    /// For a count, which of the user's goals it counts (`Some(None)`: all of them);
+    /// `None` for a measure the write reports.
+    pub fn goals_counted(self) -> Option<Option<GoalStatus>> {
+        match self {
+            Self::GoalsCreated => Some(None),
+            Self::GoalsCompleted => Some(Some(GoalStatus::Completed)),
+            Self::StreakDays | Self::ProfileComplete => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,6 +183,17 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn counts_count_goals_and_the_rest_are_reported() {
+        assert_eq!(Measure::GoalsCreated.goals_counted(), Some(None));
+        assert_eq!(
+            Measure::GoalsCompleted.goals_counted(),
+            Some(Some(GoalStatus::Completed))
+        );
+        assert_eq!(Measure::StreakDays.goals_counted(), None);
+        assert_eq!(Measure::ProfileComplete.goals_counted(), None);
     }
 
     #[test]

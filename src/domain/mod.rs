@@ -1,6 +1,9 @@
-//! The rules of the service as plain types and functions, with no HTTP or SQL in them.
-//! Every validated value here is built only through its `parse`, so a value of one of these
-//! types is valid wherever it travels.
+//! The rules of the service as plain types and functions: no I/O, no SQL and no HTTP
+//! handling. Every validated value here is built only through its `parse`, so a value of one
+//! of these types is valid wherever it travels. A validation that fails names its fields
+//! with `FieldError`s, the entries of the problem document the edge sends; some types derive
+//! the traits the edges use to carry them (serde and utoipa for the API, sqlx for ids, clap
+//! for the tier), which nothing here calls.
 
 pub mod account;
 pub mod activity;

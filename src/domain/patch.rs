@@ -11,10 +11,6 @@ pub enum Patch<T> {
 }
 
 impl<T> Patch<T> {
-    pub fn is_unchanged(&self) -> bool {
-        matches!(self, Self::Unchanged)
-    }
-
     /// Validates a new value, keeping `Unchanged` and `Clear` as they are.
     pub fn try_map<U, E>(self, f: impl FnOnce(T) -> Result<U, E>) -> Result<Patch<U>, E> {
         Ok(match self {

@@ -200,14 +200,6 @@ impl ProfileChanges {
                 .unwrap_or(TimeZone::UTC),
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.display_name.is_unchanged()
-            && self.bio.is_unchanged()
-            && self.skills.is_unchanged()
-            && self.avatar_url.is_unchanged()
-            && self.timezone.is_unchanged()
-    }
 }
 
 #[cfg(test)]

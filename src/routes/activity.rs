@@ -1,28 +1,24 @@
 //! The activity feed: every change to a user's profile, goals, check-ins and badges.
 
-use axum::{
-    Json,
-    extract::State,
-    http::{HeaderValue, header},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, response::Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{UserPath, open_section};
+use super::{
+    UserPath, open_section,
+    paging::{self, Limit},
+};
 use crate::{
     auth::AuthUser,
     db::{ActivityPage, EventRow},
     domain::{
-        UserId,
         activity::EventKind,
         visibility::{Activity, Section},
     },
     error::{AppError, AppResult},
     extract::{ApiPath, ApiQuery},
-    routes::goals::{DEFAULT_PAGE, MAX_PAGE},
     state::AppState,
 };
 
@@ -68,11 +64,6 @@ pub struct ActivityQuery {
     pub cursor: Option<i64>,
 }
 
-fn next_link(user: UserId, limit: u32, last: i64) -> HeaderValue {
-    let link = format!("</users/{user}/activity?limit={limit}&cursor={last}>; rel=\"next\"");
-    HeaderValue::from_str(&link).expect("a link built from ids is a valid header")
-}
-
 /// A user's activity, newest first. Events about goals or badges are left out when those
 /// sections are private to someone else.
 #[utoipa::path(
@@ -95,13 +86,7 @@ async fn list_activity(
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<ActivityQuery>,
 ) -> AppResult<Response> {
-    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(AppError::invalid_parameter(
-            "limit",
-            format!("must be between 1 and {MAX_PAGE}"),
-        ));
-    }
+    let limit = Limit::parse(query.limit)?;
     if query.cursor.is_some_and(|c| c < 1) {
         return Err(AppError::invalid_parameter(
             "cursor",
@@ -112,21 +97,22 @@ async fn list_activity(
     let privacy = owner.privacy();
     let page = ActivityPage {
         before: query.cursor,
-        limit: limit + 1,
+        limit: limit.fetch(),
         goals_visible: privacy.allows(Section::Goals, access.viewer()),
         badges_visible: privacy.allows(Section::Badges, access.viewer()),
     };
-    let mut rows = state.store.activity(&access, &page).await?;
-    let more = rows.len() > limit as usize;
-    rows.truncate(limit as usize);
-    let next = rows
-        .last()
-        .filter(|_| more)
-        .map(|last| next_link(path.user_id, limit, last.id));
-    let events: Vec<ActivityEvent> = rows.into_iter().map(ActivityEvent::from).collect();
-    let mut response = Json(events).into_response();
-    if let Some(link) = next {
-        response.headers_mut().insert(header::LINK, link);
-    }
-    Ok(response)
+    let rows = state.store.activity(&access, &page).await?;
+    Ok(paging::page(
+        rows,
+        limit,
+        |last| {
+            format!(
+                "/users/{}/activity?limit={}&cursor={}",
+                path.user_id,
+                limit.get(),
+                last.id
+            )
+        },
+        ActivityEvent::from,
+    ))
 }

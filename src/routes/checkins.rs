@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use axum::{
     Json,
     extract::State,
-    http::{HeaderValue, StatusCode, header},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -14,15 +14,18 @@ use serde::{Deserialize, Serialize, de::IgnoredAny};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{CheckinPath, GoalPath, Owned, field, open_section, optional_day, unknown_fields};
+use super::{
+    CheckinPath, GoalPath, Owned, open_section, optional_day,
+    paging::{self, Limit},
+    unknown_fields,
+};
 use crate::{
     auth::AuthUser,
     db::{CheckinPage, CheckinRow, EARLIEST_DAY, LATEST_DAY},
-    domain::{GoalId, UserId, checkin, streak::Streak, visibility::Goals},
+    domain::{GoalId, UserId, checkin::CheckinRequest, streak::Streak, visibility::Goals},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
-    routes::goals::{DEFAULT_PAGE, MAX_PAGE},
-    services::{self, checkins::CheckinRequest},
+    services,
     state::AppState,
 };
 
@@ -33,7 +36,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CheckIn {
+#[schema(as = CheckIn)]
+pub struct Checkin {
     pub goal_id: GoalId,
     /// The owner's calendar day it counts for.
     pub date: NaiveDate,
@@ -42,7 +46,7 @@ pub struct CheckIn {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<CheckinRow> for CheckIn {
+impl From<CheckinRow> for Checkin {
     fn from(row: CheckinRow) -> Self {
         Self {
             goal_id: row.goal_id,
@@ -56,15 +60,17 @@ impl From<CheckinRow> for CheckIn {
 
 /// A check-in and the goal's streak after it.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct CheckInResult {
+#[schema(as = CheckInResult)]
+pub struct CheckinResult {
     #[serde(flatten)]
-    pub checkin: CheckIn,
+    pub checkin: Checkin,
     pub streak: Streak,
 }
 
 /// A check-in. Every member is optional.
 #[derive(Debug, Deserialize, ToSchema)]
-pub struct CheckInCreate {
+#[schema(as = CheckInCreate)]
+pub struct CheckinCreate {
     /// Today (the default) or yesterday, in the owner's time zone.
     #[serde(default, deserialize_with = "optional_day")]
     #[schema(value_type = Option<String>, format = Date, example = "2026-03-10")]
@@ -81,35 +87,21 @@ pub struct CheckInCreate {
     pub unknown: BTreeMap<String, IgnoredAny>,
 }
 
-impl CheckInCreate {
-    pub(crate) fn validate(self) -> AppResult<CheckinRequest> {
-        let mut errors = unknown_fields(
-            &self.unknown,
-            &["goal_id", "created_at", "streak"],
-            "is set by the service",
-            "CheckInCreate",
-        );
-        let minutes = field(
-            &mut errors,
-            "minutes",
-            self.minutes.map(checkin::minutes).transpose(),
-        );
-        let note = field(
-            &mut errors,
-            "note",
-            self.note
-                .as_deref()
-                .map(checkin::note)
-                .transpose()
-                .map(Option::flatten),
-        );
-        match (minutes, note) {
-            (Some(minutes), Some(note)) if errors.is_empty() => Ok(CheckinRequest {
-                day: self.date,
-                minutes,
-                note,
-            }),
-            _ => Err(AppError::Validation(errors)),
+impl CheckinCreate {
+    /// The request, with an error for each member the type does not have; the fields are
+    /// validated with the day, once the user's calendar is known
+    /// ([`CheckinRequest::validate`]).
+    pub(crate) fn into_request(self) -> CheckinRequest {
+        CheckinRequest {
+            refused: unknown_fields(
+                &self.unknown,
+                &["goal_id", "created_at", "streak"],
+                "is set by the service",
+                "CheckInCreate",
+            ),
+            day: self.date,
+            minutes: self.minutes,
+            note: self.note,
         }
     }
 }
@@ -135,14 +127,9 @@ pub struct CheckinListQuery {
 }
 
 impl CheckinListQuery {
-    fn page(&self) -> AppResult<CheckinPage> {
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::invalid_parameter(
-                "limit",
-                format!("must be between 1 and {MAX_PAGE}"),
-            ));
-        }
+    /// The page to read (fetching one check-in more than it shows) and its size.
+    fn page(&self) -> AppResult<(CheckinPage, Limit)> {
+        let limit = Limit::parse(self.limit)?;
         let from = self.from.unwrap_or(EARLIEST_DAY);
         let to = self.to.unwrap_or(LATEST_DAY);
         // The cursor is the last day of the previous page: this page ends the day before.
@@ -154,20 +141,24 @@ impl CheckinListQuery {
             ),
             None => to,
         };
-        Ok(CheckinPage { from, to, limit })
+        let page = CheckinPage {
+            from,
+            to,
+            limit: limit.fetch(),
+        };
+        Ok((page, limit))
     }
 
-    fn next_link(&self, user: UserId, goal: GoalId, limit: u32, last: NaiveDate) -> HeaderValue {
-        let mut query = format!("limit={limit}");
+    /// The path and query of the page after the one ending on `last`.
+    fn next(&self, user: UserId, goal: GoalId, limit: Limit, last: NaiveDate) -> String {
+        let mut query = format!("limit={}", limit.get());
         if let Some(from) = self.from {
             query.push_str(&format!("&from={from}"));
         }
         if let Some(to) = self.to {
             query.push_str(&format!("&to={to}"));
         }
-        let link =
-            format!("</users/{user}/goals/{goal}/checkins?{query}&cursor={last}>; rel=\"next\"");
-        HeaderValue::from_str(&link).expect("a link built from ids and dates is a valid header")
+        format!("/users/{user}/goals/{goal}/checkins?{query}&cursor={last}")
     }
 }
 
@@ -179,7 +170,7 @@ impl CheckinListQuery {
     params(GoalPath, CheckinListQuery),
     responses(
         (status = 200, description = "One page of check-ins; `Link: <…>; rel=\"next\"` names the next page",
-            body = Vec<CheckIn>,
+            body = Vec<Checkin>,
             headers(("Link" = String, description = "The next page, RFC 8288"))),
         (status = 400, description = "A parameter is not valid; `errors` names it"),
         (status = 401, description = "A bearer token was sent and is not valid"),
@@ -192,36 +183,20 @@ async fn list_checkins(
     ApiPath(path): ApiPath<GoalPath>,
     ApiQuery(query): ApiQuery<CheckinListQuery>,
 ) -> AppResult<Response> {
-    let page = query.page()?;
+    let (page, limit) = query.page()?;
     let (_, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     state
         .store
         .goal(&access, path.goal_id)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
-    let mut rows = state
-        .store
-        .checkins(
-            &access,
-            path.goal_id,
-            &CheckinPage {
-                limit: page.limit + 1,
-                ..page
-            },
-        )
-        .await?;
-    let more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
-    let next = rows
-        .last()
-        .filter(|_| more)
-        .map(|last| query.next_link(path.user_id, path.goal_id, page.limit, last.checkin_date));
-    let checkins: Vec<CheckIn> = rows.into_iter().map(CheckIn::from).collect();
-    let mut response = Json(checkins).into_response();
-    if let Some(link) = next {
-        response.headers_mut().insert(header::LINK, link);
-    }
-    Ok(response)
+    let rows = state.store.checkins(&access, path.goal_id, &page).await?;
+    Ok(paging::page(
+        rows,
+        limit,
+        |last| query.next(path.user_id, path.goal_id, limit, last.checkin_date),
+        Checkin::from,
+    ))
 }
 
 /// Checks in on one of the caller's goals, for today or (logged late) yesterday.
@@ -230,10 +205,10 @@ async fn list_checkins(
     path = "/users/{user_id}/goals/{goal_id}/checkins",
     tag = "goals",
     params(GoalPath),
-    request_body = CheckInCreate,
+    request_body = CheckinCreate,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Checked in", body = CheckInResult,
+        (status = 201, description = "Checked in", body = CheckinResult,
             links(("RemoveCheckIn" = (
                 operation_id = "remove_checkin",
                 parameters(
@@ -244,7 +219,7 @@ async fn list_checkins(
                 description = "Removes this check-in"
             )))
         ),
-        (status = 200, description = "Already checked in that day: the stored check-in, unchanged", body = CheckInResult),
+        (status = 200, description = "Already checked in that day: the stored check-in, unchanged", body = CheckinResult),
         (status = 400, description = "The body is not JSON, or an id is not valid"),
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
@@ -257,10 +232,10 @@ async fn list_checkins(
 )]
 async fn add_checkin(
     State(state): State<AppState>,
-    Owned(path, _): Owned<GoalPath>,
-    ApiJson(body): ApiJson<CheckInCreate>,
+    Owned(path): Owned<GoalPath>,
+    ApiJson(body): ApiJson<CheckinCreate>,
 ) -> AppResult<Response> {
-    let request = body.validate()?;
+    let request = body.into_request();
     let done = services::checkins::add(
         &*state.store,
         &*state.clock,
@@ -274,7 +249,7 @@ async fn add_checkin(
     } else {
         StatusCode::OK
     };
-    let result = CheckInResult {
+    let result = CheckinResult {
         checkin: done.checkin.into(),
         streak: done.streak,
     };
@@ -298,7 +273,7 @@ async fn add_checkin(
 )]
 async fn remove_checkin(
     State(state): State<AppState>,
-    Owned(path, _): Owned<CheckinPath>,
+    Owned(path): Owned<CheckinPath>,
 ) -> AppResult<StatusCode> {
     services::checkins::remove(
         &*state.store,

@@ -14,7 +14,11 @@ use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{GoalPath, Owned, UserPath, field, open_section, unknown_fields};
+use super::{
+    GoalPath, Owned, UserPath, field, open_section,
+    paging::{self, Limit},
+    unknown_fields,
+};
 use crate::{
     auth::AuthUser,
     db::{GoalPage, GoalRow, StoredResponse},
@@ -36,9 +40,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_goals, create_goal))
         .routes(routes!(get_goal, update_goal, delete_goal))
 }
-
-pub const DEFAULT_PAGE: u32 = 50;
-pub const MAX_PAGE: u32 = 100;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LearningGoal {
@@ -240,39 +241,22 @@ pub struct GoalListQuery {
 }
 
 impl GoalListQuery {
-    fn page(&self) -> AppResult<GoalPage> {
+    /// The page to read (fetching one goal more than it shows) and its size.
+    fn page(&self) -> AppResult<(GoalPage, Limit)> {
         let status = self
             .status
             .as_deref()
             .map(GoalStatus::parse)
             .transpose()
             .map_err(|message| AppError::invalid_parameter("status", message))?;
-        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
-        if !(1..=MAX_PAGE).contains(&limit) {
-            return Err(AppError::invalid_parameter(
-                "limit",
-                format!("must be between 1 and {MAX_PAGE}"),
-            ));
-        }
-        Ok(GoalPage {
+        let limit = Limit::parse(self.limit)?;
+        let page = GoalPage {
             status,
             before: self.cursor,
-            limit,
-        })
+            limit: limit.fetch(),
+        };
+        Ok((page, limit))
     }
-}
-
-/// The `Link` header pointing at the page after `last`.
-fn next_link(user: UserId, page: &GoalPage, last: GoalId) -> HeaderValue {
-    let status = page
-        .status
-        .map(|s| format!("&status={}", s.as_str()))
-        .unwrap_or_default();
-    let link = format!(
-        "</users/{user}/goals?limit={}{status}&cursor={last}>; rel=\"next\"",
-        page.limit
-    );
-    HeaderValue::from_str(&link).expect("a link built from ids and fixed words is a valid header")
 }
 
 /// A user's goals, newest first, one page at a time.
@@ -295,36 +279,27 @@ async fn list_goals(
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<GoalListQuery>,
 ) -> AppResult<Response> {
-    let page = query.page()?;
+    let (page, limit) = query.page()?;
     let (owner, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     let today = streak::today(state.clock.now(), owner.time_zone());
-    let mut rows = state
-        .store
-        .goals(
-            &access,
-            &GoalPage {
-                limit: page.limit + 1,
-                ..page
-            },
-        )
-        .await?;
-    let more = rows.len() > page.limit as usize;
-    rows.truncate(page.limit as usize);
-    let next = more
-        .then(|| {
-            rows.last()
-                .map(|last| next_link(path.user_id, &page, last.id))
-        })
-        .flatten();
-    let goals: Vec<LearningGoal> = rows
-        .into_iter()
-        .map(|row| LearningGoal::on(row, today))
-        .collect();
-    let mut response = Json(goals).into_response();
-    if let Some(link) = next {
-        response.headers_mut().insert(header::LINK, link);
-    }
-    Ok(response)
+    let rows = state.store.goals(&access, &page).await?;
+    let status = page
+        .status
+        .map(|s| format!("&status={}", s.as_str()))
+        .unwrap_or_default();
+    Ok(paging::page(
+        rows,
+        limit,
+        |last| {
+            format!(
+                "/users/{}/goals?limit={}{status}&cursor={}",
+                path.user_id,
+                limit.get(),
+                last.id
+            )
+        },
+        |row| LearningGoal::on(row, today),
+    ))
 }
 
 /// One goal of a user.
@@ -382,7 +357,7 @@ async fn get_goal(
 )]
 async fn create_goal(
     State(state): State<AppState>,
-    Owned(path, _): Owned<UserPath>,
+    Owned(path): Owned<UserPath>,
     headers: HeaderMap,
     RawJson(bytes): RawJson,
 ) -> AppResult<Response> {
@@ -520,7 +495,7 @@ fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
 )]
 async fn update_goal(
     State(state): State<AppState>,
-    Owned(path, _): Owned<GoalPath>,
+    Owned(path): Owned<GoalPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LearningGoalUpdate>,
 ) -> AppResult<Json<LearningGoal>> {
@@ -564,7 +539,7 @@ async fn update_goal(
 )]
 async fn delete_goal(
     State(state): State<AppState>,
-    Owned(path, _): Owned<GoalPath>,
+    Owned(path): Owned<GoalPath>,
 ) -> AppResult<StatusCode> {
     services::goals::delete(&*state.store, &*state.clock, path.user_id, path.goal_id).await?;
     Ok(StatusCode::NO_CONTENT)

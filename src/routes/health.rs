@@ -44,10 +44,10 @@ async fn healthz() -> Json<Health> {
     )
 )]
 async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
-    if state.health.is_draining() {
+    if state.readiness.is_draining() {
         return Err(AppError::Unavailable("shutting down".into()));
     }
-    if !state.health.is_migrated() {
+    if !state.readiness.is_migrated() {
         return Err(AppError::Unavailable(
             "starting: the database is not ready yet".into(),
         ));

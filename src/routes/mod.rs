@@ -7,6 +7,7 @@ mod badges;
 mod checkins;
 mod goals;
 mod icons;
+mod paging;
 
 pub use goals::IDEMPOTENCY_KEY_PATTERN;
 mod health;
@@ -26,13 +27,13 @@ use utoipa_axum::router::OpenApiRouter;
 use chrono::NaiveDate;
 
 use crate::{
-    auth::{AuthUser, Caller},
+    auth::AuthUser,
     db::{EARLIEST_DAY, LATEST_DAY, UserRow},
     domain::{
         GoalId, UserId,
         visibility::{Access, SectionKind, Viewer},
     },
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult, FieldError, field},
     extract::ApiPath,
     state::AppState,
 };
@@ -169,7 +170,7 @@ pub async fn open_section<S: SectionKind>(
 /// A path under the caller's own resources: 401 without a valid token, 403 when the path
 /// names another user. Checked before the body is read, so another user's request learns
 /// nothing from validation.
-pub struct Owned<P>(pub P, pub Caller);
+pub struct Owned<P>(pub P);
 
 impl<P: DeserializeOwned + UserScoped + Send> FromRequestParts<AppState> for Owned<P> {
     type Rejection = AppError;
@@ -182,7 +183,7 @@ impl<P: DeserializeOwned + UserScoped + Send> FromRequestParts<AppState> for Own
                 "a token may only change its own user's data".into(),
             ));
         }
-        Ok(Self(path, caller))
+        Ok(Self(path))
     }
 }
 
@@ -207,18 +208,11 @@ fn unknown_fields(
         .collect()
 }
 
-/// Records a field's validation failure, yielding its value when valid.
-fn field<T>(errors: &mut Vec<FieldError>, name: &str, result: Result<T, String>) -> Option<T> {
-    result
-        .map_err(|message| errors.push(FieldError::new(name, message)))
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
-    use super::{checkins::CheckInCreate, goals, users::UserUpdate};
+    use super::{checkins::CheckinCreate, goals, users::UserUpdate};
     use crate::extract::parse_json;
 
     #[derive(Debug, serde::Deserialize)]
@@ -257,7 +251,7 @@ mod tests {
                 let _ = parse_json::<UserUpdate>(body).map(UserUpdate::validate);
                 let _ = parse_json::<goals::LearningGoalCreate>(body).map(goals::LearningGoalCreate::validate);
                 let _ = parse_json::<goals::LearningGoalUpdate>(body).map(goals::LearningGoalUpdate::validate);
-                let _ = parse_json::<CheckInCreate>(body).map(CheckInCreate::validate);
+                let _ = parse_json::<CheckinCreate>(body).map(|c| c.into_request().validate(chrono::NaiveDate::MIN));
             }
         }
 
@@ -284,7 +278,7 @@ mod tests {
             let _ = parse_json::<UserUpdate>(&body).map(UserUpdate::validate);
             let _ = parse_json::<goals::LearningGoalCreate>(&body).map(goals::LearningGoalCreate::validate);
             let _ = parse_json::<goals::LearningGoalUpdate>(&body).map(goals::LearningGoalUpdate::validate);
-            let _ = parse_json::<CheckInCreate>(&body).map(CheckInCreate::validate);
+            let _ = parse_json::<CheckinCreate>(&body).map(|c| c.into_request().validate(chrono::NaiveDate::MIN));
         }
     }
 }

@@ -366,7 +366,7 @@ async fn get_profile(
 )]
 async fn update_profile(
     State(state): State<AppState>,
-    Owned(path, _): Owned<UserPath>,
+    Owned(path): Owned<UserPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UserUpdate>,
 ) -> AppResult<MyProfileResponse> {

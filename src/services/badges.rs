@@ -3,7 +3,7 @@ use chrono::{DateTime, Utc};
 use crate::{
     db::{AwardedBadgeRow, NewBadge, Store, Tx},
     domain::{
-        GoalStatus, UserId,
+        UserId,
         activity::NewEvent,
         badges::{self, Measure},
     },
@@ -11,55 +11,34 @@ use crate::{
     services::active_user,
 };
 
-/// What a write tells the badge rules: a value it knows, or a count to take.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Measured {
-    GoalsCreated,
-    GoalsCompleted,
-    StreakDays(u32),
-    ProfileComplete(bool),
-}
-
-impl Measured {
-    fn measure(self) -> Measure {
-        match self {
-            Self::GoalsCreated => Measure::GoalsCreated,
-            Self::GoalsCompleted => Measure::GoalsCompleted,
-            Self::StreakDays(_) => Measure::StreakDays,
-            Self::ProfileComplete(_) => Measure::ProfileComplete,
-        }
-    }
-
-    /// Counts are taken under the user's row lock: concurrent writes of one user then count
-    /// one after the other, each seeing the others' committed goals (without it, five
-    /// goals completed at once could each count fewer than five).
-    async fn value(self, tx: &mut dyn Tx, user: UserId) -> sqlx::Result<i64> {
-        let status = match self {
-            Self::StreakDays(days) => return Ok(i64::from(days)),
-            Self::ProfileComplete(complete) => return Ok(i64::from(complete)),
-            Self::GoalsCreated => None,
-            Self::GoalsCompleted => Some(GoalStatus::Completed),
-        };
-        tx.lock_user(user).await?;
-        tx.count_goals(user, status).await
-    }
-}
-
 /// Awards, inside the caller's transaction, every badge the rules on this measure say is
-/// earned and not yet held, each with its activity event. A badge awarded concurrently by
-/// another transaction is skipped by the database's unique key, so it is awarded once.
+/// earned and not yet held, each with its activity event. `reported` is the measure's value
+/// when the write knows it; a count is taken only when a badge on it is pending. A badge
+/// awarded concurrently by another transaction is skipped by the database's unique key, so
+/// it is awarded once.
 pub(crate) async fn award_earned(
     tx: &mut dyn Tx,
     user: UserId,
-    measured: Measured,
+    measure: Measure,
+    reported: Option<i64>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let held = tx.held_badges(user).await?;
-    let pending = badges::pending(measured.measure(), &held);
+    let pending = badges::pending(measure, &held);
     if pending.is_empty() {
         return Ok(());
     }
-    let value = measured.value(tx, user).await?;
+    let value = match (reported, measure.goals_counted()) {
+        (Some(value), _) => value,
+        // Counted under the user's row lock: concurrent writes of one user then count one
+        // after the other, each seeing the others' committed goals (without it, five goals
+        // completed at once could each count fewer than five).
+        (None, Some(status)) => {
+            tx.lock_user(user).await?;
+            tx.count_goals(user, status).await?
+        }
+        (None, None) => 0,
+    };
     for code in badges::earned(&pending, value) {
         award_one(tx, user, code, now).await?;
     }
@@ -80,7 +59,7 @@ async fn award_one(
         .badge(code)
         .await?
         .map_or_else(|| code.to_owned(), |b| b.name);
-    tx.record(user, &NewEvent::badge_awarded(code, &name), now)
+    tx.insert_event(user, &NewEvent::badge_awarded(code, &name), now)
         .await?;
     Ok(true)
 }
@@ -128,7 +107,7 @@ pub async fn revoke(
         .badge(code)
         .await?
         .map_or_else(|| code.to_owned(), |b| b.name);
-    tx.record(user, &NewEvent::badge_revoked(code, &name), now)
+    tx.insert_event(user, &NewEvent::badge_revoked(code, &name), now)
         .await?;
     tx.commit().await?;
     Ok(())

@@ -6,23 +6,13 @@ use crate::{
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
-        checkin,
+        badges::Measure,
+        checkin::CheckinRequest,
         streak::{self, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
-    services::{
-        active_user,
-        badges::{Measured, award_earned},
-    },
+    services::{active_user, badges::award_earned},
 };
-
-/// A check-in as the client asked for it; the day is settled against the user's calendar.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckinRequest {
-    pub day: Option<NaiveDate>,
-    pub minutes: Option<u32>,
-    pub note: Option<String>,
-}
 
 /// The outcome of a check-in: the stored row, the goal's streak now, and whether this
 /// request wrote it (a repeat for the same day writes nothing).
@@ -43,6 +33,11 @@ pub async fn add(
 ) -> AppResult<CheckedIn> {
     let mut tx = store.begin().await?;
     let owner = active_user(&mut *tx, user).await?;
+    let now = clock.now();
+    let today = streak::today(now, owner.time_zone());
+    // Validated here, where the user's day is known, every field at once.
+    let new = request.validate(today).map_err(AppError::Validation)?;
+    let day = new.day;
     let row = tx
         .lock_goal(user, goal)
         .await?
@@ -53,15 +48,6 @@ pub async fn add(
             row.status.as_str()
         )));
     }
-    let now = clock.now();
-    let today = streak::today(now, owner.time_zone());
-    let day = checkin::day(request.day, today)
-        .map_err(|message| AppError::validation("date", message))?;
-    let new = crate::db::NewCheckin {
-        day,
-        minutes: request.minutes,
-        note: request.note,
-    };
     let Some(checkin) = tx.insert_checkin(user, goal, &new, now).await? else {
         // Already checked in that day: answer with what is stored, write nothing.
         let existing = tx.checkin(goal, day).await?.ok_or_else(|| {
@@ -78,13 +64,14 @@ pub async fn add(
         None => history(&mut *tx, goal).await?,
     };
     tx.save_streak(goal, &summary, 1).await?;
-    tx.record(user, &NewEvent::checkin_added(goal, &row.title, day), now)
+    tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
         .await?;
     let streak = summary.on(today);
     award_earned(
         &mut *tx,
         user,
-        Measured::StreakDays(streak.longest_streak),
+        Measure::StreakDays,
+        Some(i64::from(streak.longest_streak)),
         now,
     )
     .await?;
@@ -117,7 +104,7 @@ pub async fn remove(
     }
     let summary = history(&mut *tx, goal).await?;
     tx.save_streak(goal, &summary, -1).await?;
-    tx.record(
+    tx.insert_event(
         user,
         &NewEvent::checkin_removed(goal, &row.title, day),
         clock.now(),

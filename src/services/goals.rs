@@ -6,14 +6,12 @@ use crate::{
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
+        badges::Measure,
         goal::{GoalChanges, NewGoal},
         streak::{self, Streak},
     },
     error::{AppError, AppResult, FieldError},
-    services::{
-        active_user,
-        badges::{Measured, award_earned},
-    },
+    services::{active_user, badges::award_earned},
 };
 
 /// How long an `Idempotency-Key` is remembered.
@@ -69,15 +67,15 @@ pub async fn create(
         }
     }
     let created = tx.insert_goal(user, &goal, now).await?;
-    tx.record(
+    tx.insert_event(
         user,
         &NewEvent::goal_created(created.id, &created.title),
         now,
     )
     .await?;
-    award_earned(&mut *tx, user, Measured::GoalsCreated, now).await?;
+    award_earned(&mut *tx, user, Measure::GoalsCreated, None, now).await?;
     if created.status == GoalStatus::Completed {
-        award_earned(&mut *tx, user, Measured::GoalsCompleted, now).await?;
+        award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
     }
     let response = respond(&created);
     if let Some(idempotency) = idempotency {
@@ -164,11 +162,11 @@ pub async fn update(
     let completed =
         current.status != GoalStatus::Completed && updated.status == GoalStatus::Completed;
     if completed {
-        tx.record(user, &NewEvent::goal_completed(goal, &updated.title), now)
+        tx.insert_event(user, &NewEvent::goal_completed(goal, &updated.title), now)
             .await?;
-        award_earned(&mut *tx, user, Measured::GoalsCompleted, now).await?;
+        award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
     } else {
-        tx.record(user, &NewEvent::goal_updated(goal, &updated.title), now)
+        tx.insert_event(user, &NewEvent::goal_updated(goal, &updated.title), now)
             .await?;
     }
     tx.commit().await?;
@@ -188,7 +186,7 @@ pub async fn delete(
         .delete_goal(user, goal)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
-    tx.record(user, &NewEvent::goal_deleted(goal, &title), clock.now())
+    tx.insert_event(user, &NewEvent::goal_deleted(goal, &title), clock.now())
         .await?;
     tx.commit().await?;
     Ok(())

@@ -1,9 +1,12 @@
 use crate::{
     clock::Clock,
     db::{Store, UserRow},
-    domain::{UserId, activity::NewEvent, profile::ProfileChanges, visibility::PrivacyChanges},
+    domain::{
+        UserId, activity::NewEvent, badges::Measure, profile::ProfileChanges,
+        visibility::PrivacyChanges,
+    },
     error::{AppError, AppResult},
-    services::badges::{Measured, award_earned},
+    services::badges::award_earned,
 };
 
 /// Applies a partial update to a user's profile and visibilities, if the profile is still
@@ -36,11 +39,13 @@ pub async fn update(
     }
     let now = clock.now();
     let updated = tx.save_profile(user, &profile, &privacy, now).await?;
-    tx.record(user, &NewEvent::profile_updated(), now).await?;
+    tx.insert_event(user, &NewEvent::profile_updated(), now)
+        .await?;
     award_earned(
         &mut *tx,
         user,
-        Measured::ProfileComplete(profile.is_complete()),
+        Measure::ProfileComplete,
+        Some(i64::from(profile.is_complete())),
         now,
     )
     .await?;

@@ -186,6 +186,17 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
     let catalog = json_body(app.get("/users/badges").await, 200).await;
 
     let catalog = catalog.as_array().expect("an array of definitions");
+    // Every rule awards a badge of the migrated catalog, and every built-in badge has a rule.
+    let mut rules: Vec<&str> = user_service::domain::badges::RULES
+        .iter()
+        .map(|rule| rule.code)
+        .collect();
+    rules.sort_unstable();
+    let codes: Vec<&str> = catalog
+        .iter()
+        .map(|b| b["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, rules);
     let tiers: Vec<(&str, &str)> = catalog
         .iter()
         .map(|b| (b["code"].as_str().unwrap(), b["tier"].as_str().unwrap()))
