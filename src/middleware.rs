@@ -32,6 +32,7 @@ use tokio::sync::Semaphore;
 
 use crate::{
     auth::{AuthUser, bearer_token},
+    domain::version::{self, Expected},
     error::AppError,
     state::AppState,
 };
@@ -260,10 +261,6 @@ pub fn etag_of(body: &[u8]) -> String {
     )
 }
 
-/// The entity tag of a value's JSON representation, as [`conditional_get`] would tag it.
-pub fn etag_of_json<T: serde::Serialize>(value: &T) -> String {
-    etag_of(&serde_json::to_vec(value).expect("response types serialise"))
-}
 
 /// How two entity tags are compared (RFC 9110 §8.8.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,8 +285,32 @@ pub fn etag_matches(list: &HeaderValue, etag: &str, comparison: Comparison) -> b
     })
 }
 
-/// `ETag` on every JSON answer to a GET or PUT, and 304 when a GET's `If-None-Match`
-/// names it.
+/// The versions an `If-Match` list admits, by the strong comparison: a weak tag admits
+/// none.
+pub fn expected_versions(if_match: &HeaderValue) -> Expected {
+    let list = if_match.to_str().unwrap_or_default();
+    if list.split(',').any(|tag| tag.trim() == "*") {
+        return Expected::Any;
+    }
+    Expected::OneOf(
+        list.split(',')
+            .filter_map(|tag| tag.trim().strip_prefix('"')?.strip_suffix('"'))
+            .map(version::Version::from_tag)
+            .collect(),
+    )
+}
+
+/// An answer tagged with the version of what it shows, as a strong entity tag.
+pub fn with_version(answer: impl IntoResponse, version: &version::Version) -> Response {
+    let mut response = answer.into_response();
+    let tag = HeaderValue::from_str(&format!("\"{}\"", version.as_str()))
+        .expect("a version is a valid header value");
+    response.headers_mut().insert(header::ETAG, tag);
+    response
+}
+
+/// `ETag` on every JSON answer to a GET or PUT (the version its handler tagged it with,
+/// else a digest of its bytes), and 304 when a GET's `If-None-Match` names it.
 pub async fn conditional_get(request: Request, next: Next) -> Response {
     if request.method() != Method::GET && request.method() != Method::PUT {
         return next.run(request).await;
@@ -301,6 +322,13 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     if response.status() != StatusCode::OK || !is_json(response.headers()) {
         return response;
     }
+    if let Some(tagged) = response.headers().get(header::ETAG) {
+        let tagged = tagged.to_str().unwrap_or_default().to_owned();
+        if if_none_match.is_some_and(|list| etag_matches(&list, &tagged, Comparison::Weak)) {
+            return not_modified(response.headers(), &tagged);
+        }
+        return response;
+    }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
         return AppError::Internal(anyhow::anyhow!("buffering a response body failed"))
@@ -309,22 +337,25 @@ pub async fn conditional_get(request: Request, next: Next) -> Response {
     let etag = etag_of(&bytes);
     let value = HeaderValue::from_str(&etag).expect("an entity tag is a valid header value");
     if if_none_match.is_some_and(|list| etag_matches(&list, &etag, Comparison::Weak)) {
-        let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
-        for name in [
-            header::ETAG,
-            header::CACHE_CONTROL,
-            header::VARY,
-            header::LINK,
-        ] {
-            if let Some(v) = parts.headers.get(&name) {
-                not_modified.headers_mut().insert(name, v.clone());
-            }
-        }
-        not_modified.headers_mut().insert(header::ETAG, value);
-        return not_modified;
+        return not_modified(&parts.headers, &etag);
     }
     parts.headers.insert(header::ETAG, value);
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// A 304 carrying the headers of the answer it stands for that a cache needs.
+fn not_modified(headers: &HeaderMap, etag: &str) -> Response {
+    let mut not_modified = StatusCode::NOT_MODIFIED.into_response();
+    for name in [header::CACHE_CONTROL, header::VARY, header::LINK] {
+        if let Some(v) = headers.get(&name) {
+            not_modified.headers_mut().insert(name, v.clone());
+        }
+    }
+    not_modified.headers_mut().insert(
+        header::ETAG,
+        HeaderValue::from_str(etag).expect("an entity tag is a valid header value"),
+    );
+    not_modified
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

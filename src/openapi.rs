@@ -21,7 +21,7 @@ use crate::{
         text::{Kind, pattern},
     },
     error::{FieldError, Problem},
-    routes::IDEMPOTENCY_KEY_PATTERN,
+    idempotency,
 };
 
 #[derive(OpenApi)]
@@ -151,7 +151,7 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
             .and_then(Value::as_array_mut);
         for parameter in parameters.into_iter().flatten() {
             if parameter["name"] == "Idempotency-Key" {
-                parameter["schema"]["pattern"] = json!(IDEMPOTENCY_KEY_PATTERN);
+                parameter["schema"]["pattern"] = json!(idempotency::KEY_PATTERN);
             }
             if parameter["name"] == "code" && parameter["in"] == "path" {
                 parameter["schema"]["pattern"] = json!(CODE_PATTERN);

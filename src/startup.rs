@@ -30,6 +30,7 @@ use crate::{
     db::{self, DenylistTable, Store},
     error::{AppError, is_transient_chain},
     extract::MAX_BODY_BYTES,
+    idempotency,
     middleware::{
         RateLimit, close_when_body_unread, conditional_get, private_when_authenticated, rate_limit,
         request_timeout, require_ready, shed_load,
@@ -210,7 +211,7 @@ async fn housekeeping(state: AppState) {
             continue;
         }
         let (store, clock) = (&*state.store, &*state.clock);
-        match services::goals::purge_expired_idempotency_keys(store, clock).await {
+        match idempotency::purge(store, clock).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "expired idempotency keys deleted"),
             Err(err) => tracing::warn!(error = %err, "deleting expired idempotency keys failed"),

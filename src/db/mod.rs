@@ -32,7 +32,8 @@ use crate::{
         goal::{GoalFields, NewGoal},
         profile::{Profile, TimeZone},
         streak::StreakSummary,
-        visibility::{self, Access, Privacy, Visibility},
+        version::Version,
+        visibility::{self, Access, Privacy, Viewer, Visibility},
     },
 };
 pub use denylist::DenylistTable;
@@ -249,12 +250,13 @@ pub trait Tx: Send {
         user: UserId,
         key: &str,
     ) -> sqlx::Result<Option<IdempotencyRow>>;
-    /// Stores the response to replay for a key, and the goal that request created.
-    async fn save_idempotent_response(
+    /// Keeps what the request that claimed a key created (`kept`, as `idempotency` writes
+    /// it), and the goal.
+    async fn save_idempotent_result(
         &mut self,
         user: UserId,
         key: &str,
-        response: &StoredResponse,
+        kept: &str,
         goal: GoalId,
     ) -> sqlx::Result<()>;
     /// Deletes keys created before `before`: how many.
@@ -274,6 +276,8 @@ pub struct UserRow {
     pub skills: Json<Vec<String>>,
     pub avatar_url: Option<String>,
     pub timezone: String,
+    /// Moved by every write of the profile.
+    pub profile_revision: i64,
     pub created_at: Option<UtcTimestamp>,
     pub goals_visibility: String,
     pub badges_visibility: String,
@@ -294,6 +298,24 @@ impl UserRow {
 
     pub fn time_zone(&self) -> TimeZone {
         TimeZone::from_stored(&self.timezone)
+    }
+
+    /// The version of this profile as `viewer` sees it: its revision, and the
+    /// auth-service's columns it shows, which that service may change without one.
+    pub fn version(&self, viewer: Viewer) -> Version {
+        let viewer = match viewer {
+            Viewer::Owner => "owner",
+            Viewer::Other => "other",
+        };
+        Version::of(&[
+            &"profile",
+            &self.id,
+            &self.profile_revision,
+            &self.username,
+            &format!("{:?}", self.email),
+            &format!("{:?}", self.created_at.map(|t| t.0)),
+            &viewer,
+        ])
     }
 
     pub fn privacy(&self) -> Privacy {
@@ -319,9 +341,31 @@ pub struct GoalRow {
     pub completed_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     pub streak: StreakRow,
+    /// Moved by every write of the goal (its fields or its streak).
+    pub revision: i64,
 }
 
 impl GoalRow {
+    /// The goal as created, to be kept for a replay of its creation.
+    pub fn as_created(&self) -> crate::domain::goal::CreatedGoal {
+        crate::domain::goal::CreatedGoal {
+            id: self.id.get(),
+            user_id: self.user_id.get(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            status: self.status,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            completed_at: self.completed_at,
+        }
+    }
+
+    /// The version of this goal as shown on `today`, the owner's day: its streak is of that
+    /// day.
+    pub fn version(&self, today: NaiveDate) -> Version {
+        Version::of(&[&"goal", &self.id, &self.revision, &today])
+    }
+
     pub fn fields(&self) -> GoalFields {
         GoalFields {
             title: self.title.clone(),
@@ -476,22 +520,12 @@ impl StatsFigures {
 }
 
 /// A stored idempotency key: the request it was first used with and, once that committed,
-/// its response.
+/// what it created.
 #[derive(Debug, Clone, FromRow)]
 pub struct IdempotencyRow {
     pub request_hash: String,
-    pub status: Option<i32>,
-    pub location: Option<String>,
     pub body: Option<String>,
     pub goal_deleted: bool,
-}
-
-/// A response kept to be replayed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub location: Option<String>,
-    pub body: String,
 }
 
 /// One page of a user's goals, newest first: those older than `before` (a goal id), at

@@ -20,8 +20,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, StoredResponse, Tx, UserRow,
-    UserStatements, UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
+    UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };

@@ -561,19 +561,17 @@ macro_rules! impl_tx {
                     .await
             }
 
-            async fn save_idempotent_response(
+            async fn save_idempotent_result(
                 &mut self,
                 user: UserId,
                 key: &str,
-                response: &StoredResponse,
+                kept: &str,
                 goal: GoalId,
             ) -> sqlx::Result<()> {
-                sqlx::query(sql::SAVE_IDEMPOTENT_RESPONSE)
+                sqlx::query(sql::SAVE_IDEMPOTENT_RESULT)
                     .bind(user)
                     .bind(key)
-                    .bind(i32::from(response.status))
-                    .bind(&response.location)
-                    .bind(&response.body)
+                    .bind(kept)
                     .bind(goal)
                     .execute(&mut *self.tx)
                     .await

@@ -7,7 +7,7 @@
 macro_rules! goal_columns {
     () => {
         "id, user_id, title, description, status, created_at, updated_at, completed_at, \
-         last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates"
+         last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, revision"
     };
 }
 pub(crate) use goal_columns;
@@ -61,7 +61,7 @@ pub const INSERT_GOAL: &str = concat!(
 
 pub const UPDATE_GOAL: &str = concat!(
     "UPDATE learning_goals SET title = $3, description = $4, status = $5, completed_at = $6, ",
-    "updated_at = $7 WHERE id = $1 AND user_id = $2 RETURNING ",
+    "updated_at = $7, revision = revision + 1 WHERE id = $1 AND user_id = $2 RETURNING ",
     goal_columns!()
 );
 
@@ -78,10 +78,12 @@ pub const RECENT_STREAKS: &str = "\
     SELECT last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates \
     FROM learning_goals WHERE user_id = $1 AND last_checkin_date >= $2";
 
-/// The streak summary, and the check-in count moved by $7 (+1 or -1).
+/// The streak summary, and the check-in count moved by $7 (+1 or -1): a new revision of
+/// the goal, whose representation shows the streak.
 pub const SAVE_STREAK: &str = "\
     UPDATE learning_goals SET last_checkin_date = $2, streak_run = $3, longest_streak = $4, \
-    freezes_held = $5, frozen_dates = $6, checkin_count = checkin_count + $7 WHERE id = $1";
+    freezes_held = $5, frozen_dates = $6, checkin_count = checkin_count + $7, \
+    revision = revision + 1 WHERE id = $1";
 
 macro_rules! checkin_columns {
     () => {
@@ -194,15 +196,16 @@ pub const CLAIM_IDEMPOTENCY_KEY: &str = "\
 
 /// With whether the goal the first request created has been deleted since.
 pub const IDEMPOTENCY_RECORD: &str = "\
-    SELECT k.request_hash, k.status, k.location, k.body, \
+    SELECT k.request_hash, k.body, \
       (k.goal_id IS NOT NULL AND NOT EXISTS ( \
         SELECT 1 FROM learning_goals g WHERE g.id = k.goal_id AND g.user_id = k.user_id)) \
         AS goal_deleted \
     FROM idempotency_keys k \
     WHERE k.user_id = $1 AND k.idempotency_key = $2";
 
-pub const SAVE_IDEMPOTENT_RESPONSE: &str = "\
-    UPDATE idempotency_keys SET status = $3, location = $4, body = $5, goal_id = $6 \
+/// What the request created, in `body` (status 201 marks it done, as earlier versions did).
+pub const SAVE_IDEMPOTENT_RESULT: &str = "\
+    UPDATE idempotency_keys SET status = 201, body = $3, goal_id = $4 \
     WHERE user_id = $1 AND idempotency_key = $2";
 
 pub const PURGE_IDEMPOTENCY_KEYS: &str = "DELETE FROM idempotency_keys WHERE created_at < $1";
@@ -222,7 +225,7 @@ pub const RESET_PROFILE: &str = "\
     UPDATE users SET display_name = NULL, bio = NULL, skills = $2, avatar_url = NULL, \
       timezone = 'UTC', profile_updated_at = NULL, goals_visibility = 'public', \
       badges_visibility = 'public', activity_visibility = 'public', stats_visibility = 'public', \
-      first_seen_at = $3 \
+      first_seen_at = $3, profile_revision = profile_revision + 1 \
     WHERE id = $1";
 
 pub const DELETE_USER: &str = "DELETE FROM users WHERE id = $1";

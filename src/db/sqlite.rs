@@ -23,8 +23,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, StoredResponse, Tx, UserRow,
-    UserStatements, UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
+    UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };
@@ -74,6 +74,8 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     ("stats_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     // Stamped by the service (SQLite cannot default an added column to "now").
     ("first_seen_at", "TEXT"),
+    // Moved by every write of the profile: what its entity tag is derived from.
+    ("profile_revision", "INTEGER NOT NULL DEFAULT 0"),
 ];
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -139,7 +139,7 @@ impl UsersTable {
             "CAST(NULL AS TEXT) AS email"
         });
         list.push_str(
-            ", display_name, bio, skills, avatar_url, timezone, \
+            ", display_name, bio, skills, avatar_url, timezone, profile_revision, \
              goals_visibility, badges_visibility, activity_visibility, stats_visibility, ",
         );
         list.push_str(if self.created_at {
@@ -195,8 +195,8 @@ impl UsersTable {
             update_profile: format!(
                 "UPDATE users SET display_name = $2, bio = $3, skills = $4, avatar_url = $5, \
                  timezone = $6, goals_visibility = $7, badges_visibility = $8, \
-                 activity_visibility = $9, stats_visibility = $10, profile_updated_at = $11 \
-                 WHERE id = $1 RETURNING {select}"
+                 activity_visibility = $9, stats_visibility = $10, profile_updated_at = $11, \
+                 profile_revision = profile_revision + 1 WHERE id = $1 RETURNING {select}"
             )
             .into(),
             insert: format!(

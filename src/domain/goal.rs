@@ -101,6 +101,20 @@ impl NewGoal {
     }
 }
 
+/// A goal as it was created: what a replay of its creation answers with. (A new goal has
+/// no check-ins: its streak is zero.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedGoal {
+    pub id: i64,
+    pub user_id: i64,
+    pub title: String,
+    pub description: Option<String>,
+    pub status: GoalStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
 /// The fields of a goal that its owner edits, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GoalFields {
@@ -214,6 +228,20 @@ mod tests {
         }
         assert!(GoalStatus::parse("done").is_err());
         assert!(GoalStatus::parse("In-Progress").is_err());
+    }
+
+    #[test]
+    fn a_created_goal_reads_back_from_what_earlier_versions_kept() {
+        // Earlier versions kept the whole answer, streak figures included.
+        let kept = r#"{"id":49,"user_id":1,"title":"Learn Go","description":null,
+            "status":"in-progress","streak_count":0,"longest_streak":0,"freezes_available":0,
+            "last_checkin_date":null,"created_at":"2026-03-10T12:00:00Z",
+            "updated_at":"2026-03-10T12:00:00Z","completed_at":null}"#;
+        let created: CreatedGoal = serde_json::from_str(kept).unwrap();
+        assert_eq!((created.id, created.status), (49, GoalStatus::InProgress));
+        let again: CreatedGoal =
+            serde_json::from_str(&serde_json::to_string(&created).unwrap()).unwrap();
+        assert_eq!(again, created);
     }
 
     #[test]

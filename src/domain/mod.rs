@@ -15,6 +15,7 @@ pub mod patch;
 pub mod profile;
 pub mod streak;
 pub mod text;
+pub mod version;
 pub mod visibility;
 
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};

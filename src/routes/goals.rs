@@ -10,7 +10,6 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -21,17 +20,18 @@ use super::{
 };
 use crate::{
     auth::AuthUser,
-    db::{GoalPage, GoalRow, StoredResponse},
+    db::{GoalPage, GoalRow},
     domain::{
         GoalDescription, GoalId, GoalStatus, GoalTitle, Patch, UserId,
-        goal::{GoalChanges, NewGoal},
+        goal::{CreatedGoal, GoalChanges, NewGoal},
         streak::{self, Streak},
         visibility::Goals,
     },
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery, RawJson, parse_json},
-    middleware::{Comparison, etag_matches, etag_of_json},
-    services::{self, goals::Idempotency},
+    idempotency::{Fingerprint, IdempotencyKey, Idempotent},
+    middleware::{expected_versions, with_version},
+    services,
     state::AppState,
 };
 
@@ -68,6 +68,27 @@ impl LearningGoal {
     /// The goal as of `today`, the owner's calendar day.
     pub fn on(row: GoalRow, today: NaiveDate) -> Self {
         Self::with_streak(&row.streak.summary().on(today), row)
+    }
+
+    /// The answer to its creation: a new goal has no check-ins, so no streak, whatever day
+    /// it is.
+    fn created(goal: CreatedGoal) -> AppResult<Self> {
+        let stored =
+            |what: &str| AppError::Internal(anyhow::anyhow!("a kept goal's {what} is not an id"));
+        Ok(Self {
+            id: GoalId::parse(goal.id).map_err(|_| stored("id"))?,
+            user_id: UserId::parse(goal.user_id).map_err(|_| stored("user_id"))?,
+            title: goal.title,
+            description: goal.description,
+            status: goal.status,
+            streak_count: 0,
+            longest_streak: 0,
+            freezes_available: 0,
+            last_checkin_date: None,
+            created_at: goal.created_at,
+            updated_at: goal.updated_at,
+            completed_at: goal.completed_at,
+        })
     }
 
     fn with_streak(streak: &Streak, row: GoalRow) -> Self {
@@ -318,7 +339,7 @@ async fn get_goal(
     State(state): State<AppState>,
     caller: Option<AuthUser>,
     ApiPath(path): ApiPath<GoalPath>,
-) -> AppResult<Json<LearningGoal>> {
+) -> AppResult<Response> {
     let (owner, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     let row = state
         .store
@@ -326,7 +347,8 @@ async fn get_goal(
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
     let today = streak::today(state.clock.now(), owner.time_zone());
-    Ok(Json(LearningGoal::on(row, today)))
+    let version = row.version(today);
+    Ok(with_version(Json(LearningGoal::on(row, today)), &version))
 }
 
 /// Creates a goal for the caller. With an `Idempotency-Key`, retrying the same request
@@ -363,115 +385,42 @@ async fn create_goal(
 ) -> AppResult<Response> {
     let body: LearningGoalCreate = parse_json(&bytes)?;
     let goal = body.validate()?;
-    let idempotency = idempotency(&headers, &bytes)?;
-    let respond = |row: &GoalRow| StoredResponse {
-        status: StatusCode::CREATED.as_u16(),
-        location: Some(format!("/users/{}/goals/{}", row.user_id, row.id)),
-        // A new goal has no check-ins: its streak is zero whatever day it is.
-        body: serde_json::to_string(&LearningGoal::with_streak(&Streak::default(), row.clone()))
-            .expect("a goal serialises"),
+    let idempotent = match headers.get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(raw) => Some(Idempotent {
+            key: IdempotencyKey::parse(raw.to_str().unwrap_or_default())?,
+            fingerprint: Fingerprint::of(&parse_json(&bytes)?),
+        }),
     };
     let created = services::goals::create(
         &*state.store,
         &*state.clock,
         path.user_id,
         goal,
-        idempotency.as_ref(),
-        &respond,
+        idempotent.as_ref(),
     )
     .await?;
-    Ok(stored_response(created.response, created.replayed))
-}
-
-/// The `Idempotency-Key` of a request, if any, with its body's fingerprint. The key is an
-/// RFC 8941 string (quotes optional here), 1–255 visible ASCII characters.
-fn idempotency(headers: &HeaderMap, body: &[u8]) -> AppResult<Option<Idempotency>> {
-    let Some(raw) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
-    let key = raw.to_str().unwrap_or_default().trim();
-    let key = key
-        .strip_prefix('"')
-        .and_then(|k| k.strip_suffix('"'))
-        .unwrap_or(key);
-    if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(AppError::invalid_parameter(
-            "Idempotency-Key",
-            "must be 1-255 visible ASCII characters",
-        ));
-    }
-    let value: serde_json::Value = parse_json(body)?;
-    Ok(Some(Idempotency {
-        key: key.to_owned(),
-        fingerprint: fingerprint(&value),
-    }))
-}
-
-/// A request body's fingerprint: the SHA-256 of its JSON with object members in sorted
-/// order, so whitespace and member order do not make two equal requests differ.
-fn fingerprint(value: &serde_json::Value) -> String {
-    fn canonical(value: &serde_json::Value, out: &mut Vec<u8>) {
-        match value {
-            serde_json::Value::Object(map) => {
-                let mut members: Vec<_> = map.iter().collect();
-                members.sort_by(|a, b| a.0.cmp(b.0));
-                out.push(b'{');
-                for (i, (key, member)) in members.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend(serde_json::to_vec(key).expect("a string serialises"));
-                    out.push(b':');
-                    canonical(member, out);
-                }
-                out.push(b'}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push(b'[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    canonical(item, out);
-                }
-                out.push(b']');
-            }
-            scalar => out.extend(serde_json::to_vec(scalar).expect("a scalar serialises")),
-        }
-    }
-    let mut bytes = Vec::new();
-    canonical(value, &mut bytes);
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
-
-/// The keys [`idempotency`] accepts, as the OpenAPI document states them.
-pub const IDEMPOTENCY_KEY_PATTERN: &str = r"^[\x21-\x7e]{1,255}$";
-
-/// A response as stored for idempotent replays; a replay says so.
-fn stored_response(stored: StoredResponse, replayed: bool) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, stored.body).into_response();
+    let location = format!("/users/{}/goals/{}", created.goal.user_id, created.goal.id);
+    let mut response = (
+        StatusCode::CREATED,
+        Json(LearningGoal::created(created.goal)?),
+    )
+        .into_response();
     let headers = response.headers_mut();
     headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
+        header::LOCATION,
+        HeaderValue::from_str(&location).expect("a path of ids is a valid header"),
     );
-    if let Some(location) = stored.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
-        headers.insert(header::LOCATION, location);
-    }
-    if replayed {
+    if created.replayed {
         headers.insert(
             HeaderName::from_static("idempotent-replayed"),
             HeaderValue::from_static("true"),
         );
     }
-    response
+    Ok(response)
 }
+
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 
 /// Updates one of the caller's goals.
 #[utoipa::path(
@@ -498,28 +447,23 @@ async fn update_goal(
     Owned(path): Owned<GoalPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<LearningGoalUpdate>,
-) -> AppResult<Json<LearningGoal>> {
+) -> AppResult<Response> {
     let changes = body.validate()?;
-    let if_match = headers.get(header::IF_MATCH);
-    let unchanged_since_read = |current: &GoalRow, streak: &Streak| {
-        if_match.is_none_or(|tags| {
-            etag_matches(
-                tags,
-                &etag_of_json(&LearningGoal::with_streak(streak, current.clone())),
-                Comparison::Strong,
-            )
-        })
-    };
-    let (row, streak) = services::goals::update(
+    let expected = headers.get(header::IF_MATCH).map(expected_versions);
+    let goal = services::goals::update(
         &*state.store,
         &*state.clock,
         path.user_id,
         path.goal_id,
         changes,
-        &unchanged_since_read,
+        expected.as_ref(),
     )
     .await?;
-    Ok(Json(LearningGoal::with_streak(&streak, row)))
+    let version = goal.row.version(goal.today);
+    Ok(with_version(
+        Json(LearningGoal::with_streak(&goal.streak, goal.row)),
+        &version,
+    ))
 }
 
 /// Deletes one of the caller's goals.

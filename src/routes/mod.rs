@@ -9,7 +9,6 @@ mod goals;
 mod icons;
 mod paging;
 
-pub use goals::IDEMPOTENCY_KEY_PATTERN;
 mod health;
 mod stats;
 mod users;

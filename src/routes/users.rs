@@ -24,7 +24,7 @@ use crate::{
     },
     error::{AppError, AppResult, FieldError},
     extract::{ApiJson, ApiPath},
-    middleware::{Comparison, etag_matches, etag_of_json},
+    middleware::{expected_versions, with_version},
     services,
     state::AppState,
 };
@@ -141,6 +141,18 @@ impl IntoResponse for MyProfileResponse {
             HeaderValue::from_static("private, no-store"),
         );
         response
+    }
+}
+
+/// A profile as `viewer` sees it, tagged with its version.
+fn profile_view(row: &UserRow, viewer: Viewer) -> Response {
+    let version = row.version(viewer);
+    match viewer {
+        Viewer::Owner => with_version(MyProfileResponse::from_row(row), &version),
+        Viewer::Other => with_version(
+            Json(UserProfileResponse::from_row(row, Viewer::Other)),
+            &version,
+        ),
     }
 }
 
@@ -299,16 +311,13 @@ impl UserUpdate {
         (status = 404, description = "The token's user has no profile here"),
     )
 )]
-async fn me(
-    State(state): State<AppState>,
-    AuthUser(caller): AuthUser,
-) -> AppResult<MyProfileResponse> {
+async fn me(State(state): State<AppState>, AuthUser(caller): AuthUser) -> AppResult<Response> {
     let row = state
         .store
         .user(caller.user_id)
         .await?
         .ok_or_else(|| AppError::not_found("the token's user"))?;
-    Ok(MyProfileResponse::from_row(&row))
+    Ok(profile_view(&row, Viewer::Owner))
 }
 
 /// A user's public profile. Its owner, with their token, gets their own view (as from
@@ -338,10 +347,7 @@ async fn get_profile(
         .user(path.user_id)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
-    Ok(match viewer_of(caller.as_ref(), path.user_id) {
-        Viewer::Owner => MyProfileResponse::from_row(&row).into_response(),
-        Viewer::Other => Json(UserProfileResponse::from_row(&row, Viewer::Other)).into_response(),
-    })
+    Ok(profile_view(&row, viewer_of(caller.as_ref(), path.user_id)))
 }
 
 /// Updates the caller's own profile; answers with the owner's view of it.
@@ -369,26 +375,17 @@ async fn update_profile(
     Owned(path): Owned<UserPath>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<UserUpdate>,
-) -> AppResult<MyProfileResponse> {
+) -> AppResult<Response> {
     let (changes, privacy) = body.validate()?;
-    let if_match = headers.get(header::IF_MATCH);
-    let unchanged_since_read = |current: &UserRow| {
-        if_match.is_none_or(|tags| {
-            etag_matches(
-                tags,
-                &etag_of_json(&MyProfileResponse::from_row(current)),
-                Comparison::Strong,
-            )
-        })
-    };
+    let expected = headers.get(header::IF_MATCH).map(expected_versions);
     let row = services::profile::update(
         &*state.store,
         &*state.clock,
         path.user_id,
         changes,
         privacy,
-        &unchanged_since_read,
+        expected.as_ref(),
     )
     .await?;
-    Ok(MyProfileResponse::from_row(&row))
+    Ok(profile_view(&row, Viewer::Owner))
 }

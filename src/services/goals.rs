@@ -1,70 +1,50 @@
-use chrono::TimeDelta;
+use chrono::NaiveDate;
 
 use crate::{
     clock::Clock,
-    db::{GoalRow, Store, StoredResponse, Tx},
+    db::{GoalRow, Store},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         badges::Measure,
-        goal::{GoalChanges, NewGoal},
+        goal::{CreatedGoal, GoalChanges, NewGoal},
         streak::{self, Streak},
+        version::Expected,
     },
-    error::{AppError, AppResult, FieldError},
+    error::{AppError, AppResult},
+    idempotency::{self, Claim, Idempotent},
     services::{active_user, badges::award_earned},
 };
 
-/// How long an `Idempotency-Key` is remembered.
-pub const IDEMPOTENCY_TTL: TimeDelta = TimeDelta::hours(24);
-
-/// An `Idempotency-Key` and the fingerprint of the request body it came with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Idempotency {
-    pub key: String,
-    pub fingerprint: String,
-}
-
-/// The answer to a creation: for a new goal, or replayed from the first request with the
-/// same key.
+/// The answer to a creation: the goal as created, new or (with an idempotency key used
+/// before) the one the first request created.
 #[derive(Debug, Clone)]
 pub struct Created {
-    pub response: StoredResponse,
+    pub goal: CreatedGoal,
     pub replayed: bool,
 }
 
-/// Creates a goal. With an idempotency key, the response (made by `respond`) is stored in
-/// the same transaction, and a retry with the same key and body gets it back instead of a
-/// second goal; the key is claimed by a unique insert, so two retries racing on two
-/// replicas still create one goal.
+/// Creates a goal. With an idempotency key, the goal created is kept in the same
+/// transaction, and a retry with the same key and body gets it back instead of a second
+/// goal (see `idempotency`).
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn create(
     store: &dyn Store,
     clock: &dyn Clock,
     user: UserId,
     goal: NewGoal,
-    idempotency: Option<&Idempotency>,
-    respond: &(dyn Fn(&GoalRow) -> StoredResponse + Sync),
+    idempotent: Option<&Idempotent>,
 ) -> AppResult<Created> {
     let now = clock.now();
     let mut tx = store.begin().await?;
     active_user(&mut *tx, user).await?;
-    if let Some(idempotency) = idempotency {
-        let claimed = tx
-            .claim_idempotency_key(
-                user,
-                &idempotency.key,
-                &idempotency.fingerprint,
-                now,
-                now - IDEMPOTENCY_TTL,
-            )
-            .await?;
-        if !claimed {
-            let response = replay(&mut *tx, user, idempotency).await?;
-            return Ok(Created {
-                response,
-                replayed: true,
-            });
-        }
+    if let Some(request) = idempotent
+        && let Claim::Replay(goal) = idempotency::claim(&mut *tx, user, request, now).await?
+    {
+        return Ok(Created {
+            goal,
+            replayed: true,
+        });
     }
     let created = tx.insert_goal(user, &goal, now).await?;
     tx.insert_event(
@@ -77,58 +57,28 @@ pub async fn create(
     if created.status == GoalStatus::Completed {
         award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
     }
-    let response = respond(&created);
-    if let Some(idempotency) = idempotency {
-        tx.save_idempotent_response(user, &idempotency.key, &response, created.id)
-            .await?;
+    let goal = created.as_created();
+    if let Some(request) = idempotent {
+        idempotency::remember(&mut *tx, user, request, &goal).await?;
     }
     tx.commit().await?;
     Ok(Created {
-        response,
+        goal,
         replayed: false,
     })
 }
 
-/// The stored answer for a key already used: only for the same request body, and only
-/// while the goal it created exists (a deleted goal is not handed out as created).
-async fn replay(
-    tx: &mut dyn Tx,
-    user: UserId,
-    idempotency: &Idempotency,
-) -> AppResult<StoredResponse> {
-    let record = tx
-        .idempotency_record(user, &idempotency.key)
-        .await?
-        .ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!(
-                "an unclaimed idempotency key has no record"
-            ))
-        })?;
-    if record.request_hash != idempotency.fingerprint {
-        return Err(AppError::Validation(vec![FieldError::new(
-            "Idempotency-Key",
-            "was first used with another request body; use a new key for a new request",
-        )]));
-    }
-    if record.goal_deleted {
-        return Err(AppError::Conflict(
-            "the goal created with this Idempotency-Key has since been deleted; \
-             use a new key to create another"
-                .into(),
-        ));
-    }
-    match (record.status, record.body) {
-        (Some(status), Some(body)) => Ok(StoredResponse {
-            status: u16::try_from(status).unwrap_or(500),
-            location: record.location,
-            body,
-        }),
-        _ => Err(AppError::Conflict(
-            "a request with this Idempotency-Key is still in progress".into(),
-        )),
-    }
+/// A goal as its owner's day shows it: the row, its streak and that day.
+#[derive(Debug, Clone)]
+pub struct GoalToday {
+    pub row: GoalRow,
+    pub streak: Streak,
+    pub today: NaiveDate,
 }
 
+/// Applies a partial update to a goal if its stored version is one `expected` admits
+/// (checked under the row lock, so two editors cannot both pass). An update that changes
+/// nothing writes nothing.
 #[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
 pub async fn update(
     store: &dyn Store,
@@ -136,8 +86,8 @@ pub async fn update(
     user: UserId,
     goal: GoalId,
     changes: GoalChanges,
-    unchanged_since_read: &(dyn Fn(&GoalRow, &Streak) -> bool + Sync),
-) -> AppResult<(GoalRow, Streak)> {
+    expected: Option<&Expected>,
+) -> AppResult<GoalToday> {
     let mut tx = store.begin().await?;
     let owner = active_user(&mut *tx, user).await?;
     let current = tx
@@ -145,18 +95,20 @@ pub async fn update(
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
     let now = clock.now();
-    let streak = current
-        .streak
-        .summary()
-        .on(streak::today(now, owner.time_zone()));
-    if !unchanged_since_read(&current, &streak) {
+    let today = streak::today(now, owner.time_zone());
+    let streak = current.streak.summary().on(today);
+    if expected.is_some_and(|expected| !expected.admits(&current.version(today))) {
         return Err(AppError::PreconditionFailed(
             "the goal changed since it was read: read it again".into(),
         ));
     }
     let fields = changes.apply(&current.fields(), now);
     if fields == current.fields() {
-        return Ok((current, streak));
+        return Ok(GoalToday {
+            row: current,
+            streak,
+            today,
+        });
     }
     let updated = tx.save_goal(user, goal, &fields, now).await?;
     let completed =
@@ -170,7 +122,11 @@ pub async fn update(
             .await?;
     }
     tx.commit().await?;
-    Ok((updated, streak))
+    Ok(GoalToday {
+        row: updated,
+        streak,
+        today,
+    })
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %user, goal_id = %goal))]
@@ -190,17 +146,4 @@ pub async fn delete(
         .await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// Deletes the idempotency keys older than their time to live: how many.
-pub async fn purge_expired_idempotency_keys(
-    store: &dyn Store,
-    clock: &dyn Clock,
-) -> AppResult<u64> {
-    let mut tx = store.begin().await?;
-    let purged = tx
-        .purge_idempotency_keys(clock.now() - IDEMPOTENCY_TTL)
-        .await?;
-    tx.commit().await?;
-    Ok(purged)
 }

@@ -2,16 +2,20 @@ use crate::{
     clock::Clock,
     db::{Store, UserRow},
     domain::{
-        UserId, activity::NewEvent, badges::Measure, profile::ProfileChanges,
-        visibility::PrivacyChanges,
+        UserId,
+        activity::NewEvent,
+        badges::Measure,
+        profile::ProfileChanges,
+        version::Expected,
+        visibility::{PrivacyChanges, Viewer},
     },
     error::{AppError, AppResult},
     services::badges::award_earned,
 };
 
-/// Applies a partial update to a user's profile and visibilities, if the profile is still
-/// as the client read it (checked under the row lock, so two editors cannot both pass). An
-/// update that changes nothing writes nothing.
+/// Applies a partial update to a user's profile and visibilities if its stored version (as
+/// its owner sees it) is one `expected` admits (checked under the row lock, so two editors
+/// cannot both pass). An update that changes nothing writes nothing.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn update(
     store: &dyn Store,
@@ -19,14 +23,14 @@ pub async fn update(
     user: UserId,
     changes: ProfileChanges,
     privacy: PrivacyChanges,
-    unchanged_since_read: &(dyn Fn(&UserRow) -> bool + Sync),
+    expected: Option<&Expected>,
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
     let current = tx
         .lock_user(user)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
-    if !unchanged_since_read(&current) {
+    if expected.is_some_and(|expected| !expected.admits(&current.version(Viewer::Owner))) {
         return Err(AppError::PreconditionFailed(
             "the profile changed since it was read: read it again".into(),
         ));
