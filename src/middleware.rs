@@ -261,7 +261,6 @@ pub fn etag_of(body: &[u8]) -> String {
     )
 }
 
-
 /// How two entity tags are compared (RFC 9110 §8.8.3.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Comparison {

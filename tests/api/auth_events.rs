@@ -9,10 +9,10 @@ use serde_json::{Value, json};
 use crate::{
     cli::{command, run},
     helpers::{
-        Backend, ChildServer, SECRET, TempPostgres, TestApp, claims, eventually, http_client,
+        Backend, ChildServer, SECRET, TempPostgres, TestApp, award_token, eventually, http_client,
         json_body, problem,
         rabbitmq::{AMQP_URL, Broker, Proxy},
-        sign, token,
+        token,
     },
 };
 
@@ -415,12 +415,10 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
         201,
     )
     .await;
-    let mut awarder = claims(900);
-    awarder["scope"] = json!("badges:award");
     json_body(
         app.post(
             &format!("/users/{id}/badges"),
-            Some(&sign(&awarder)),
+            Some(&award_token()),
             &json!({"code": "streak-30"}),
         )
         .await,

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::command,
-    helpers::{Backend, TestApp, claims, json_body, problem, sign, token},
+    helpers::{Backend, TestApp, award_token, claims, json_body, problem, sign, token},
 };
 
 /// Every operation of the API, done by `user` as a client of theirs would: each must
@@ -59,11 +59,7 @@ async fn walk_every_endpoint(app: &TestApp, user: i64) -> Value {
         .status(),
         204
     );
-    let awarder = sign(&{
-        let mut claims = claims(900);
-        claims["scope"] = json!("badges:award");
-        claims
-    });
+    let awarder = award_token();
     json_body(
         app.post(
             &format!("{base}/badges"),

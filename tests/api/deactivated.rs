@@ -5,7 +5,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, claims, json_body, sign, token};
+use crate::helpers::{Backend, TestApp, award_token, json_body, token};
 
 /// The deactivated user, with data of their own.
 const DEACTIVATED: i64 = 2;
@@ -22,12 +22,6 @@ fn body_for(schema: &str) -> Value {
         "BadgeAward" => json!({"code": "streak-30"}),
         other => panic!("no body for {other}: add one"),
     }
-}
-
-fn award_token() -> String {
-    let mut claims = claims(900);
-    claims["scope"] = json!("badges:award");
-    sign(&claims)
 }
 
 async fn every_operation_treats_a_deactivated_user_as_one_who_does_not_exist(backend: Backend) {

@@ -5,7 +5,9 @@ use chrono::TimeDelta;
 use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, claims, error_fields, json_body, problem, sign, token};
+use crate::helpers::{
+    Backend, TestApp, claims, error_fields, json_body, keys, next_link, problem, sign, token,
+};
 
 /// The id a trusted service's tokens name: no user of the tests.
 const SERVICE: i64 = 900;
@@ -26,17 +28,6 @@ fn token_with_scope(user: i64, scope: &str) -> String {
 
 fn id(value: &Value) -> i64 {
     value["id"].as_i64().expect("an id")
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
 }
 
 /// The clock of `app` as the API prints it.
@@ -166,16 +157,6 @@ async fn award(app: &TestApp, user: i64, code: &str) -> Response {
 /// User 1's stats as anyone sees them.
 async fn stats(app: &TestApp) -> Value {
     json_body(app.get("/users/1/stats").await, 200).await
-}
-
-/// The URL inside a `Link: <…>; rel="next"` header, if there is one.
-fn next_url(response: &Response) -> Option<String> {
-    let link = response.headers().get("link")?.to_str().unwrap();
-    let url = link
-        .strip_prefix('<')
-        .and_then(|rest| rest.strip_suffix(">; rel=\"next\""))
-        .unwrap_or_else(|| panic!("a Link header naming the next page: {link}"));
-    Some(url.to_owned())
 }
 
 // ---- the catalog ----
@@ -936,7 +917,7 @@ async fn the_activity_feed_pages_with_a_next_link_until_the_last_page(backend: B
     let mut pages = 0;
     while let Some(url) = next {
         let response = app.get(&url).await;
-        next = next_url(&response);
+        next = next_link(&response);
         let page = json_body(response, 200).await;
         seen.extend(page.as_array().unwrap().iter().cloned());
         pages += 1;
@@ -948,11 +929,11 @@ async fn the_activity_feed_pages_with_a_next_link_until_the_last_page(backend: B
     let first = app.get("/users/1/activity?limit=4").await;
     let cursor = id(&all[3]);
     assert_eq!(
-        next_url(&first).unwrap(),
+        next_link(&first).unwrap(),
         format!("/users/1/activity?limit=4&cursor={cursor}")
     );
     let exact = app.get("/users/1/activity?limit=6").await;
-    assert_eq!(next_url(&exact), None, "a page ending at the last event");
+    assert_eq!(next_link(&exact), None, "a page ending at the last event");
     for bad in ["limit=0", "limit=101", "cursor=0", "limit=x"] {
         let body = problem(app.get(&format!("/users/1/activity?{bad}")).await, 400).await;
         let name = bad.split('=').next().unwrap();

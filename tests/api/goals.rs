@@ -1,39 +1,9 @@
 use chrono::TimeDelta;
-use reqwest::Response;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, error_fields, json_body, problem, token};
-
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
-
-/// The `Link: <…>; rel="next"` header, whole, when there is one.
-fn link_header(response: &Response) -> Option<String> {
-    response
-        .headers()
-        .get("link")
-        .map(|v| v.to_str().expect("an ASCII Link header").to_owned())
-}
-
-/// The URL inside a `Link: <…>; rel="next"` header.
-fn next_url(link: &str) -> &str {
-    let rest = link
-        .strip_prefix('<')
-        .unwrap_or_else(|| panic!("a Link header starting with <: {link}"));
-    let (url, params) = rest
-        .split_once('>')
-        .unwrap_or_else(|| panic!("a Link header with >: {link}"));
-    assert_eq!(params, "; rel=\"next\"", "{link}");
-    url
-}
+use crate::helpers::{
+    Backend, TestApp, error_fields, json_body, keys, link_header, next_url, problem, token,
+};
 
 /// The ids of a list of goals, in order.
 fn ids(goals: &Value) -> Vec<i64> {

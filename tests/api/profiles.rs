@@ -1,18 +1,7 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, error_fields, json_body, problem, token};
-
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
-}
+use crate::helpers::{Backend, TestApp, error_fields, json_body, keys, problem, token};
 
 async fn a_public_profile_shows_public_fields_and_links_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;

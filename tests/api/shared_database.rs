@@ -7,7 +7,7 @@
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, json_body, problem, token};
+use crate::helpers::{Backend, TestApp, json_body, keys, problem, token};
 
 /// The auth-service's `users` table and rows, as its own migrations left them.
 fn auth_service_schema(backend: Backend) -> String {
@@ -74,17 +74,6 @@ async fn auth_service_columns(app: &TestApp) -> Vec<String> {
         rows.push(row.expect("no auth-service column is null-concatenated away"));
     }
     rows
-}
-
-fn keys(value: &Value) -> Vec<&str> {
-    let mut keys: Vec<&str> = value
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort_unstable();
-    keys
 }
 
 async fn the_service_starts_over_the_auth_services_table_and_serves_its_rows(backend: Backend) {

@@ -11,13 +11,7 @@ use proptest::{
 use reqwest::{Method, Url};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, claims, error_fields, json_body, problem, sign, token};
-
-fn award_token() -> String {
-    let mut claims = claims(900);
-    claims["scope"] = json!("badges:award");
-    sign(&claims)
-}
+use crate::helpers::{Backend, TestApp, award_token, error_fields, json_body, problem, token};
 
 /// User 1 with a goal that has a check-in today: its id.
 async fn user_with_a_goal(app: &TestApp) -> i64 {

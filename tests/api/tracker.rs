@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use user_service::clock::Clock as _;
 
-use crate::helpers::{Backend, TestApp, error_fields, json_body, problem, token};
+use crate::helpers::{Backend, TestApp, error_fields, json_body, next_link, problem, token};
 
 // ---- helpers ----
 
@@ -36,20 +36,6 @@ fn local_twice(zone: Tz, date: &str, time: &str) -> (DateTime<Utc>, DateTime<Utc
         chrono::LocalResult::Ambiguous(first, second) => (first.to_utc(), second.to_utc()),
         other => panic!("{date} {time} should occur twice in {zone}: {other:?}"),
     }
-}
-
-/// The URL inside a `Link: <…>; rel="next"` header, if there is one.
-fn next_link(response: &Response) -> Option<String> {
-    let link = response
-        .headers()
-        .get("link")?
-        .to_str()
-        .expect("ASCII Link");
-    let url = link
-        .strip_prefix('<')
-        .and_then(|rest| rest.strip_suffix(">; rel=\"next\""))
-        .unwrap_or_else(|| panic!("a Link header like <…>; rel=\"next\": {link}"));
-    Some(url.to_owned())
 }
 
 /// The dates of a list of check-ins, in order.

@@ -4,7 +4,7 @@
 
 use sqlx::{Executor, postgres::PgPoolOptions};
 
-use super::{Backend, test_database_url};
+use super::{Backend, after_the_test, test_database_url};
 
 pub struct OwnDatabase {
     name: String,
@@ -82,23 +82,15 @@ impl OwnDatabase {
 impl Drop for OwnDatabase {
     fn drop(&mut self) {
         let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        // Best effort, on a thread of its own: Drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                if let Ok(pool) = PgPoolOptions::new()
-                    .max_connections(1)
-                    .connect(&test_database_url())
-                    .await
-                {
-                    let _ = pool.execute(sqlx::AssertSqlSafe(drop)).await;
-                    pool.close().await;
-                }
-            });
-        })
-        .join();
+        after_the_test(async move {
+            if let Ok(pool) = PgPoolOptions::new()
+                .max_connections(1)
+                .connect(&test_database_url())
+                .await
+            {
+                let _ = pool.execute(sqlx::AssertSqlSafe(drop)).await;
+                pool.close().await;
+            }
+        });
     }
 }

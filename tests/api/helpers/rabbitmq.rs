@@ -17,6 +17,8 @@ use lapin::{
 use serde_json::Value;
 use tokio::{net::TcpListener, task::JoinHandle};
 
+use super::after_the_test;
+
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
 /// Queues of one test on the shared broker.
@@ -136,21 +138,13 @@ impl Drop for Broker {
     fn drop(&mut self) {
         let channel = self.channel.clone();
         let queues = std::mem::take(&mut self.queues);
-        // Best effort, on a thread of its own: Drop cannot await.
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            runtime.block_on(async move {
-                for queue in queues {
-                    let _ = channel
-                        .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
-                        .await;
-                }
-            });
-        })
-        .join();
+        after_the_test(async move {
+            for queue in queues {
+                let _ = channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await;
+            }
+        });
     }
 }
 
