@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use crate::{
     cli::{command, run},
     helpers::{
-        Backend, ChildServer, SECRET, TempPostgres, TestApp, award_token, eventually, http_client,
-        json_body, problem,
+        Backend, ChildServer, SECRET, TempPostgres, TestApp, award_token, catalog_entry,
+        eventually, http_client, json_body, problem,
         rabbitmq::{AMQP_URL, Broker, Proxy},
         token,
     },
@@ -461,14 +461,7 @@ async fn rows_of(app: &TestApp, id: i64) -> Vec<(String, i64)> {
 }
 
 async fn holders(app: &TestApp, code: &str) -> i64 {
-    let catalog = json_body(app.get("/users/badges").await, 200).await;
-    catalog
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["code"] == code)
-        .and_then(|b| b["holders"].as_i64())
-        .unwrap()
+    catalog_entry(app, code).await["holders"].as_i64().unwrap()
 }
 
 async fn erasure_by_the_operator_command_leaves_nothing_behind_table_by_table(backend: Backend) {

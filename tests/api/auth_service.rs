@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::command,
-    helpers::{Backend, TestApp, award_token, claims, json_body, problem, sign, token},
+    helpers::{Backend, TestApp, award_token, claims, codes, json_body, problem, sign, token},
 };
 
 /// Every operation of the API, done by `user` as a client of theirs would: each must
@@ -71,12 +71,7 @@ async fn walk_every_endpoint(app: &TestApp, user: i64) -> Value {
     )
     .await;
     let badges = json_body(app.get(&format!("{base}/badges")).await, 200).await;
-    let codes: Vec<&str> = badges
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["code"].as_str().unwrap())
-        .collect();
+    let codes = codes(&badges);
     for code in ["first-goal", "profile-complete", "streak-100"] {
         assert!(codes.contains(&code), "{code} in {codes:?}");
     }

@@ -1,11 +1,8 @@
 //! The binary as an operator runs it: a child process with only the environment given here.
 
 use std::{
-    io::{BufRead, BufReader},
     path::Path,
-    process::{Child, Command, Output, Stdio},
-    sync::mpsc,
-    time::Duration,
+    process::{Command, Output},
 };
 
 use serde_json::Value;
@@ -33,61 +30,12 @@ pub(crate) fn run(command: &mut Command) -> Output {
     output
 }
 
-/// A server child process, killed when dropped.
-pub(crate) struct Server {
-    child: Child,
-    pub(crate) address: String,
-    log: Vec<Value>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `serve` and reads its JSON log until it says where it listens.
-pub(crate) fn serve(command: &mut Command) -> Server {
-    let child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    // Owned by the guard from here on, so a failed start still kills the process.
-    let mut server = Server {
-        child,
-        address: String::new(),
-        log: Vec::new(),
-    };
-    let stdout = server.child.stdout.take().unwrap();
-    let (lines, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if lines.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    while server.address.is_empty() {
-        let line = received
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the server logs that it is serving");
-        let event: Value = serde_json::from_str(&line).unwrap_or(Value::String(line));
-        if event["message"] == "serving" {
-            server.address = format!("http://{}", event["address"].as_str().unwrap());
-        }
-        server.log.push(event);
-    }
-    server
-}
-
 #[tokio::test]
 async fn a_fresh_start_makes_a_development_key_that_the_token_command_signs_with() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
 
-    let server = serve(command(&data).arg("serve"));
+    let server = crate::helpers::ChildServer::start(command(&data).arg("serve"));
 
     let warning = server
         .log

@@ -6,7 +6,8 @@ use reqwest::Response;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, claims, error_fields, json_body, keys, next_link, problem, sign, token,
+    Backend, TestApp, catalog_entry, claims, error_fields, json_body, keys, next_link, problem,
+    sign, token,
 };
 
 /// The id a trusted service's tokens name: no user of the tests.
@@ -69,18 +70,6 @@ async fn the_badge(app: &TestApp, user: i64, code: &str) -> Value {
         .collect();
     assert_eq!(held.len(), 1, "user {user} holds {code} once: {held:?}");
     held[0].clone()
-}
-
-/// The badge catalog entry with this code.
-async fn catalog_entry(app: &TestApp, code: &str) -> Value {
-    let catalog = json_body(app.get("/users/badges").await, 200).await;
-    catalog
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["code"] == code)
-        .unwrap_or_else(|| panic!("{code} is not in the catalog: {catalog}"))
-        .clone()
 }
 
 /// Up to 100 events of the user's feed, newest first, as `token`'s holder (or anyone) sees it.
@@ -1346,7 +1335,10 @@ async fn last_active_at_in_stats_is_the_time_of_the_latest_event(backend: Backen
 
 #[tokio::test]
 async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_awards() {
-    use crate::cli::{command, run, serve};
+    use crate::{
+        cli::{command, run},
+        helpers::ChildServer,
+    };
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
@@ -1392,7 +1384,7 @@ async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_award
     )
     .unwrap();
 
-    let server = serve(&mut with_db(&["serve"]));
+    let server = ChildServer::start(&mut with_db(&["serve"]));
     let client = crate::helpers::http_client();
     let catalog: Value = client
         .get(format!("{}/users/badges", server.address))

@@ -5,7 +5,7 @@
 use chrono::TimeDelta;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, json_body, token};
+use crate::helpers::{Backend, TestApp, codes, json_body, token};
 
 const GOAL_FIGURES: &[&str] = &[
     "goals_total",
@@ -95,12 +95,7 @@ async fn a_badge_earned_by_a_streak_shows_in_a_public_badges_section(backend: Ba
     json_body(app.post(&checkins, Some(&ada), &json!({})).await, 201).await;
 
     let badges = json_body(app.get("/users/1/badges").await, 200).await;
-    let codes: Vec<&str> = badges
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["code"].as_str().unwrap())
-        .collect();
+    let codes = codes(&badges);
     assert!(codes.contains(&"streak-3"), "{codes:?}");
     crate::helpers::problem(app.get("/users/1/goals").await, 404).await;
     assert_eq!(

@@ -1093,55 +1093,65 @@ async fn the_same_instant_is_the_11th_in_auckland_and_the_10th_in_los_angeles(ba
     assert_eq!(lee.goal(&app).await["last_checkin_date"], "2026-03-10");
 }
 
-async fn a_check_in_either_side_of_midnight_in_auckland_lands_on_its_local_day(backend: Backend) {
-    let app = TestApp::builder(backend)
-        .at(local(Auckland, "2026-03-10", "23:59"))
-        .spawn()
-        .await;
-    assert_eq!(app.clock.now(), utc("2026-03-10T10:59:00Z"));
-    let kiri = Learner::in_zone(&app, 1, "Pacific/Auckland").await;
-    let lee = Learner::in_zone(&app, 2, "America/Los_Angeles").await;
-
-    let before = kiri.check_in_today(&app).await;
-    let lee_before = lee.check_in_today(&app).await;
-    app.clock.set(local(Auckland, "2026-03-11", "00:01"));
-    let after = kiri.check_in_today(&app).await;
-    let lee_after = json_body(lee.check_in(&app, json!({})).await, 200).await;
-
-    assert_eq!(before["date"], "2026-03-10");
-    assert_eq!(after["date"], "2026-03-11");
-    assert_eq!(after["streak"]["streak_count"], 2);
-    // For the same instants, Los Angeles is still in the early hours of the 10th.
-    assert_eq!(lee_before["date"], "2026-03-10");
-    assert_eq!(lee_after["date"], "2026-03-10");
-    assert_eq!(dates(&kiri.list(&app).await), ["2026-03-11", "2026-03-10"]);
-    assert_eq!(dates(&lee.list(&app).await), ["2026-03-10"]);
+/// A learner's midnight, with another learner far away for whom the same instants fall
+/// on one day.
+struct Midnight {
+    zone: &'static str,
+    tz: Tz,
+    /// 23:59 on the 10th in `zone`, in UTC.
+    instant: &'static str,
+    other: &'static str,
+    /// The other learner's day at both instants.
+    other_day: &'static str,
 }
 
-async fn a_check_in_either_side_of_midnight_in_los_angeles_lands_on_its_local_day(
-    backend: Backend,
-) {
-    let app = TestApp::builder(backend)
-        .at(local(Los_Angeles, "2026-03-10", "23:59"))
-        .spawn()
-        .await;
-    assert_eq!(app.clock.now(), utc("2026-03-11T06:59:00Z"));
-    let lee = Learner::in_zone(&app, 1, "America/Los_Angeles").await;
-    let kiri = Learner::in_zone(&app, 2, "Pacific/Auckland").await;
+const MIDNIGHTS: [Midnight; 2] = [
+    Midnight {
+        zone: "Pacific/Auckland",
+        tz: Auckland,
+        instant: "2026-03-10T10:59:00Z",
+        // Los Angeles is still in the early hours of the 10th.
+        other: "America/Los_Angeles",
+        other_day: "2026-03-10",
+    },
+    Midnight {
+        zone: "America/Los_Angeles",
+        tz: Los_Angeles,
+        instant: "2026-03-11T06:59:00Z",
+        // Auckland is in the evening of the 11th.
+        other: "Pacific/Auckland",
+        other_day: "2026-03-11",
+    },
+];
 
-    let before = lee.check_in_today(&app).await;
-    let kiri_before = kiri.check_in_today(&app).await;
-    app.clock.set(local(Los_Angeles, "2026-03-11", "00:01"));
-    let after = lee.check_in_today(&app).await;
-    let kiri_after = json_body(kiri.check_in(&app, json!({})).await, 200).await;
+async fn a_check_in_either_side_of_midnight_lands_on_its_local_day(backend: Backend) {
+    for midnight in MIDNIGHTS {
+        let app = TestApp::builder(backend)
+            .at(local(midnight.tz, "2026-03-10", "23:59"))
+            .spawn()
+            .await;
+        assert_eq!(app.clock.now(), utc(midnight.instant), "{}", midnight.zone);
+        let own = Learner::in_zone(&app, 1, midnight.zone).await;
+        let other = Learner::in_zone(&app, 2, midnight.other).await;
 
-    assert_eq!(before["date"], "2026-03-10");
-    assert_eq!(after["date"], "2026-03-11");
-    assert_eq!(after["streak"]["streak_count"], 2);
-    // For the same instants, Auckland is in the evening of the 11th.
-    assert_eq!(kiri_before["date"], "2026-03-11");
-    assert_eq!(kiri_after["date"], "2026-03-11");
-    assert_eq!(dates(&lee.list(&app).await), ["2026-03-11", "2026-03-10"]);
+        let before = own.check_in_today(&app).await;
+        let other_before = other.check_in_today(&app).await;
+        app.clock.set(local(midnight.tz, "2026-03-11", "00:01"));
+        let after = own.check_in_today(&app).await;
+        let other_after = json_body(other.check_in(&app, json!({})).await, 200).await;
+
+        assert_eq!(before["date"], "2026-03-10", "{}", midnight.zone);
+        assert_eq!(after["date"], "2026-03-11", "{}", midnight.zone);
+        assert_eq!(after["streak"]["streak_count"], 2, "{}", midnight.zone);
+        assert_eq!(
+            other_before["date"], midnight.other_day,
+            "{}",
+            midnight.zone
+        );
+        assert_eq!(other_after["date"], midnight.other_day, "{}", midnight.zone);
+        assert_eq!(dates(&own.list(&app).await), ["2026-03-11", "2026-03-10"]);
+        assert_eq!(dates(&other.list(&app).await), [midnight.other_day]);
+    }
 }
 
 async fn the_short_daylight_saving_day_in_los_angeles_is_one_day_of_a_streak(backend: Backend) {
@@ -1518,8 +1528,7 @@ crate::backend_tests!(
     the_frozen_days_are_named_when_the_streak_goes_on_after_two_of_them,
     the_longest_streak_keeps_the_best_run_after_a_reset,
     the_same_instant_is_the_11th_in_auckland_and_the_10th_in_los_angeles,
-    a_check_in_either_side_of_midnight_in_auckland_lands_on_its_local_day,
-    a_check_in_either_side_of_midnight_in_los_angeles_lands_on_its_local_day,
+    a_check_in_either_side_of_midnight_lands_on_its_local_day,
     the_short_daylight_saving_day_in_los_angeles_is_one_day_of_a_streak,
     the_long_daylight_saving_day_in_auckland_is_one_day_of_a_streak,
     a_missed_day_is_judged_by_the_owners_calendar_not_utc,

@@ -104,3 +104,12 @@ pub fn next_url(link: &str) -> &str {
 pub fn next_link(response: &Response) -> Option<String> {
     link_header(response).map(|link| next_url(&link).to_owned())
 }
+
+/// The `code` of each item of a list, in order.
+pub fn codes(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|item| item["code"].as_str().expect("a code"))
+        .collect()
+}

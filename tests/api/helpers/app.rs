@@ -18,7 +18,7 @@ use user_service::{
     startup::{Application, Stop},
 };
 
-use super::{SECRET, after_the_test, token};
+use super::{SECRET, after_the_test, json_body, token};
 
 /// Where PostgreSQL tests create their schemas. `TEST_DATABASE_URL` overrides it.
 const DEFAULT_TEST_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -516,4 +516,16 @@ impl TestApp {
             _dir: dir,
         }
     }
+}
+
+/// The badge catalog entry with this code.
+pub async fn catalog_entry(app: &TestApp, code: &str) -> Value {
+    let catalog = json_body(app.get("/users/badges").await, 200).await;
+    catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["code"] == code)
+        .unwrap_or_else(|| panic!("{code} is not in the catalog: {catalog}"))
+        .clone()
 }
