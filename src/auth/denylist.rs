@@ -46,13 +46,17 @@ impl Denylist {
 
     /// Whether the token with this `jti` has been revoked.
     pub async fn is_revoked(&self, jti: &str) -> Result<bool, Unreadable> {
-        match &self.cache {
-            None => self.lookup(jti).await,
-            Some(cache) => cache
-                .try_get_with(jti.to_owned(), self.lookup(jti))
-                .await
-                .map_err(|shared| Unreadable(shared.0.clone())),
+        let Some(cache) = &self.cache else {
+            return self.lookup(jti).await;
+        };
+        // A hit borrows the jti; only a miss allocates its key (and shares one query).
+        if let Some(revoked) = cache.get(jti).await {
+            return Ok(revoked);
         }
+        cache
+            .try_get_with(jti.to_owned(), self.lookup(jti))
+            .await
+            .map_err(|shared| Unreadable(shared.0.clone()))
     }
 
     async fn lookup(&self, jti: &str) -> Result<bool, Unreadable> {
