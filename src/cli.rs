@@ -37,6 +37,13 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, consistently, while the service serves (never overwriting
+    /// a file). On PostgreSQL: use pg_dump.
+    Backup {
+        /// The file to create.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
     /// Print a token signed with the HS256 secret (JWT_SECRET or the development secret).
     Token {
         /// The user the token names.
@@ -112,6 +119,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry::init(config.log_format);
             db::connect(&config).await?.migrate().await?;
             tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Backup { to } => {
+            let store = db::connect(&config).await?;
+            let copied = store.backup_to(&to).await;
+            store.close().await;
+            copied?;
+            println!("backed up into {}", to.display());
             Ok(())
         }
         Command::Token { user, scope, ttl } => {

@@ -68,6 +68,9 @@ pub trait Store: Reads {
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> sqlx::Result<()>;
     async fn close(&self);
+    /// A consistent copy of the whole database into a new file, taken while it serves.
+    /// Refuses a path that exists; PostgreSQL's backups are `pg_dump`'s.
+    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()>;
 
     /// A write transaction. Dropping it without `commit` rolls it back.
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>>;

@@ -222,6 +222,26 @@ impl Store for SqliteStore {
         tracing::info!("database pool closed");
     }
 
+    /// `VACUUM INTO`, on a reader: one read transaction, so the copy is the database as of
+    /// one moment, while the writer goes on writing beside it (WAL).
+    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        if path.exists() {
+            anyhow::bail!(
+                "{} exists: a backup never overwrites a file",
+                path.display()
+            );
+        }
+        let target = path
+            .to_str()
+            .with_context(|| format!("{} is not UTF-8", path.display()))?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&self.reader)
+            .await
+            .with_context(|| format!("backing up into {}", path.display()))?;
+        Ok(())
+    }
+
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
         let users = self.user_statements()?.clone();
         Ok(Box::new(SqliteTx {

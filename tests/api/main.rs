@@ -5,6 +5,7 @@ mod access;
 mod auth;
 mod auth_events;
 mod auth_service;
+mod backup;
 mod cli;
 mod deactivated;
 mod faults;
