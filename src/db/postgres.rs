@@ -19,7 +19,7 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
     GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
     UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
@@ -45,18 +45,6 @@ const GOAL_FOR_UPDATE: &str = concat!(select_goal!(), " FOR NO KEY UPDATE");
 /// Held while one replica checks for and creates `users`, so two starting at once do not
 /// both try.
 const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
-
-/// The auth-service's minimal `users` table, for standalone use: created, and recorded as
-/// this service's, only when there is none.
-const CREATE_USERS: &str = "\
-    CREATE TABLE users (
-        id BIGINT PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE,
-        email TEXT,
-        hashed_password TEXT,
-        is_active BOOLEAN NOT NULL DEFAULT TRUE,
-        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
-    )";
 
 /// The columns of the `users` that unqualified statements name (the first in the search
 /// path), as `information_schema` describes them.
@@ -103,43 +91,51 @@ impl PgStore {
         self.users.get().ok_or_else(not_inspected)
     }
 
-    /// Creates `users` when there is none (standalone), then reads its shape.
-    async fn users_table(&self) -> anyhow::Result<UsersTable> {
+    /// Before the migrations touch it: an auth-service's `users` is read and checked, and
+    /// when there is none this service records that the table it is about to create (in
+    /// the first migration) is its own. `None` then: the shape is read after migrating.
+    async fn claim_users(&self) -> anyhow::Result<Option<UsersTable>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
         sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL")
             .fetch_one(&mut *tx)
             .await?;
-        if !exists {
-            sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
+        let users = if exists {
+            Some(users_shape(&mut tx).await?)
+        } else {
             sqlx::query(sql::RECORD_USERS_OWNED)
                 .execute(&mut *tx)
                 .await?;
-        }
-        let columns: Vec<(String, String)> =
-            sqlx::query_as(USERS_COLUMNS).fetch_all(&mut *tx).await?;
-        let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
-            .fetch_optional(&mut *tx)
-            .await?;
+            None
+        };
         tx.commit().await?;
-        let columns: Vec<Column> = columns
-            .iter()
-            .map(|(name, data_type)| Column::new(name, data_type))
-            .collect();
-        Ok(UsersTable::from_columns(
-            Dialect::Postgres,
-            &columns,
-            owned.is_some(),
-        )?)
+        Ok(users)
     }
+}
+
+/// The shape of `users`, and whether this service owns it.
+async fn users_shape(tx: &mut Transaction<'static, Postgres>) -> anyhow::Result<UsersTable> {
+    let columns: Vec<(String, String)> = sqlx::query_as(USERS_COLUMNS).fetch_all(&mut **tx).await?;
+    let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
+        .fetch_optional(&mut **tx)
+        .await?;
+    Ok(UsersTable::from_described(
+        Dialect::Postgres,
+        &columns,
+        owned.is_some(),
+    )?)
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> anyhow::Result<()> {
-        let users = self.users_table().await?;
+        let found = self.claim_users().await?;
         MIGRATOR.run(&self.pool).await?;
+        let users = match found {
+            Some(users) => users,
+            None => users_shape(&mut self.pool.begin().await?).await?,
+        };
         let _ = self.users.set(Arc::new(users.statements()));
         Ok(())
     }

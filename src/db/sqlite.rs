@@ -22,7 +22,7 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Column, Dialect, EventRow,
+    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
     GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
     UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
@@ -182,13 +182,12 @@ impl Store for SqliteStore {
         let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
             .fetch_optional(&mut *tx)
             .await?;
-        let columns: Vec<Column> = columns
-            .iter()
-            .map(|(name, data_type)| Column::new(name, data_type))
-            .collect();
-        let users = UsersTable::from_columns(Dialect::Sqlite, &columns, owned.is_some())?;
+        let users = UsersTable::from_described(Dialect::Sqlite, &columns, owned.is_some())?;
         for (column, definition) in PROFILE_COLUMNS {
-            if !columns.iter().any(|c| c.name.eq_ignore_ascii_case(column)) {
+            if !columns
+                .iter()
+                .any(|(name, _)| name.eq_ignore_ascii_case(column))
+            {
                 let ddl = format!("ALTER TABLE users ADD COLUMN {column} {definition}");
                 sqlx::query(sqlx::AssertSqlSafe(ddl))
                     .execute(&mut *tx)

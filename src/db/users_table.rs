@@ -61,6 +61,19 @@ pub struct UsersTable {
 }
 
 impl UsersTable {
+    /// The table from its columns as the database lists them: (name, declared type).
+    pub fn from_described(
+        dialect: Dialect,
+        described: &[(String, String)],
+        owned: bool,
+    ) -> Result<Self, ShapeError> {
+        let columns: Vec<Column> = described
+            .iter()
+            .map(|(name, data_type)| Column::new(name, data_type))
+            .collect();
+        Self::from_columns(dialect, &columns, owned)
+    }
+
     pub fn from_columns(
         dialect: Dialect,
         columns: &[Column],

@@ -13,6 +13,16 @@ use crate::{
     helpers::{Backend, TestApp, json_body},
 };
 
+/// `user-service backup --to copy` on the app's database.
+fn backup(app: &TestApp, copy: &std::path::Path) -> std::process::Output {
+    command(copy.parent().expect("a folder"))
+        .env("DATABASE_URL", app.database_url())
+        .args(["backup", "--to"])
+        .arg(copy)
+        .output()
+        .expect("the binary runs")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_during_a_stream_of_writes_is_intact_and_holds_every_write_acknowledged_before_it()
 {
@@ -50,12 +60,7 @@ async fn a_backup_during_a_stream_of_writes_is_intact_and_holds_every_write_ackn
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.db");
 
-    let output = command(dir.path())
-        .env("DATABASE_URL", app.database_url())
-        .args(["backup", "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let output = backup(&app, &copy);
 
     writing.store(false, Ordering::Relaxed);
     writer.await.unwrap();
@@ -64,16 +69,16 @@ async fn a_backup_during_a_stream_of_writes_is_intact_and_holds_every_write_ackn
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let backup = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", copy.display()))
+    let copied = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", copy.display()))
         .await
         .unwrap();
     let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(&backup)
+        .fetch_one(&copied)
         .await
         .unwrap();
     assert_eq!(check, "ok");
     let kept: Vec<i64> = sqlx::query_scalar("SELECT id FROM learning_goals")
-        .fetch_all(&backup)
+        .fetch_all(&copied)
         .await
         .unwrap();
     for id in &before {
@@ -87,15 +92,10 @@ async fn a_backup_during_a_stream_of_writes_is_intact_and_holds_every_write_ackn
         written_after > before.len(),
         "the writes went on during the backup"
     );
-    backup.close().await;
+    copied.close().await;
 
     // Never over a file that exists, even a backup.
-    let again = command(dir.path())
-        .env("DATABASE_URL", app.database_url())
-        .args(["backup", "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let again = backup(&app, &copy);
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("never overwrites"));
 }
@@ -109,12 +109,7 @@ async fn on_postgresql_the_backup_command_points_to_pg_dump_and_exits_non_zero()
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("copy.dump");
 
-    let output = command(dir.path())
-        .env("DATABASE_URL", app.database_url())
-        .args(["backup", "--to"])
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let output = backup(&app, &copy);
 
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
