@@ -122,23 +122,30 @@ async fn assert_serves_again(app: &TestApp, token: &str, display_name: &str) {
     assert_eq!(goals.as_array().map(Vec::len), Some(1), "{goals}");
 }
 
+/// A service on `url` with the acquire timeout above, user 1 in it, and every request of
+/// [`api_requests`] answered once, so that its pool holds connections a fault can break.
+/// One of them creates the goal [`assert_serves_again`] reads back.
+async fn serving_with_connections_pooled(backend: Backend, url: &str) -> (TestApp, String) {
+    let app = TestApp::builder(backend)
+        .existing_database(url)
+        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
+        .spawn()
+        .await;
+    let token = app.user(1).await;
+    for request in api_requests(&app.client, &app.address, &token) {
+        let response = request.send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+    }
+    (app, token)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn while_postgres_is_down_requests_answer_503_promptly_and_the_same_process_serves_again_when_it_is_back()
  {
     let Some(mut postgres) = TempPostgres::start_new() else {
         return;
     };
-    let app = TestApp::builder(Backend::Postgres)
-        .existing_database(&postgres.url())
-        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
-        .spawn()
-        .await;
-    let token = app.user(1).await;
-    // Every request below once, so the pool holds connections that the stop will break.
-    for request in api_requests(&app.client, &app.address, &token) {
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-    }
+    let (app, token) = serving_with_connections_pooled(Backend::Postgres, &postgres.url()).await;
     json_body(app.get("/readyz").await, 200).await;
 
     postgres.stop();
@@ -262,17 +269,10 @@ async fn when_the_sqlite_file_is_overwritten_with_garbage_requests_and_readiness
  {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("service.db");
-    let app = TestApp::builder(Backend::Sqlite)
-        .existing_database(&format!("sqlite://{}", path.display()))
-        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
-        .spawn()
-        .await;
-    let token = app.user(1).await;
-    // Every request below once, so the service holds open reader and writer connections.
-    for request in api_requests(&app.client, &app.address, &token) {
-        let response = request.send().await.unwrap();
-        assert!(response.status().is_success(), "{}", response.status());
-    }
+    // Open reader and writer connections, for the overwrite to meet.
+    let (app, token) =
+        serving_with_connections_pooled(Backend::Sqlite, &format!("sqlite://{}", path.display()))
+            .await;
     json_body(app.get("/readyz").await, 200).await;
     // Everything into the file, and the write-ahead log emptied: the file alone is the
     // database, to be spoiled and restored.
@@ -310,17 +310,7 @@ async fn while_postgres_refuses_connections_reads_and_writes_answer_503_promptly
     let Some(database) = OwnDatabase::create().await else {
         return;
     };
-    let app = TestApp::builder(Backend::Postgres)
-        .existing_database(&database.url())
-        .config(|c| c.db_acquire_timeout_secs = ACQUIRE_TIMEOUT_SECS)
-        .spawn()
-        .await;
-    let token = app.user(1).await;
-    // Every request once (one creates the goal read back at the end), so the pool holds
-    // connections for the refusal to end.
-    for request in api_requests(&app.client, &app.address, &token) {
-        assert!(request.send().await.unwrap().status().is_success());
-    }
+    let (app, token) = serving_with_connections_pooled(Backend::Postgres, &database.url()).await;
 
     // SQLSTATE 55000 for new connections, 57P01 for those ended.
     database.refuse_connections().await;
