@@ -27,6 +27,17 @@ const ACQUIRE_TIMEOUT_SECS: u64 = 1;
 /// database is down must come within this.
 const PROMPTLY: Duration = Duration::from_secs(5);
 
+/// The binary's `serve` on `database_url`, with the short acquire timeout these tests use.
+fn serve_on(data_dir: &std::path::Path, database_url: &str) -> std::process::Command {
+    let mut command = command(data_dir);
+    command
+        .env("DATABASE_URL", database_url)
+        .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
+        .env("JWT_SECRET", SECRET)
+        .arg("serve");
+    command
+}
+
 /// Sends a request that must be answered promptly with a 503 problem and `Retry-After`.
 async fn assert_unavailable(request: RequestBuilder) -> Value {
     let started = Instant::now();
@@ -167,13 +178,7 @@ async fn the_binary_starts_while_postgres_is_down_and_migrates_and_serves_once_i
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let server = ChildServer::start(
-        command(dir.path())
-            .env("DATABASE_URL", postgres.url())
-            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
-            .env("JWT_SECRET", SECRET)
-            .arg("serve"),
-    );
+    let server = ChildServer::start(&mut serve_on(dir.path(), &postgres.url()));
     let client = http_client();
     let token = token(1);
     assert_up_but_unavailable(&client, &server.address, &token).await;
@@ -359,13 +364,7 @@ async fn a_users_table_without_username_found_once_connections_are_accepted_stop
         .await;
     database.refuse_connections().await;
     let dir = tempfile::tempdir().unwrap();
-    let mut server = ChildServer::start(
-        command(dir.path())
-            .env("DATABASE_URL", database.url())
-            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
-            .env("JWT_SECRET", SECRET)
-            .arg("serve"),
-    );
+    let mut server = ChildServer::start(&mut serve_on(dir.path(), &database.url()));
     assert_unavailable(http_client().get(server.url("/readyz"))).await;
 
     database.accept_connections().await;
@@ -388,13 +387,9 @@ async fn an_outage_under_load_writes_a_few_lines_a_second_without_backtraces_not
     };
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::start(
-        command(dir.path())
-            .env("DATABASE_URL", database.url())
-            .env("DB_ACQUIRE_TIMEOUT_SECS", ACQUIRE_TIMEOUT_SECS.to_string())
-            .env("JWT_SECRET", SECRET)
+        serve_on(dir.path(), &database.url())
             .env("RUST_BACKTRACE", "1")
-            .env("SHUTDOWN_GRACE_SECS", "0")
-            .arg("serve"),
+            .env("SHUTDOWN_GRACE_SECS", "0"),
     );
     let client = http_client();
     let address = server.address.clone();
