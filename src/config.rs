@@ -29,6 +29,9 @@ pub struct Config {
     #[command(flatten)]
     pub jwt: JwtConfig,
 
+    #[command(flatten)]
+    pub events: EventsConfig,
+
     /// Most database connections the service opens.
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
@@ -100,6 +103,72 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+/// Where the platform's events go (`crate::events`).
+#[derive(Debug, Clone, Args)]
+pub struct EventsConfig {
+    /// The broker events are published to: `amqp://…` (RabbitMQ) or `nats://…` (NATS
+    /// JetStream). Unset: nothing is published and no outbox rows are written.
+    #[arg(long, env = "EVENTS_URL", global = true, hide_env_values = true)]
+    pub events_url: Option<String>,
+
+    /// The CloudEvents `source` of every event: a URI naming this service.
+    #[arg(
+        long,
+        env = "EVENTS_SOURCE",
+        default_value = "/user-service",
+        global = true
+    )]
+    pub events_source: String,
+
+    /// What each CloudEvents `type` starts with, before `goal.completed.v1` and the like.
+    #[arg(
+        long,
+        env = "EVENTS_TYPE_PREFIX",
+        default_value = "org.learning.user",
+        global = true
+    )]
+    pub events_type_prefix: String,
+
+    /// RabbitMQ: the durable topic exchange events are published to (routing key = type).
+    #[arg(
+        long,
+        env = "EVENTS_EXCHANGE",
+        default_value = "user-service.events",
+        global = true
+    )]
+    pub events_exchange: String,
+
+    /// NATS: the JetStream stream that holds the events, created when missing.
+    #[arg(
+        long,
+        env = "EVENTS_STREAM",
+        default_value = "USER_SERVICE_EVENTS",
+        global = true
+    )]
+    pub events_stream: String,
+
+    /// NATS: events are published on `<prefix>.<type>`; the stream takes `<prefix>.>`.
+    #[arg(
+        long,
+        env = "EVENTS_SUBJECT_PREFIX",
+        default_value = "user-service.events",
+        global = true
+    )]
+    pub events_subject_prefix: String,
+
+    /// How long published events stay in the outbox before the cleanup deletes them.
+    #[arg(long, env = "EVENTS_RETENTION_HOURS", default_value_t = 24, global = true)]
+    pub events_retention_hours: u64,
+
+    /// Events published per batch, each batch confirmed by the broker before it is marked.
+    #[arg(long, env = "EVENTS_BATCH_SIZE", default_value_t = 200, value_parser = clap::value_parser!(u16).range(1..), global = true)]
+    pub events_batch_size: u16,
+
+    /// How often an idle relay looks for new events, in milliseconds.
+    #[arg(long, env = "EVENTS_POLL_MS", default_value_t = 100, global = true)]
+    pub events_poll_ms: u64,
 }
 
 #[derive(Debug, Clone, Args)]

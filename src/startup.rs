@@ -29,6 +29,7 @@ use crate::{
     config::Config,
     db::{self, DenylistTable, Store},
     error::{AppError, is_transient_chain},
+    events,
     extract::MAX_BODY_BYTES,
     idempotency,
     middleware::{
@@ -102,6 +103,13 @@ impl Application {
                 background.push(tokio::spawn(auth_events::consume(source, state.clone())));
             }
             None => tracing::info!("AMQP_URL is not set: no auth-service events are consumed"),
+        }
+        match events::publisher(&config.events)? {
+            Some(publisher) => {
+                let relay = events::Relay::new(&config.events);
+                background.push(tokio::spawn(relay.run(publisher, state.clone())));
+            }
+            None => tracing::info!("EVENTS_URL is not set: no events are published"),
         }
         Ok(Self {
             listener,
@@ -268,8 +276,13 @@ pub fn router(state: AppState, config: &Config) -> Router {
     doc.merge(probe_doc);
     let doc = openapi::finish(doc);
 
+    let asyncapi = axum::Json(Arc::new(events::asyncapi::document(&config.events)));
     let mut api = api
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
+        .route(
+            "/asyncapi.json",
+            axum::routing::get(move || std::future::ready(asyncapi.clone())),
+        )
         .fallback(|| async { AppError::NotFound("no such resource".into()) })
         .method_not_allowed_fallback(|| async {
             AppError::MethodNotAllowed("this resource does not answer that method".into())

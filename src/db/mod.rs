@@ -28,6 +28,7 @@ use crate::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         badges::Tier,
+        platform_event::PlatformEvent,
         checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
         profile::{Profile, TimeZone},
@@ -74,6 +75,45 @@ pub trait Store: Reads {
 
     /// A write transaction. Dropping it without `commit` rolls it back.
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>>;
+
+    /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in
+    /// a turn are published by this relay alone until it marks them or drops the turn.
+    async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
+    /// Deletes up to `limit` events published before `before`: how many.
+    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64>;
+    /// Events not yet published: how many, and when the oldest happened.
+    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog>;
+}
+
+/// One pass of the outbox relay.
+#[async_trait]
+pub trait OutboxTurn: Send {
+    /// The oldest unpublished events, in the order they committed, at most `limit`.
+    async fn pending(&mut self, limit: i64) -> sqlx::Result<Vec<OutboxRow>>;
+    /// Records these events as published (the broker confirmed them) and ends the turn.
+    async fn published(
+        self: Box<Self>,
+        seqs: &[i64],
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()>;
+}
+
+/// An event waiting in the outbox.
+#[derive(Debug, Clone, FromRow)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub event_id: String,
+    pub user_id: i64,
+    pub event_type: String,
+    /// The event's `data`, JSON text.
+    pub data: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, FromRow)]
+pub struct OutboxBacklog {
+    pub pending: i64,
+    pub oldest: Option<DateTime<Utc>>,
 }
 
 /// Queries outside any transaction.
@@ -218,6 +258,14 @@ pub trait Tx: Send {
     ) -> sqlx::Result<()>;
 
     /// Appends an event to the user's activity feed.
+    /// Makes the platform events of `user` this transaction writes go out in commit order.
+    /// On PostgreSQL two transactions of one user could commit in another order than their
+    /// outbox rows were numbered, so this waits for the user's other writers; SQLite writes
+    /// one transaction at a time already. Called first, before any row lock, so that it
+    /// cannot deadlock with one. Nothing when events are off.
+    async fn hold_user_events(&mut self, user: UserId) -> sqlx::Result<()>;
+    /// Writes an event for the platform into the outbox, when events are on.
+    async fn announce(&mut self, event: &PlatformEvent, now: DateTime<Utc>) -> sqlx::Result<()>;
     async fn insert_event(
         &mut self,
         user: UserId,

@@ -20,7 +20,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, StatsFigures,
+    Store, Tx, UserRow, UserStatements,
     UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
@@ -32,6 +33,7 @@ use crate::{
         activity::NewEvent,
         checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
+        platform_event::PlatformEvent,
         profile::Profile,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
@@ -45,6 +47,14 @@ const GOAL_FOR_UPDATE: &str = concat!(select_goal!(), " FOR NO KEY UPDATE");
 /// Held while one replica checks for and creates `users`, so two starting at once do not
 /// both try.
 const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
+
+/// Held by the one relay that publishes at a time, for one batch: several replicas then
+/// publish each event once, in order.
+const RELAY_LOCK: &str = "SELECT pg_try_advisory_xact_lock(7322148270918)";
+
+/// Held by a transaction that writes a user's events, until it commits: the user's events
+/// are then numbered in commit order. The two-key form has a key space of its own.
+const HOLD_USER_EVENTS: &str = "SELECT pg_advisory_xact_lock(7322148, hashint8($1))";
 
 /// The columns of the `users` that unqualified statements name (the first in the search
 /// path), as `information_schema` describes them.
@@ -63,6 +73,8 @@ const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 pub struct PgStore {
     pool: PgPool,
     users: OnceLock<Arc<UserStatements>>,
+    /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
+    outbox: bool,
 }
 
 impl PgStore {
@@ -84,6 +96,7 @@ impl PgStore {
         Ok(Self {
             pool,
             users: OnceLock::new(),
+            outbox: config.events.events_url.is_some(),
         })
     }
 
@@ -163,14 +176,64 @@ impl Store for PgStore {
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
             users,
+            outbox: self.outbox,
         }))
+    }
+
+    async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>> {
+        let mut tx = self.pool.begin().await?;
+        let ours: bool = sqlx::query_scalar(RELAY_LOCK).fetch_one(&mut *tx).await?;
+        Ok(ours.then(|| Box::new(PgTurn { tx }) as Box<dyn OutboxTurn>))
+    }
+
+    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query(sql::PURGE_OUTBOX)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog> {
+        sqlx::query_as(sql::OUTBOX_BACKLOG)
+            .fetch_one(&self.pool)
+            .await
     }
 }
 
 struct PgTx {
     tx: Transaction<'static, Postgres>,
     users: Arc<UserStatements>,
+    outbox: bool,
+}
+
+/// A relay's turn: the transaction that holds the relay lock until the rows it read are
+/// marked. A relay that dies mid-batch loses its connection, and so the lock, and the
+/// next relay reads the same rows again.
+struct PgTurn {
+    tx: Transaction<'static, Postgres>,
+}
+
+#[async_trait]
+impl OutboxTurn for PgTurn {
+    async fn pending(&mut self, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+        sqlx::query_as(sql::OUTBOX_PENDING)
+            .bind(limit)
+            .fetch_all(&mut *self.tx)
+            .await
+    }
+
+    async fn published(mut self: Box<Self>, seqs: &[i64], now: DateTime<Utc>) -> sqlx::Result<()> {
+        // By the numbers read, never by range: a row numbered lower may commit later.
+        sqlx::query("UPDATE event_outbox SET published_at = $1 WHERE seq = ANY($2)")
+            .bind(now)
+            .bind(seqs)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await
+    }
 }
 
 impl_reads!(PgStore, pool);
-impl_tx!(PgTx, goal_for_update: GOAL_FOR_UPDATE);
+impl_tx!(PgTx, goal_for_update: GOAL_FOR_UPDATE, hold_user_events: Some(HOLD_USER_EVENTS));

@@ -149,7 +149,7 @@ pub(crate) use impl_reads;
 /// on the users table. `$goal_for_update` reads a goal and locks it for the rest of the
 /// transaction.
 macro_rules! impl_tx {
-    ($tx:ty, goal_for_update: $goal_for_update:expr) => {
+    ($tx:ty, goal_for_update: $goal_for_update:expr, hold_user_events: $hold_user_events:expr) => {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
             async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
@@ -446,6 +446,37 @@ macro_rules! impl_tx {
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())
+            }
+
+            async fn hold_user_events(&mut self, user: UserId) -> sqlx::Result<()> {
+                let statement: Option<&'static str> = $hold_user_events;
+                match statement {
+                    Some(statement) if self.outbox => sqlx::query(statement)
+                        .bind(user)
+                        .execute(&mut *self.tx)
+                        .await
+                        .map(drop),
+                    _ => Ok(()),
+                }
+            }
+
+            async fn announce(
+                &mut self,
+                event: &PlatformEvent,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
+                if !self.outbox {
+                    return Ok(());
+                }
+                sqlx::query(sql::INSERT_OUTBOX)
+                    .bind(uuid::Uuid::new_v4().to_string())
+                    .bind(event.user())
+                    .bind(event.type_name())
+                    .bind(event.data())
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
             }
 
             async fn insert_event(

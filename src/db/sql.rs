@@ -217,7 +217,24 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM user_badges WHERE user_id = $1",
     "DELETE FROM activity_events WHERE user_id = $1",
     "DELETE FROM idempotency_keys WHERE user_id = $1",
+    "DELETE FROM event_outbox WHERE user_id = $1",
 ];
+
+pub const INSERT_OUTBOX: &str = "\
+    INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
+    VALUES ($1, $2, $3, $4, $5)";
+
+pub const OUTBOX_PENDING: &str = "\
+    SELECT seq, event_id, user_id, event_type, data, occurred_at FROM event_outbox \
+    WHERE published_at IS NULL ORDER BY seq LIMIT $1";
+
+pub const PURGE_OUTBOX: &str = "\
+    DELETE FROM event_outbox WHERE seq IN ( \
+      SELECT seq FROM event_outbox WHERE published_at < $1 LIMIT $2)";
+
+pub const OUTBOX_BACKLOG: &str = "\
+    SELECT COUNT(*) AS pending, MIN(occurred_at) AS oldest FROM event_outbox \
+    WHERE published_at IS NULL";
 
 /// The profile columns back to what a user this service never saw has ($2 no skills, $3
 /// now, when the service sees the user anew).

@@ -23,7 +23,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, StatsFigures,
+    Store, Tx, UserRow, UserStatements,
     UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
@@ -36,6 +37,7 @@ use crate::{
         activity::NewEvent,
         checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
+        platform_event::PlatformEvent,
         profile::Profile,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
@@ -112,6 +114,8 @@ pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     users: OnceLock<Arc<UserStatements>>,
+    /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
+    outbox: bool,
 }
 
 impl SqliteStore {
@@ -151,6 +155,7 @@ impl SqliteStore {
             reader,
             writer,
             users: OnceLock::new(),
+            outbox: config.events.events_url.is_some(),
         })
     }
 
@@ -246,14 +251,68 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             users,
+            outbox: self.outbox,
         }))
+    }
+
+    /// Always this relay's: one process serves a SQLite database.
+    async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>> {
+        Ok(Some(Box::new(SqliteTurn {
+            reader: self.reader.clone(),
+            writer: self.writer.clone(),
+        })))
+    }
+
+    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
+        let done = sqlx::query(sql::PURGE_OUTBOX)
+            .bind(before)
+            .bind(limit)
+            .execute(&self.writer)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog> {
+        sqlx::query_as(sql::OUTBOX_BACKLOG)
+            .fetch_one(&self.reader)
+            .await
     }
 }
 
 struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     users: Arc<UserStatements>,
+    outbox: bool,
+}
+
+/// A relay's turn: it reads from a reader, so the API's writes never wait for a publish, and
+/// marks on the writer.
+struct SqliteTurn {
+    reader: SqlitePool,
+    writer: SqlitePool,
+}
+
+#[async_trait]
+impl OutboxTurn for SqliteTurn {
+    async fn pending(&mut self, limit: i64) -> sqlx::Result<Vec<OutboxRow>> {
+        sqlx::query_as(sql::OUTBOX_PENDING)
+            .bind(limit)
+            .fetch_all(&self.reader)
+            .await
+    }
+
+    async fn published(self: Box<Self>, seqs: &[i64], now: DateTime<Utc>) -> sqlx::Result<()> {
+        sqlx::query(
+            "UPDATE event_outbox SET published_at = $1 \
+             WHERE seq IN (SELECT value FROM json_each($2))",
+        )
+        .bind(now)
+        .bind(Json(seqs))
+        .execute(&self.writer)
+        .await
+        .map(drop)
+    }
 }
 
 impl_reads!(SqliteStore, reader);
-impl_tx!(SqliteTx, goal_for_update: GOAL_FOR_UPDATE);
+impl_tx!(SqliteTx, goal_for_update: GOAL_FOR_UPDATE, hold_user_events: None);

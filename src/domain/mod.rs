@@ -12,6 +12,7 @@ pub mod checkin;
 pub mod goal;
 pub mod ids;
 pub mod patch;
+pub mod platform_event;
 pub mod profile;
 pub mod streak;
 pub mod text;

@@ -6,6 +6,7 @@ use crate::{
         UserId,
         activity::NewEvent,
         badges::{self, Measure},
+        platform_event::{BadgeFacts, PlatformEvent},
     },
     error::{AppError, AppResult},
     services::active_user,
@@ -55,13 +56,26 @@ async fn award_one(
     if !tx.award(user, code, now).await? {
         return Ok(false);
     }
-    let name = tx
-        .badge(code)
-        .await?
-        .map_or_else(|| code.to_owned(), |b| b.name);
-    tx.insert_event(user, &NewEvent::badge_awarded(code, &name), now)
+    let facts = badge_facts(tx, user, code).await?;
+    tx.insert_event(user, &NewEvent::badge_awarded(code, &facts.name), now)
+        .await?;
+    tx.announce(&PlatformEvent::BadgeAwarded(facts), now)
         .await?;
     Ok(true)
+}
+
+/// A held badge as events describe it, from its catalog entry (which a held badge has: the
+/// award references it).
+async fn badge_facts(tx: &mut dyn Tx, user: UserId, code: &str) -> AppResult<BadgeFacts> {
+    let entry = tx.badge(code).await?.ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("held badge {code} is not in the catalog"))
+    })?;
+    Ok(BadgeFacts {
+        user_id: user,
+        badge_code: code.to_owned(),
+        name: entry.name,
+        tier: entry.tier,
+    })
 }
 
 /// A trusted service awards a badge: the award, and whether it is new.
@@ -103,11 +117,10 @@ pub async fn revoke(
             "the user does not hold that badge".into(),
         ));
     }
-    let name = tx
-        .badge(code)
-        .await?
-        .map_or_else(|| code.to_owned(), |b| b.name);
-    tx.insert_event(user, &NewEvent::badge_revoked(code, &name), now)
+    let facts = badge_facts(&mut *tx, user, code).await?;
+    tx.insert_event(user, &NewEvent::badge_revoked(code, &facts.name), now)
+        .await?;
+    tx.announce(&PlatformEvent::BadgeRevoked(facts), now)
         .await?;
     tx.commit().await?;
     Ok(())

@@ -8,6 +8,7 @@ use crate::{
         activity::NewEvent,
         badges::Measure,
         checkin::CheckinRequest,
+        platform_event::{CheckinFacts, PlatformEvent},
         streak::{self, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
@@ -66,7 +67,25 @@ pub async fn add(
     tx.save_streak(goal, &summary, 1).await?;
     tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
         .await?;
+    let added = CheckinFacts {
+        user_id: user,
+        goal_id: goal,
+        date: day,
+        minutes: new.minutes,
+    };
+    tx.announce(&PlatformEvent::CheckinAdded(added), now)
+        .await?;
+    let before = row.streak.summary().on(today).streak_count;
     let streak = summary.on(today);
+    for event in PlatformEvent::streak_grew(
+        user,
+        goal,
+        before,
+        streak.streak_count,
+        streak.longest_streak,
+    ) {
+        tx.announce(&event, now).await?;
+    }
     award_earned(
         &mut *tx,
         user,
@@ -104,12 +123,17 @@ pub async fn remove(
     }
     let summary = history(&mut *tx, goal).await?;
     tx.save_streak(goal, &summary, -1).await?;
-    tx.insert_event(
-        user,
-        &NewEvent::checkin_removed(goal, &row.title, day),
-        clock.now(),
-    )
-    .await?;
+    let now = clock.now();
+    tx.insert_event(user, &NewEvent::checkin_removed(goal, &row.title, day), now)
+        .await?;
+    let removed = CheckinFacts {
+        user_id: user,
+        goal_id: goal,
+        date: day,
+        minutes: None,
+    };
+    tx.announce(&PlatformEvent::CheckinRemoved(removed), now)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use crate::{
         activity::NewEvent,
         badges::Measure,
         goal::{CreatedGoal, GoalChanges, NewGoal},
+        platform_event::{DeletedGoalFacts, GoalFacts, PlatformEvent},
         streak::{self, Streak},
         version::Expected,
     },
@@ -53,6 +54,8 @@ pub async fn create(
         now,
     )
     .await?;
+    tx.announce(&PlatformEvent::GoalCreated(facts(user, &created)), now)
+        .await?;
     award_earned(&mut *tx, user, Measure::GoalsCreated, None, now).await?;
     if created.status == GoalStatus::Completed {
         award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
@@ -116,9 +119,13 @@ pub async fn update(
     if completed {
         tx.insert_event(user, &NewEvent::goal_completed(goal, &updated.title), now)
             .await?;
+        tx.announce(&PlatformEvent::GoalCompleted(facts(user, &updated)), now)
+            .await?;
         award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
     } else {
         tx.insert_event(user, &NewEvent::goal_updated(goal, &updated.title), now)
+            .await?;
+        tx.announce(&PlatformEvent::GoalUpdated(facts(user, &updated)), now)
             .await?;
     }
     tx.commit().await?;
@@ -142,8 +149,26 @@ pub async fn delete(
         .delete_goal(user, goal)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
-    tx.insert_event(user, &NewEvent::goal_deleted(goal, &title), clock.now())
+    let now = clock.now();
+    tx.insert_event(user, &NewEvent::goal_deleted(goal, &title), now)
+        .await?;
+    let deleted = DeletedGoalFacts {
+        user_id: user,
+        goal_id: goal,
+        title,
+    };
+    tx.announce(&PlatformEvent::GoalDeleted(deleted), now)
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A goal as the platform's events describe it.
+fn facts(user: UserId, row: &GoalRow) -> GoalFacts {
+    GoalFacts {
+        user_id: user,
+        goal_id: row.id,
+        title: row.title.clone(),
+        status: row.status,
+    }
 }

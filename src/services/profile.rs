@@ -5,6 +5,7 @@ use crate::{
         UserId,
         activity::NewEvent,
         badges::Measure,
+        platform_event::{PlatformEvent, ProfileFacts},
         profile::ProfileChanges,
         version::Expected,
         visibility::{PrivacyChanges, Viewer},
@@ -26,6 +27,7 @@ pub async fn update(
     expected: Option<&Expected>,
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
+    tx.hold_user_events(user).await?;
     let current = tx
         .lock_user(user)
         .await?
@@ -45,6 +47,11 @@ pub async fn update(
     let updated = tx.save_profile(user, &profile, &privacy, now).await?;
     tx.insert_event(user, &NewEvent::profile_updated(), now)
         .await?;
+    tx.announce(
+        &PlatformEvent::ProfileUpdated(ProfileFacts { user_id: user }),
+        now,
+    )
+    .await?;
     award_earned(
         &mut *tx,
         user,
