@@ -8,6 +8,7 @@ mod auth_service;
 mod backup;
 mod cli;
 mod deactivated;
+mod events;
 mod faults;
 mod gamification;
 mod goals;

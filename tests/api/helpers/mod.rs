@@ -1,11 +1,13 @@
 //! The tests' kits, one per file: the application on a fresh database (`app`), tokens
 //! (`tokens`), reading answers (`answers`), the binary as a child process (`child`), a
+//! consumer of the events this service publishes (`events`), a
 //! PostgreSQL server of the test's own (`temp_postgres`) or a database of its own
 //! (`own_database`), and the machine's RabbitMQ (`rabbitmq`).
 
 mod answers;
 mod app;
 mod child;
+pub mod events;
 pub mod own_database;
 pub mod rabbitmq;
 mod temp_postgres;
