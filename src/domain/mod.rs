@@ -17,6 +17,7 @@ pub mod profile;
 pub mod streak;
 pub mod text;
 pub mod version;
+pub mod week;
 pub mod visibility;
 
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};
