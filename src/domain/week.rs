@@ -1,7 +1,7 @@
 //! The user's week: it starts on the profile's `week_start`, in the user's time zone (a
 //! week is seven calendar dates there, whatever daylight saving does to its hours).
 
-use chrono::{Datelike, Days, NaiveDate, Weekday};
+use chrono::{Days, NaiveDate, Weekday};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
