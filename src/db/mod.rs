@@ -35,6 +35,7 @@ use crate::{
         streak::StreakSummary,
         version::Version,
         visibility::{self, Access, Privacy, Viewer, Visibility},
+        week::WeekStart,
     },
 };
 pub use denylist::DenylistTable;
@@ -323,6 +324,7 @@ pub struct UserRow {
     pub skills: Json<Vec<String>>,
     pub avatar_url: Option<String>,
     pub timezone: String,
+    pub week_start: String,
     /// Moved by every write of the profile.
     pub profile_revision: i64,
     pub created_at: Option<UtcTimestamp>,
@@ -340,7 +342,12 @@ impl UserRow {
             skills: self.skills.0.clone(),
             avatar_url: self.avatar_url.clone(),
             timezone: self.time_zone(),
+            week_start: self.week_start(),
         }
+    }
+
+    pub fn week_start(&self) -> WeekStart {
+        WeekStart::from_stored(&self.week_start)
     }
 
     pub fn time_zone(&self) -> TimeZone {

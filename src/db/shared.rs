@@ -185,6 +185,7 @@ macro_rules! impl_tx {
                     .bind(privacy.activity.as_str())
                     .bind(privacy.stats.as_str())
                     .bind(now)
+                    .bind(profile.week_start.as_str())
                     .fetch_one(&mut *self.tx)
                     .await
             }

@@ -68,6 +68,7 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     ("skills", "TEXT NOT NULL DEFAULT '[]'"),
     ("avatar_url", "TEXT"),
     ("timezone", "TEXT NOT NULL DEFAULT 'UTC'"),
+    ("week_start", "TEXT NOT NULL DEFAULT 'monday'"),
     ("profile_updated_at", "TEXT"),
     ("goals_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     ("badges_visibility", "TEXT NOT NULL DEFAULT 'public'"),

@@ -152,7 +152,7 @@ impl UsersTable {
             "CAST(NULL AS TEXT) AS email"
         });
         list.push_str(
-            ", display_name, bio, skills, avatar_url, timezone, profile_revision, \
+            ", display_name, bio, skills, avatar_url, timezone, week_start, profile_revision, \
              goals_visibility, badges_visibility, activity_visibility, stats_visibility, ",
         );
         list.push_str(if self.created_at {
@@ -209,7 +209,7 @@ impl UsersTable {
                 "UPDATE users SET display_name = $2, bio = $3, skills = $4, avatar_url = $5, \
                  timezone = $6, goals_visibility = $7, badges_visibility = $8, \
                  activity_visibility = $9, stats_visibility = $10, profile_updated_at = $11, \
-                 profile_revision = profile_revision + 1 WHERE id = $1 RETURNING {select}"
+                 week_start = $12, profile_revision = profile_revision + 1 WHERE id = $1 RETURNING {select}"
             )
             .into(),
             insert: format!(
@@ -237,7 +237,8 @@ pub struct UserStatements {
     pub lock_active: Arc<str>,
     /// $1 id: the id, if a row exists, active or not.
     pub exists: Arc<str>,
-    /// $1 id, then the profile columns and the update's time; returns the row.
+    /// $1 id, then the profile columns, the update's time ($11) and the week start ($12);
+    /// returns the row.
     pub update_profile: Arc<str>,
     /// $1 id, $2 username, $3 email, $4 now (the service first saw the user).
     pub insert: Arc<str>,

@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use url::Url;
 
-use super::{Patch, text};
+use super::{Patch, text, week::WeekStart};
 use crate::error::FieldError;
 
 pub const DISPLAY_NAME_MAX: usize = 100;
@@ -155,6 +155,7 @@ pub struct Profile {
     pub skills: Vec<String>,
     pub avatar_url: Option<String>,
     pub timezone: TimeZone,
+    pub week_start: WeekStart,
 }
 
 impl Profile {
@@ -174,11 +175,12 @@ pub struct ProfileChanges {
     pub skills: Patch<Skills>,
     pub avatar_url: Patch<AvatarUrl>,
     pub timezone: Patch<TimeZone>,
+    pub week_start: Patch<WeekStart>,
 }
 
 impl ProfileChanges {
     /// The profile after this update. Clearing skills leaves none; clearing the time zone
-    /// returns it to UTC.
+    /// returns it to UTC, and clearing the week start to Monday.
     pub fn apply(self, current: Profile) -> Profile {
         Profile {
             display_name: self
@@ -198,6 +200,10 @@ impl ProfileChanges {
                 .timezone
                 .apply(Some(current.timezone))
                 .unwrap_or(TimeZone::UTC),
+            week_start: self
+                .week_start
+                .apply(Some(current.week_start))
+                .unwrap_or_default(),
         }
     }
 }
@@ -213,6 +219,7 @@ mod tests {
             skills: vec!["maths".into()],
             avatar_url: None,
             timezone: TimeZone::parse("Europe/London").unwrap(),
+            week_start: WeekStart::Sunday,
         }
     }
 
@@ -301,6 +308,21 @@ mod tests {
         assert_eq!(updated.bio, None);
         assert_eq!(updated.skills, ["Go"]);
         assert_eq!(updated.timezone.name(), "Europe/London");
+        assert_eq!(updated.week_start, WeekStart::Sunday);
+    }
+
+    #[test]
+    fn clearing_the_week_start_returns_to_monday() {
+        let changes = ProfileChanges {
+            week_start: Patch::Clear,
+            ..Default::default()
+        };
+        assert_eq!(changes.apply(profile()).week_start, WeekStart::Monday);
+        let changes = ProfileChanges {
+            week_start: Patch::Set(WeekStart::Monday),
+            ..Default::default()
+        };
+        assert_eq!(changes.apply(profile()).week_start, WeekStart::Monday);
     }
 
     #[test]

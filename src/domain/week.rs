@@ -69,7 +69,10 @@ mod tests {
         assert_eq!(WeekStart::Monday.week_of(day(2026, 3, 9)), day(2026, 3, 9));
         assert_eq!(WeekStart::Sunday.week_of(day(2026, 3, 8)), day(2026, 3, 8));
         assert_eq!(WeekStart::Sunday.week_of(day(2026, 3, 14)), day(2026, 3, 8));
-        assert_eq!(WeekStart::Monday.next_week(day(2026, 3, 15)), day(2026, 3, 16));
+        assert_eq!(
+            WeekStart::Monday.next_week(day(2026, 3, 15)),
+            day(2026, 3, 16)
+        );
     }
 
     #[test]

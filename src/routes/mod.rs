@@ -261,7 +261,7 @@ mod tests {
                 prop_oneof![
                     Just("title".to_owned()), Just("description".to_owned()), Just("status".to_owned()),
                     Just("display_name".to_owned()), Just("bio".to_owned()), Just("skills".to_owned()),
-                    Just("avatar_url".to_owned()), Just("timezone".to_owned()), Just("visibility".to_owned()),
+                    Just("avatar_url".to_owned()), Just("timezone".to_owned()), Just("week_start".to_owned()), Just("visibility".to_owned()),
                     Just("date".to_owned()), Just("minutes".to_owned()), Just("note".to_owned()), ".{0,6}",
                 ],
                 prop_oneof![

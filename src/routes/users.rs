@@ -21,6 +21,7 @@ use crate::{
         Patch, UserId,
         profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone, TimeZoneName},
         visibility::{PrivacyChanges, Section, Viewer, Visibility},
+        week::WeekStart,
     },
     error::{AppError, AppResult, FieldError},
     extract::{ApiJson, ApiPath},
@@ -84,6 +85,8 @@ pub struct MyProfileResponse {
     pub email: Option<String>,
     /// IANA time zone that decides where the user's day begins.
     pub timezone: String,
+    /// The day the user's week starts on, in their time zone.
+    pub week_start: WeekStart,
     pub visibility: VisibilitySettings,
 }
 
@@ -122,6 +125,7 @@ impl MyProfileResponse {
             profile: UserProfileResponse::from_row(row, Viewer::Owner),
             email: row.email.clone(),
             timezone: row.time_zone().name().to_owned(),
+            week_start: row.week_start(),
             visibility: VisibilitySettings {
                 goals: privacy.goals,
                 badges: privacy.badges,
@@ -181,6 +185,10 @@ pub struct UserUpdate {
     #[serde(default)]
     #[schema(value_type = Option<TimeZoneName>)]
     pub timezone: Patch<String>,
+    /// `monday` or `sunday`; `null` returns to Monday.
+    #[serde(default)]
+    #[schema(value_type = Option<WeekStart>)]
+    pub week_start: Patch<String>,
     /// Who besides the owner sees each section; sections left out keep their setting.
     #[serde(default)]
     pub visibility: Option<VisibilityUpdate>,
@@ -279,21 +287,30 @@ impl UserUpdate {
             "timezone",
             self.timezone.try_map(|v| TimeZone::parse(&v)),
         );
-        match (display_name, bio, skills, avatar_url, timezone) {
-            (Some(display_name), Some(bio), Some(skills), Some(avatar_url), Some(timezone))
-                if errors.is_empty() =>
-            {
-                Ok((
-                    ProfileChanges {
-                        display_name,
-                        bio,
-                        skills,
-                        avatar_url,
-                        timezone,
-                    },
-                    privacy,
-                ))
-            }
+        let week_start = field(
+            &mut errors,
+            "week_start",
+            self.week_start.try_map(|v| WeekStart::parse(&v)),
+        );
+        match (display_name, bio, skills, avatar_url, timezone, week_start) {
+            (
+                Some(display_name),
+                Some(bio),
+                Some(skills),
+                Some(avatar_url),
+                Some(timezone),
+                Some(week_start),
+            ) if errors.is_empty() => Ok((
+                ProfileChanges {
+                    display_name,
+                    bio,
+                    skills,
+                    avatar_url,
+                    timezone,
+                    week_start,
+                },
+                privacy,
+            )),
             _ => Err(AppError::Validation(errors)),
         }
     }
