@@ -29,7 +29,7 @@ use crate::{
         activity::NewEvent,
         badges::Tier,
         checkin::NewCheckin,
-        goal::{GoalFields, NewGoal},
+        goal::{Cadence, GoalFields, NewGoal, Schedule},
         platform_event::PlatformEvent,
         profile::{Profile, TimeZone},
         streak::StreakSummary,
@@ -230,6 +230,9 @@ pub trait Tx: Send {
         fields: &GoalFields,
         now: DateTime<Utc>,
     ) -> sqlx::Result<GoalRow>;
+    /// The user's weekly goals, locked for the rest of the transaction (a change of their
+    /// weeks counts their streaks again).
+    async fn weekly_goals(&mut self, user: UserId) -> sqlx::Result<Vec<GoalRow>>;
     /// Deletes a goal, returning its title; `None` when the user has no such goal.
     async fn delete_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<String>>;
     /// Goals the user has, in `status` when given.
@@ -395,6 +398,9 @@ pub struct GoalRow {
     pub completed_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     pub streak: StreakRow,
+    #[sqlx(try_from = "String")]
+    pub cadence: Cadence,
+    pub days_per_week: Option<i32>,
     /// Moved by every write of the goal (its fields or its streak).
     pub revision: i64,
 }
@@ -411,7 +417,13 @@ impl GoalRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             completed_at: self.completed_at,
+            cadence: self.cadence,
+            days_per_week: self.schedule().days_per_week(),
         }
+    }
+
+    pub fn schedule(&self) -> Schedule {
+        Schedule::from_stored(self.cadence, self.days_per_week)
     }
 
     /// The version of this goal as shown on `today`, the owner's day: its streak is of that
@@ -426,6 +438,7 @@ impl GoalRow {
             description: self.description.clone(),
             status: self.status,
             completed_at: self.completed_at,
+            schedule: self.schedule(),
         }
     }
 }
@@ -438,6 +451,7 @@ pub struct StreakRow {
     pub longest_streak: i32,
     pub freezes_held: i32,
     pub frozen_dates: Json<Vec<NaiveDate>>,
+    pub streak_week_days: i32,
 }
 
 impl StreakRow {
@@ -449,6 +463,7 @@ impl StreakRow {
             longest: count(self.longest_streak),
             freezes: count(self.freezes_held),
             frozen_dates: self.frozen_dates.0.clone(),
+            week_days: count(self.streak_week_days),
         }
     }
 }

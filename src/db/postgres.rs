@@ -23,7 +23,7 @@ use super::{
     GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn,
     StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
-    sql::{self, select_goal},
+    sql::{self, select_goal, weekly_goals},
 };
 use crate::{
     config::Config,
@@ -235,4 +235,9 @@ impl OutboxTurn for PgTurn {
 }
 
 impl_reads!(PgStore, pool);
-impl_tx!(PgTx, goal_for_update: GOAL_FOR_UPDATE, hold_user_events: Some(HOLD_USER_EVENTS));
+impl_tx!(
+    PgTx,
+    goal_for_update: GOAL_FOR_UPDATE,
+    weekly_goals_for_update: concat!(weekly_goals!(), " FOR NO KEY UPDATE"),
+    hold_user_events: Some(HOLD_USER_EVENTS)
+);

@@ -147,9 +147,15 @@ pub(crate) use impl_reads;
 
 /// `impl Tx for $tx`, whose field `tx` is the open transaction and `users` the statements
 /// on the users table. `$goal_for_update` reads a goal and locks it for the rest of the
-/// transaction.
+/// transaction, `$weekly_goals` a user's weekly goals likewise; `$hold_user_events`, when
+/// some, orders the user's outbox rows (see `Tx::hold_user_events`).
 macro_rules! impl_tx {
-    ($tx:ty, goal_for_update: $goal_for_update:expr, hold_user_events: $hold_user_events:expr) => {
+    (
+        $tx:ty,
+        goal_for_update: $goal_for_update:expr,
+        weekly_goals_for_update: $weekly_goals:expr,
+        hold_user_events: $hold_user_events:expr
+    ) => {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
             async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>> {
@@ -326,6 +332,8 @@ macro_rules! impl_tx {
                     .bind(goal.status.as_str())
                     .bind(now)
                     .bind(goal.completed_at(now))
+                    .bind(goal.schedule.cadence().as_str())
+                    .bind(goal.schedule.days_per_week().map(i64::from))
                     .fetch_one(&mut *self.tx)
                     .await
             }
@@ -345,7 +353,16 @@ macro_rules! impl_tx {
                     .bind(fields.status.as_str())
                     .bind(fields.completed_at)
                     .bind(now)
+                    .bind(fields.schedule.cadence().as_str())
+                    .bind(fields.schedule.days_per_week().map(i64::from))
                     .fetch_one(&mut *self.tx)
+                    .await
+            }
+
+            async fn weekly_goals(&mut self, user: UserId) -> sqlx::Result<Vec<GoalRow>> {
+                sqlx::query_as($weekly_goals)
+                    .bind(user)
+                    .fetch_all(&mut *self.tx)
                     .await
             }
 
@@ -444,6 +461,7 @@ macro_rules! impl_tx {
                     .bind(count(summary.freezes))
                     .bind(Json(&summary.frozen_dates))
                     .bind(checkins_added)
+                    .bind(count(summary.week_days))
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())

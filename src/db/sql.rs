@@ -7,7 +7,8 @@
 macro_rules! goal_columns {
     () => {
         "id, user_id, title, description, status, created_at, updated_at, completed_at, \
-         last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, revision"
+         last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, \
+         streak_week_days, cadence, days_per_week, revision"
     };
 }
 pub(crate) use goal_columns;
@@ -22,6 +23,18 @@ macro_rules! select_goal {
     };
 }
 pub(crate) use select_goal;
+
+/// A user's weekly goals, served by `learning_goals_by_user`.
+macro_rules! weekly_goals {
+    () => {
+        concat!(
+            "SELECT ",
+            $crate::db::sql::goal_columns!(),
+            " FROM learning_goals WHERE user_id = $1 AND cadence = 'weekly' ORDER BY id"
+        )
+    };
+}
+pub(crate) use weekly_goals;
 
 /// Newest first by id (ids only grow), served by `learning_goals_by_user`. The first page
 /// has no `id <` bound: with one, a planner that sees a user holding much of the table may
@@ -54,14 +67,16 @@ pub const GOALS_PAGE_WITH_STATUS: &str = concat!(
 pub const GOAL_BY_ID: &str = select_goal!();
 
 pub const INSERT_GOAL: &str = concat!(
-    "INSERT INTO learning_goals (user_id, title, description, status, created_at, updated_at, completed_at) ",
-    "VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING ",
+    "INSERT INTO learning_goals (user_id, title, description, status, created_at, updated_at, completed_at, \
+     cadence, days_per_week) ",
+    "VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING ",
     goal_columns!()
 );
 
 pub const UPDATE_GOAL: &str = concat!(
     "UPDATE learning_goals SET title = $3, description = $4, status = $5, completed_at = $6, ",
-    "updated_at = $7, revision = revision + 1 WHERE id = $1 AND user_id = $2 RETURNING ",
+    "updated_at = $7, cadence = $8, days_per_week = $9, revision = revision + 1 ",
+    "WHERE id = $1 AND user_id = $2 RETURNING ",
     goal_columns!()
 );
 
@@ -73,17 +88,19 @@ pub const COUNT_GOALS: &str = "SELECT count(*) FROM learning_goals WHERE user_id
 pub const COUNT_GOALS_WITH_STATUS: &str =
     "SELECT count(*) FROM learning_goals WHERE user_id = $1 AND status = $2";
 
-/// Served by `learning_goals_by_user_last_checkin`.
+/// Served by `learning_goals_by_user_last_checkin`. Daily goals only: the stats' streaks
+/// are in days.
 pub const RECENT_STREAKS: &str = "\
-    SELECT last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates \
-    FROM learning_goals WHERE user_id = $1 AND last_checkin_date >= $2";
+    SELECT last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, \
+      streak_week_days \
+    FROM learning_goals WHERE user_id = $1 AND last_checkin_date >= $2 AND cadence = 'daily'";
 
 /// The streak summary, and the check-in count moved by $7 (+1 or -1): a new revision of
 /// the goal, whose representation shows the streak.
 pub const SAVE_STREAK: &str = "\
     UPDATE learning_goals SET last_checkin_date = $2, streak_run = $3, longest_streak = $4, \
     freezes_held = $5, frozen_dates = $6, checkin_count = checkin_count + $7, \
-    revision = revision + 1 WHERE id = $1";
+    streak_week_days = $8, revision = revision + 1 WHERE id = $1";
 
 macro_rules! checkin_columns {
     () => {
@@ -144,7 +161,8 @@ pub const STATS: &str = "\
          ORDER BY id DESC LIMIT 1) END AS last_active_at) AS t \
     LEFT JOIN (SELECT status, count(*) AS goals, \
       CAST(COALESCE(sum(checkin_count), 0) AS BIGINT) AS checkins, \
-      CAST(max(longest_streak) AS BIGINT) AS longest_streak \
+      CAST(COALESCE(max(CASE WHEN cadence = 'daily' THEN longest_streak END), 0) AS BIGINT) \
+        AS longest_streak \
       FROM learning_goals WHERE user_id = $1 AND $3 GROUP BY status) AS g ON TRUE";
 
 pub const BADGES_OF_USER: &str = "\

@@ -26,7 +26,7 @@ use super::{
     GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn,
     StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
-    sql::{self, select_goal},
+    sql::{self, select_goal, weekly_goals},
 };
 use crate::{
     clock::{Clock, SystemClock},
@@ -315,4 +315,9 @@ impl OutboxTurn for SqliteTurn {
 }
 
 impl_reads!(SqliteStore, reader);
-impl_tx!(SqliteTx, goal_for_update: GOAL_FOR_UPDATE, hold_user_events: None);
+impl_tx!(
+    SqliteTx,
+    goal_for_update: GOAL_FOR_UPDATE,
+    weekly_goals_for_update: weekly_goals!(),
+    hold_user_events: None
+);

@@ -24,7 +24,7 @@ impl BadgeCode {
     }
 }
 
-use super::GoalStatus;
+use super::{GoalStatus, streak::StreakUnit};
 
 /// How hard a badge is to earn.
 #[derive(
@@ -65,20 +65,30 @@ pub enum Measure {
     GoalsCreated,
     /// Goals the user has completed, after completing one.
     GoalsCompleted,
-    /// The longest streak of the goal just checked in (reported).
+    /// The longest streak of the daily goal just checked in (reported).
     StreakDays,
+    /// The longest streak, in weeks, of the weekly goal just checked in (reported).
+    StreakWeeks,
     /// 1 when the profile has a display name, a bio and at least three skills (reported).
     ProfileComplete,
 }
 
 impl Measure {
+    /// What a goal's longest streak in `unit` is measured as.
+    pub fn streak_in(unit: StreakUnit) -> Self {
+        match unit {
+            StreakUnit::Day => Self::StreakDays,
+            StreakUnit::Week => Self::StreakWeeks,
+        }
+    }
+
     /// For a count, which of the user's goals it counts (`Some(None)`: all of them);
     /// `None` for a measure the write reports.
     pub fn goals_counted(self) -> Option<Option<GoalStatus>> {
         match self {
             Self::GoalsCreated => Some(None),
             Self::GoalsCompleted => Some(Some(GoalStatus::Completed)),
-            Self::StreakDays | Self::ProfileComplete => None,
+            Self::StreakDays | Self::StreakWeeks | Self::ProfileComplete => None,
         }
     }
 }
@@ -108,6 +118,9 @@ pub const RULES: &[Rule] = &[
     rule("streak-30", Measure::StreakDays, 30),
     rule("streak-100", Measure::StreakDays, 100),
     rule("profile-complete", Measure::ProfileComplete, 1),
+    rule("weekly-streak-4", Measure::StreakWeeks, 4),
+    rule("weekly-streak-12", Measure::StreakWeeks, 12),
+    rule("weekly-streak-52", Measure::StreakWeeks, 52),
 ];
 
 /// Skills a complete profile lists.

@@ -17,8 +17,9 @@ pub mod profile;
 pub mod streak;
 pub mod text;
 pub mod version;
-pub mod week;
 pub mod visibility;
+pub mod week;
+pub mod weekly_streak;
 
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};
 pub use ids::{GoalId, UserId};

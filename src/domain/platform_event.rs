@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{GoalId, GoalStatus, UserId};
+use super::{GoalId, GoalStatus, UserId, streak::StreakUnit};
 
 /// The streak lengths (in days) announced as milestones.
 pub const MILESTONES: [u32; 4] = [7, 30, 100, 365];
@@ -57,14 +57,16 @@ pub struct BadgeFacts {
     pub tier: String,
 }
 
-/// A goal's daily streak after a check-in lengthened it.
+/// A goal's streak after a check-in lengthened it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct StreakFacts {
     pub user_id: UserId,
     pub goal_id: GoalId,
-    /// Consecutive days, today's included.
+    /// Consecutive days (a weekly goal: weeks), today's included.
     pub streak: u32,
     pub longest_streak: u32,
+    /// `day` for a daily goal, `week` for a weekly one.
+    pub unit: StreakUnit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -153,7 +155,7 @@ pub const EVENT_TYPES: [EventType; 11] = [
     },
     EventType {
         name: "streak.extended.v1",
-        summary: "A check-in lengthened a goal's daily streak.",
+        summary: "A check-in lengthened a goal's streak (in days, or weeks for a weekly goal).",
         data: "StreakFacts",
     },
     EventType {
@@ -217,14 +219,38 @@ impl PlatformEvent {
         value.expect("plain structs serialize")
     }
 
-    /// The events a check-in that took a goal's streak from `before` to `after` days
-    /// announces: none when it did not lengthen it (a day before the last check-in, say).
+    pub fn checkin_added(
+        user: UserId,
+        goal: GoalId,
+        date: NaiveDate,
+        minutes: Option<u32>,
+    ) -> Self {
+        Self::CheckinAdded(CheckinFacts {
+            user_id: user,
+            goal_id: goal,
+            date,
+            minutes,
+        })
+    }
+
+    pub fn checkin_removed(user: UserId, goal: GoalId, date: NaiveDate) -> Self {
+        Self::CheckinRemoved(CheckinFacts {
+            user_id: user,
+            goal_id: goal,
+            date,
+            minutes: None,
+        })
+    }
+
+    /// The events a check-in that took a goal's streak from `before` to `after` (days or
+    /// weeks, as `unit` says) announces: none when it did not lengthen it (a day before the
+    /// last check-in, or a weekly goal's week not met yet). Milestones are of daily streaks.
     pub fn streak_grew(
         user: UserId,
         goal: GoalId,
+        unit: StreakUnit,
         before: u32,
-        after: u32,
-        longest: u32,
+        (after, longest): (u32, u32),
     ) -> Vec<Self> {
         if after <= before {
             return Vec::new();
@@ -234,8 +260,11 @@ impl PlatformEvent {
             goal_id: goal,
             streak: after,
             longest_streak: longest,
+            unit,
         })];
-        if let Some(milestone) = milestone_reached(before, after) {
+        if unit == StreakUnit::Day
+            && let Some(milestone) = milestone_reached(before, after)
+        {
             events.push(Self::StreakMilestone(MilestoneFacts {
                 user_id: user,
                 goal_id: goal,
@@ -286,14 +315,14 @@ mod tests {
     #[test]
     fn a_streak_that_did_not_grow_announces_nothing() {
         let (user, goal) = ids();
-        assert!(PlatformEvent::streak_grew(user, goal, 3, 3, 5).is_empty());
-        assert!(PlatformEvent::streak_grew(user, goal, 3, 1, 5).is_empty());
+        assert!(PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 3, (3, 5)).is_empty());
+        assert!(PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 3, (1, 5)).is_empty());
     }
 
     #[test]
     fn a_streak_reaching_seven_days_is_extended_and_a_milestone() {
         let (user, goal) = ids();
-        let events = PlatformEvent::streak_grew(user, goal, 6, 7, 7);
+        let events = PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 6, (7, 7));
         let names: Vec<_> = events.iter().map(PlatformEvent::type_name).collect();
         assert_eq!(names, ["streak.extended.v1", "streak.milestone.v1"]);
         assert_eq!(
@@ -303,14 +332,25 @@ mod tests {
     }
 
     #[test]
+    fn a_weekly_streak_is_extended_in_weeks_and_has_no_day_milestones() {
+        let (user, goal) = ids();
+        let events = PlatformEvent::streak_grew(user, goal, StreakUnit::Week, 6, (7, 7));
+        assert_eq!(events.len(), 1);
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&events[0].data()).unwrap()["unit"],
+            "week"
+        );
+    }
+
+    #[test]
     fn data_names_the_user_it_is_about() {
         let (user, goal) = ids();
-        let event = PlatformEvent::CheckinAdded(CheckinFacts {
-            user_id: user,
-            goal_id: goal,
-            date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            minutes: Some(25),
-        });
+        let event = PlatformEvent::checkin_added(
+            user,
+            goal,
+            NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
+            Some(25),
+        );
         assert_eq!(event.user(), user);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&event.data()).unwrap(),

@@ -18,7 +18,7 @@
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::profile::TimeZone;
+use super::{profile::TimeZone, week::WeekStart, weekly_streak};
 
 /// Every this many consecutive check-in days earn a freeze.
 pub const FREEZE_EVERY: u32 = 7;
@@ -32,13 +32,46 @@ pub fn today(now: DateTime<Utc>, zone: TimeZone) -> NaiveDate {
     now.with_timezone(&zone.tz()).date_naive()
 }
 
+/// How a goal's streak counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Rule {
+    /// Consecutive days with a check-in.
+    #[default]
+    Daily,
+    /// Consecutive weeks (starting on `week_start`) with a check-in on at least `target`
+    /// days (see `weekly_streak`).
+    Weekly { target: u32, week_start: WeekStart },
+}
+
+impl Rule {
+    pub fn unit(self) -> StreakUnit {
+        match self {
+            Self::Daily => StreakUnit::Day,
+            Self::Weekly { .. } => StreakUnit::Week,
+        }
+    }
+}
+
+/// What a streak counts: days or weeks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StreakUnit {
+    #[default]
+    Day,
+    Week,
+}
+
 /// A goal's streak figures on a given day.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Streak {
+    /// Consecutive days (or, for a weekly goal, weeks) of the current streak.
     pub streak_count: u32,
     pub longest_streak: u32,
+    /// `day` for a daily goal, `week` for a weekly one.
+    pub streak_unit: StreakUnit,
     pub freezes_available: u32,
-    /// Missed days a freeze covered in the current streak, oldest first.
+    /// Missed days a freeze covered in the current streak, oldest first; for a weekly goal,
+    /// the first days of the missed weeks a freeze covered.
     pub frozen_dates: Vec<NaiveDate>,
     pub last_checkin_date: Option<NaiveDate>,
 }
@@ -53,17 +86,20 @@ pub struct StreakSummary {
     /// Freezes held after the last check-in.
     pub freezes: u32,
     pub frozen_dates: Vec<NaiveDate>,
+    /// Weekly goals: days with a check-in in the week of the last check-in.
+    #[serde(default)]
+    pub week_days: u32,
 }
 
 impl StreakSummary {
     /// Folds check-in dates (any order, repeats ignored) into a summary.
-    pub fn from_history(dates: impl IntoIterator<Item = NaiveDate>) -> Self {
+    pub fn from_history(rule: Rule, dates: impl IntoIterator<Item = NaiveDate>) -> Self {
         let mut dates: Vec<NaiveDate> = dates.into_iter().collect();
         dates.sort_unstable();
         dates.dedup();
         let mut summary = Self::default();
         for date in dates {
-            summary.add_day(date);
+            summary.add(rule, date);
         }
         summary
     }
@@ -71,13 +107,32 @@ impl StreakSummary {
     /// The summary with one more check-in day, when that day is after the last one: the
     /// usual check-in costs the same however long the history. `None` for a day at or
     /// before the last check-in (yesterday logged after today), which needs the history.
-    pub fn with_later_day(&self, date: NaiveDate) -> Option<Self> {
+    pub fn with_later_day(&self, rule: Rule, date: NaiveDate) -> Option<Self> {
         if self.last_checkin.is_some_and(|last| date <= last) {
             return None;
         }
         let mut next = self.clone();
-        next.add_day(date);
+        next.add(rule, date);
         Some(next)
+    }
+
+    fn add(&mut self, rule: Rule, date: NaiveDate) {
+        match rule {
+            Rule::Daily => self.add_day(date),
+            Rule::Weekly { target, week_start } => {
+                weekly_streak::add_day(self, target, week_start, date)
+            }
+        }
+    }
+
+    /// The figures on `today`.
+    pub fn on(&self, rule: Rule, today: NaiveDate) -> Streak {
+        match rule {
+            Rule::Daily => self.on_day(today),
+            Rule::Weekly { target, week_start } => {
+                weekly_streak::on(self, target, week_start, today)
+            }
+        }
     }
 
     /// Folds in a day after the last check-in.
@@ -93,9 +148,9 @@ impl StreakSummary {
         self.last_checkin = Some(date);
     }
 
-    /// The figures on `today`: the days missed since the last check-in (today excluded)
-    /// spend freezes or end the streak.
-    pub fn on(&self, today: NaiveDate) -> Streak {
+    /// A daily goal's figures on `today`: the days missed since the last check-in (today
+    /// excluded) spend freezes or end the streak.
+    fn on_day(&self, today: NaiveDate) -> Streak {
         let mut carried = self.clone();
         if let Some(last) = self.last_checkin {
             carried.miss_days_between(last, today);
@@ -103,6 +158,7 @@ impl StreakSummary {
         Streak {
             streak_count: carried.run,
             longest_streak: carried.longest,
+            streak_unit: StreakUnit::Day,
             freezes_available: carried.freezes,
             frozen_dates: carried.frozen_dates,
             last_checkin_date: self.last_checkin,
@@ -129,8 +185,8 @@ impl StreakSummary {
 }
 
 /// A goal's streak on `today` from its whole check-in history.
-pub fn streak(dates: &[NaiveDate], today: NaiveDate) -> Streak {
-    StreakSummary::from_history(dates.iter().copied()).on(today)
+pub fn streak(rule: Rule, dates: &[NaiveDate], today: NaiveDate) -> Streak {
+    StreakSummary::from_history(rule, dates.iter().copied()).on(rule, today)
 }
 
 #[cfg(test)]
@@ -149,19 +205,25 @@ mod tests {
 
     #[test]
     fn no_check_ins_is_no_streak() {
-        assert_eq!(streak(&[], day(0)), Streak::default());
+        assert_eq!(streak(Rule::Daily, &[], day(0)), Streak::default());
     }
 
     #[test]
     fn consecutive_days_ending_today_or_yesterday_count() {
-        assert_eq!(streak(&days(&[0, 1, 2]), day(2)).streak_count, 3);
+        assert_eq!(
+            streak(Rule::Daily, &days(&[0, 1, 2]), day(2)).streak_count,
+            3
+        );
         // Today has no check-in yet: the streak is still alive.
-        assert_eq!(streak(&days(&[0, 1, 2]), day(3)).streak_count, 3);
+        assert_eq!(
+            streak(Rule::Daily, &days(&[0, 1, 2]), day(3)).streak_count,
+            3
+        );
     }
 
     #[test]
     fn a_missed_day_without_a_freeze_resets_the_streak() {
-        let s = streak(&days(&[0, 1, 2]), day(4));
+        let s = streak(Rule::Daily, &days(&[0, 1, 2]), day(4));
         assert_eq!(s.streak_count, 0);
         assert_eq!(s.longest_streak, 3);
         assert_eq!(s.last_checkin_date, Some(day(2)));
@@ -170,12 +232,12 @@ mod tests {
     #[test]
     fn the_seventh_day_earns_a_freeze_that_covers_a_missed_day() {
         let week: Vec<i64> = (0..7).collect();
-        let s = streak(&days(&week), day(6));
+        let s = streak(Rule::Daily, &days(&week), day(6));
         assert_eq!((s.streak_count, s.freezes_available), (7, 1));
         // Day 7 missed, day 8 checked in: the freeze covers day 7.
         let mut with_gap = week.clone();
         with_gap.push(8);
-        let s = streak(&days(&with_gap), day(8));
+        let s = streak(Rule::Daily, &days(&with_gap), day(8));
         assert_eq!(
             s.streak_count, 8,
             "a frozen day keeps the streak but does not add to it"
@@ -188,21 +250,27 @@ mod tests {
     fn a_freeze_is_spent_at_read_time_with_no_new_check_in() {
         let week: Vec<i64> = (0..7).collect();
         // Last check-in day 6; on day 8, day 7 was missed and frozen.
-        let s = streak(&days(&week), day(8));
+        let s = streak(Rule::Daily, &days(&week), day(8));
         assert_eq!((s.streak_count, s.freezes_available), (7, 0));
         assert_eq!(s.frozen_dates, [day(7)]);
         // On day 9, day 8 is missed too and no freeze is left.
-        assert_eq!(streak(&days(&week), day(9)).streak_count, 0);
+        assert_eq!(streak(Rule::Daily, &days(&week), day(9)).streak_count, 0);
     }
 
     #[test]
     fn at_most_two_freezes_are_held() {
         let four_weeks: Vec<i64> = (0..28).collect();
-        let s = streak(&days(&four_weeks), day(27));
+        let s = streak(Rule::Daily, &days(&four_weeks), day(27));
         assert_eq!(s.freezes_available, MAX_FREEZES);
         // Three missed days: two frozen, then the third resets.
-        assert_eq!(streak(&days(&four_weeks), day(30)).streak_count, 28);
-        assert_eq!(streak(&days(&four_weeks), day(31)).streak_count, 0);
+        assert_eq!(
+            streak(Rule::Daily, &days(&four_weeks), day(30)).streak_count,
+            28
+        );
+        assert_eq!(
+            streak(Rule::Daily, &days(&four_weeks), day(31)).streak_count,
+            0
+        );
     }
 
     #[test]
@@ -210,23 +278,23 @@ mod tests {
         // 7 days, 1 frozen, 6 more: the 14th check-in day earns the second freeze.
         let mut history: Vec<i64> = (0..7).collect();
         history.extend(8..14);
-        let s = streak(&days(&history), day(13));
+        let s = streak(Rule::Daily, &days(&history), day(13));
         assert_eq!((s.streak_count, s.freezes_available), (13, 0));
         history.push(14);
-        let s = streak(&days(&history), day(14));
+        let s = streak(Rule::Daily, &days(&history), day(14));
         assert_eq!((s.streak_count, s.freezes_available), (14, 1));
     }
 
     #[test]
     fn the_longest_streak_is_the_best_run_ever() {
-        let s = streak(&days(&[0, 1, 2, 3, 10, 11]), day(11));
+        let s = streak(Rule::Daily, &days(&[0, 1, 2, 3, 10, 11]), day(11));
         assert_eq!((s.streak_count, s.longest_streak), (2, 4));
     }
 
     #[test]
     fn a_last_check_in_after_today_does_not_break_the_streak() {
         // The user moved west: their newest check-in is dated tomorrow in the new zone.
-        let s = streak(&days(&[0, 1, 2]), day(1));
+        let s = streak(Rule::Daily, &days(&[0, 1, 2]), day(1));
         assert_eq!(s.streak_count, 3);
     }
 
@@ -279,6 +347,7 @@ mod tests {
         Streak {
             streak_count: run,
             longest_streak: longest,
+            streak_unit: StreakUnit::Day,
             freezes_available: freezes,
             frozen_dates: frozen,
             last_checkin_date: sorted.last().copied(),
@@ -294,7 +363,7 @@ mod tests {
             let dates = days(&offsets);
             let last = offsets.iter().copied().max().unwrap_or(0);
             let today = day(last + after);
-            prop_assert_eq!(streak(&dates, today), day_by_day(&dates, today));
+            prop_assert_eq!(streak(Rule::Daily, &dates, today), day_by_day(&dates, today));
         }
 
         #[test]
@@ -303,9 +372,9 @@ mod tests {
             later in 0i64..6,
         ) {
             let dates = days(&offsets);
-            let summary = StreakSummary::from_history(dates.clone());
+            let summary = StreakSummary::from_history(Rule::Daily, dates.clone());
             let today = summary.last_checkin.unwrap() + chrono::Duration::days(later);
-            prop_assert_eq!(summary.on(today), streak(&dates, today));
+            prop_assert_eq!(summary.on(Rule::Daily, today), streak(Rule::Daily, &dates, today));
         }
 
         #[test]
@@ -314,17 +383,17 @@ mod tests {
             gap in 1i64..6,
         ) {
             let mut dates = days(&offsets);
-            let summary = StreakSummary::from_history(dates.clone());
+            let summary = StreakSummary::from_history(Rule::Daily, dates.clone());
             let next = day(offsets.iter().copied().max().unwrap_or(0) + gap);
             dates.push(next);
-            prop_assert_eq!(summary.with_later_day(next), Some(StreakSummary::from_history(dates)));
+            prop_assert_eq!(summary.with_later_day(Rule::Daily, next), Some(StreakSummary::from_history(Rule::Daily, dates)));
         }
     }
 
     #[test]
     fn a_day_at_or_before_the_last_check_in_needs_the_history() {
-        let summary = StreakSummary::from_history(days(&[0, 2]));
-        assert_eq!(summary.with_later_day(day(2)), None);
-        assert_eq!(summary.with_later_day(day(1)), None);
+        let summary = StreakSummary::from_history(Rule::Daily, days(&[0, 2]));
+        assert_eq!(summary.with_later_day(Rule::Daily, day(2)), None);
+        assert_eq!(summary.with_later_day(Rule::Daily, day(1)), None);
     }
 }

@@ -31,6 +31,9 @@ const BUILT_IN: &[(&str, Tier, Sign, &str)] = &[
     ("streak-30", Tier::Gold, Sign::Flame, "30"),
     ("streak-100", Tier::Gold, Sign::Flame, "100"),
     ("profile-complete", Tier::Bronze, Sign::Person, ""),
+    ("weekly-streak-4", Tier::Bronze, Sign::Flame, "4w"),
+    ("weekly-streak-12", Tier::Silver, Sign::Flame, "12w"),
+    ("weekly-streak-52", Tier::Gold, Sign::Flame, "52w"),
 ];
 
 /// A drawn icon and its entity tag.

@@ -23,9 +23,10 @@ use crate::{
     db::{GoalPage, GoalRow},
     domain::{
         GoalDescription, GoalId, GoalStatus, GoalTitle, Patch, UserId,
-        goal::{CreatedGoal, GoalChanges, NewGoal},
-        streak::{self, Streak},
+        goal::{Cadence, CreatedGoal, GoalChanges, NewGoal, Schedule},
+        streak::{self, Streak, StreakUnit},
         visibility::Goals,
+        week::WeekStart,
     },
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery, RawJson, parse_json},
@@ -48,13 +49,22 @@ pub struct LearningGoal {
     pub title: String,
     pub description: Option<String>,
     pub status: GoalStatus,
-    /// Consecutive days with a check-in up to today or yesterday in the owner's time zone
-    /// (frozen days keep it alive without adding to it), computed by the service.
+    /// `daily` (a check-in every day) or `weekly` (on `days_per_week` days of each of the
+    /// owner's weeks).
+    pub cadence: Cadence,
+    /// A weekly goal's target, 1–7; null for a daily goal.
+    #[schema(minimum = 1, maximum = 7)]
+    pub days_per_week: Option<u32>,
+    /// Daily: consecutive days with a check-in up to today or yesterday in the owner's time
+    /// zone. Weekly: consecutive weeks that met the target, the current week counted once it
+    /// does. Frozen days (weeks) keep it alive without adding to it. Computed by the service.
     pub streak_count: u32,
     /// The best streak this goal ever had.
     pub longest_streak: u32,
-    /// Freezes held: each covers one missed day. One is earned every 7th consecutive day, at
-    /// most 2 held.
+    /// What the streaks count: `day` for a daily goal, `week` for a weekly one.
+    pub streak_unit: StreakUnit,
+    /// Freezes held: each covers one missed day (week). One is earned every 7th day (4th
+    /// week) in a row, at most 2 held.
     pub freezes_available: u32,
     /// The owner's calendar day of the latest check-in.
     pub last_checkin_date: Option<NaiveDate>,
@@ -65,9 +75,10 @@ pub struct LearningGoal {
 }
 
 impl LearningGoal {
-    /// The goal as of `today`, the owner's calendar day.
-    pub fn on(row: GoalRow, today: NaiveDate) -> Self {
-        Self::with_streak(&row.streak.summary().on(today), row)
+    /// The goal as of `today`, the owner's calendar day, in weeks starting on `week_start`.
+    pub fn on(row: GoalRow, today: NaiveDate, week_start: WeekStart) -> Self {
+        let rule = row.schedule().rule(week_start);
+        Self::with_streak(&row.streak.summary().on(rule, today), row)
     }
 
     /// The answer to its creation: a new goal has no check-ins, so no streak, whatever day
@@ -81,8 +92,14 @@ impl LearningGoal {
             title: goal.title,
             description: goal.description,
             status: goal.status,
+            cadence: goal.cadence,
+            days_per_week: goal.days_per_week,
             streak_count: 0,
             longest_streak: 0,
+            streak_unit: match goal.cadence {
+                Cadence::Daily => StreakUnit::Day,
+                Cadence::Weekly => StreakUnit::Week,
+            },
             freezes_available: 0,
             last_checkin_date: None,
             created_at: goal.created_at,
@@ -92,14 +109,18 @@ impl LearningGoal {
     }
 
     fn with_streak(streak: &Streak, row: GoalRow) -> Self {
+        let schedule = row.schedule();
         Self {
             id: row.id,
             user_id: row.user_id,
             title: row.title,
             description: row.description,
             status: row.status,
+            cadence: schedule.cadence(),
+            days_per_week: schedule.days_per_week(),
             streak_count: streak.streak_count,
             longest_streak: streak.longest_streak,
+            streak_unit: streak.streak_unit,
             freezes_available: streak.freezes_available,
             last_checkin_date: streak.last_checkin_date,
             created_at: row.created_at,
@@ -123,6 +144,14 @@ pub struct LearningGoalCreate {
     #[serde(default)]
     #[schema(value_type = Option<GoalStatus>)]
     pub status: Option<String>,
+    /// Default: daily.
+    #[serde(default)]
+    #[schema(value_type = Option<Cadence>)]
+    pub cadence: Option<String>,
+    /// Required for a weekly goal, 1–7: on how many days of each week to check in.
+    #[serde(default)]
+    #[schema(minimum = 1, maximum = 7)]
+    pub days_per_week: Option<i64>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -143,6 +172,15 @@ pub struct LearningGoalUpdate {
     #[serde(default)]
     #[schema(value_type = GoalStatus)]
     pub status: Patch<String>,
+    /// A new cadence: the streak is counted again from the same check-ins. A goal becoming
+    /// daily drops its `days_per_week`; one becoming weekly needs one.
+    #[serde(default)]
+    #[schema(value_type = Cadence)]
+    pub cadence: Patch<String>,
+    /// A weekly goal's new target, 1–7; the streak is counted again.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 7)]
+    pub days_per_week: Patch<i64>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -154,6 +192,7 @@ const GOAL_READ_ONLY: &[&str] = &[
     "user_id",
     "streak_count",
     "longest_streak",
+    "streak_unit",
     "freezes_available",
     "last_checkin_date",
     "created_at",
@@ -198,12 +237,26 @@ impl LearningGoalCreate {
             self.status
                 .map_or(Ok(GoalStatus::InProgress), |s| GoalStatus::parse(&s)),
         );
-        match (title, description, status) {
-            (Some(title), Some(description), Some(status)) if errors.is_empty() => Ok(NewGoal {
-                title,
-                description,
-                status,
-            }),
+        let cadence = field(
+            &mut errors,
+            "cadence",
+            self.cadence
+                .map_or(Ok(Cadence::Daily), |c| Cadence::parse(&c)),
+        );
+        let schedule = cadence.and_then(|cadence| {
+            Schedule::parse(cadence, self.days_per_week)
+                .map_err(|error| errors.push(error))
+                .ok()
+        });
+        match (title, description, status, schedule) {
+            (Some(title), Some(description), Some(status), Some(schedule)) if errors.is_empty() => {
+                Ok(NewGoal {
+                    title,
+                    description,
+                    status,
+                    schedule,
+                })
+            }
             _ => Err(AppError::Validation(errors)),
         }
     }
@@ -234,9 +287,16 @@ impl LearningGoalUpdate {
             "status",
             not_null(self.status).and_then(|s| s.map(|s| GoalStatus::parse(&s)).transpose()),
         );
-        match (title, description, status) {
-            (Some(title), Some(description), Some(status)) if errors.is_empty() => {
+        let cadence = field(
+            &mut errors,
+            "cadence",
+            not_null(self.cadence).and_then(|c| c.map(|c| Cadence::parse(&c)).transpose()),
+        );
+        match (title, description, status, cadence) {
+            (Some(title), Some(description), Some(status), Some(cadence)) if errors.is_empty() => {
                 Ok(GoalChanges {
+                    cadence,
+                    days_per_week: self.days_per_week,
                     title,
                     description,
                     status,
@@ -319,7 +379,7 @@ async fn list_goals(
                 last.id
             )
         },
-        |row| LearningGoal::on(row, today),
+        |row| LearningGoal::on(row, today, owner.week_start()),
     ))
 }
 
@@ -348,7 +408,10 @@ async fn get_goal(
         .ok_or_else(|| AppError::not_found("the goal"))?;
     let today = streak::today(state.clock.now(), owner.time_zone());
     let version = row.version(today);
-    Ok(with_version(Json(LearningGoal::on(row, today)), &version))
+    Ok(with_version(
+        Json(LearningGoal::on(row, today, owner.week_start())),
+        &version,
+    ))
 }
 
 /// Creates a goal for the caller. With an `Idempotency-Key`, retrying the same request

@@ -14,7 +14,7 @@ use crate::{
     db::StatsSections,
     domain::{
         GoalStatus,
-        streak::{self, MAX_ALIVE_GAP_DAYS},
+        streak::{self, MAX_ALIVE_GAP_DAYS, Rule},
         visibility::{Activity, Badges, Goals, Stats},
     },
     error::AppResult,
@@ -45,10 +45,11 @@ pub struct UserStats {
     /// Distinct days with a check-in among the last 30 of the user's calendar, today included.
     #[schema(required = true)]
     pub active_days_30: Option<u64>,
-    /// The best streak any goal has today.
+    /// The best streak, in days, any daily goal has today (weekly goals' streaks are in
+    /// weeks and are not counted here).
     #[schema(required = true)]
     pub best_current_streak: Option<u32>,
-    /// The best streak any goal ever had.
+    /// The best streak, in days, any daily goal ever had.
     #[schema(required = true)]
     pub longest_streak: Option<u64>,
     #[schema(required = true)]
@@ -112,7 +113,7 @@ async fn get_stats(
     let best_current_streak = figures.recent_streaks.as_ref().map(|streaks| {
         streaks
             .iter()
-            .map(|row| row.summary().on(today).streak_count)
+            .map(|row| row.summary().on(Rule::Daily, today).streak_count)
             .max()
             .unwrap_or(0)
     });

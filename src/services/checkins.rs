@@ -8,8 +8,8 @@ use crate::{
         activity::NewEvent,
         badges::Measure,
         checkin::CheckinRequest,
-        platform_event::{CheckinFacts, PlatformEvent},
-        streak::{self, Streak, StreakSummary},
+        platform_event::PlatformEvent,
+        streak::{self, Rule, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
     services::{active_user, badges::award_earned},
@@ -43,6 +43,7 @@ pub async fn add(
         .lock_goal(user, goal)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
+    let rule = row.schedule().rule(owner.week_start());
     if row.status != GoalStatus::InProgress {
         return Err(AppError::Conflict(format!(
             "only an in-progress goal takes check-ins; this one is {}",
@@ -56,40 +57,37 @@ pub async fn add(
         })?;
         return Ok(CheckedIn {
             checkin: existing,
-            streak: row.streak.summary().on(today),
+            streak: row.streak.summary().on(rule, today),
             created: false,
         });
     };
-    let summary = match row.streak.summary().with_later_day(day) {
+    let summary = match row.streak.summary().with_later_day(rule, day) {
         Some(summary) => summary,
-        None => history(&mut *tx, goal).await?,
+        None => history(&mut *tx, goal, rule).await?,
     };
     tx.save_streak(goal, &summary, 1).await?;
     tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
         .await?;
-    let added = CheckinFacts {
-        user_id: user,
-        goal_id: goal,
-        date: day,
-        minutes: new.minutes,
-    };
-    tx.announce(&PlatformEvent::CheckinAdded(added), now)
-        .await?;
-    let before = row.streak.summary().on(today).streak_count;
-    let streak = summary.on(today);
+    tx.announce(
+        &PlatformEvent::checkin_added(user, goal, day, new.minutes),
+        now,
+    )
+    .await?;
+    let before = row.streak.summary().on(rule, today).streak_count;
+    let streak = summary.on(rule, today);
     for event in PlatformEvent::streak_grew(
         user,
         goal,
+        rule.unit(),
         before,
-        streak.streak_count,
-        streak.longest_streak,
+        (streak.streak_count, streak.longest_streak),
     ) {
         tx.announce(&event, now).await?;
     }
     award_earned(
         &mut *tx,
         user,
-        Measure::StreakDays,
+        Measure::streak_in(rule.unit()),
         Some(i64::from(streak.longest_streak)),
         now,
     )
@@ -111,7 +109,7 @@ pub async fn remove(
     day: NaiveDate,
 ) -> AppResult<()> {
     let mut tx = store.begin().await?;
-    active_user(&mut *tx, user).await?;
+    let owner = active_user(&mut *tx, user).await?;
     let row = tx
         .lock_goal(user, goal)
         .await?
@@ -121,24 +119,27 @@ pub async fn remove(
             "the goal has no check-in on {day}"
         )));
     }
-    let summary = history(&mut *tx, goal).await?;
+    let rule = row.schedule().rule(owner.week_start());
+    let summary = history(&mut *tx, goal, rule).await?;
     tx.save_streak(goal, &summary, -1).await?;
     let now = clock.now();
     tx.insert_event(user, &NewEvent::checkin_removed(goal, &row.title, day), now)
         .await?;
-    let removed = CheckinFacts {
-        user_id: user,
-        goal_id: goal,
-        date: day,
-        minutes: None,
-    };
-    tx.announce(&PlatformEvent::CheckinRemoved(removed), now)
+    tx.announce(&PlatformEvent::checkin_removed(user, goal, day), now)
         .await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The goal's whole history folded again: for a removal, or a day before the last one.
-async fn history(tx: &mut dyn crate::db::Tx, goal: GoalId) -> AppResult<StreakSummary> {
-    Ok(StreakSummary::from_history(tx.checkin_dates(goal).await?))
+/// The goal's whole history folded again: for a removal, a day before the last one, or a
+/// change of the rule.
+pub(crate) async fn history(
+    tx: &mut dyn crate::db::Tx,
+    goal: GoalId,
+    rule: Rule,
+) -> AppResult<StreakSummary> {
+    Ok(StreakSummary::from_history(
+        rule,
+        tx.checkin_dates(goal).await?,
+    ))
 }

@@ -14,7 +14,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     idempotency::{self, Claim, Idempotent},
-    services::{active_user, badges::award_earned},
+    services::{active_user, badges::award_earned, checkins::history},
 };
 
 /// The answer to a creation: the goal as created, new or (with an idempotency key used
@@ -99,13 +99,19 @@ pub async fn update(
         .ok_or_else(|| AppError::not_found("the goal"))?;
     let now = clock.now();
     let today = streak::today(now, owner.time_zone());
-    let streak = current.streak.summary().on(today);
+    let week_start = owner.week_start();
+    let streak = current
+        .streak
+        .summary()
+        .on(current.schedule().rule(week_start), today);
     if expected.is_some_and(|expected| !expected.admits(&current.version(today))) {
         return Err(AppError::PreconditionFailed(
             "the goal changed since it was read: read it again".into(),
         ));
     }
-    let fields = changes.apply(&current.fields(), now);
+    let fields = changes
+        .apply(&current.fields(), now)
+        .map_err(|error| AppError::Validation(vec![error]))?;
     if fields == current.fields() {
         return Ok(GoalToday {
             row: current,
@@ -113,7 +119,18 @@ pub async fn update(
             today,
         });
     }
-    let updated = tx.save_goal(user, goal, &fields, now).await?;
+    let mut updated = tx.save_goal(user, goal, &fields, now).await?;
+    let mut streak = streak;
+    if fields.schedule != current.schedule() {
+        // A new cadence or target: the same check-ins, counted by the new rule.
+        let rule = fields.schedule.rule(week_start);
+        let summary = history(&mut *tx, goal, rule).await?;
+        tx.save_streak(goal, &summary, 0).await?;
+        streak = summary.on(rule, today);
+        updated = tx.lock_goal(user, goal).await?.ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("goal vanished inside its transaction"))
+        })?;
+    }
     let completed =
         current.status != GoalStatus::Completed && updated.status == GoalStatus::Completed;
     if completed {

@@ -11,7 +11,7 @@ use crate::{
         visibility::{PrivacyChanges, Viewer},
     },
     error::{AppError, AppResult},
-    services::badges::award_earned,
+    services::{badges::award_earned, checkins::history},
 };
 
 /// Applies a partial update to a user's profile and visibilities if its stored version (as
@@ -45,6 +45,15 @@ pub async fn update(
     }
     let now = clock.now();
     let updated = tx.save_profile(user, &profile, &privacy, now).await?;
+    if profile.week_start != profile_before.week_start {
+        // Weekly goals' weeks moved: the same check-ins, counted in the new weeks. (A new
+        // time zone needs nothing: check-ins keep their dates, and only "today" moves.)
+        for goal in tx.weekly_goals(user).await? {
+            let rule = goal.schedule().rule(profile.week_start);
+            let summary = history(&mut *tx, goal.id, rule).await?;
+            tx.save_streak(goal.id, &summary, 0).await?;
+        }
+    }
     tx.insert_event(user, &NewEvent::profile_updated(), now)
         .await?;
     tx.announce(

@@ -6,6 +6,7 @@
 use std::{collections::HashSet, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use reqwest::Method;
 use serde_json::json;
 
 use crate::{
@@ -58,6 +59,7 @@ async fn feed_as_event_types(app: &TestApp, user: i64) -> Vec<String> {
 /// the check-in taken back, the goal completed and deleted, a badge awarded and revoked.
 async fn make_every_kind_of_change(app: &TestApp) -> i64 {
     let ada = app.user(1).await;
+    let service = award_token();
     let profile = app
         .put("/users/1", Some(&ada), &json!({"display_name": "Ada"}))
         .await;
@@ -65,43 +67,54 @@ async fn make_every_kind_of_change(app: &TestApp) -> i64 {
     let goal = app.create_goal(1, &ada, "Learn Rust").await["id"]
         .as_i64()
         .unwrap();
-    let checkins = format!("/users/1/goals/{goal}/checkins");
-    let checked = app
-        .post(
-            &checkins,
-            Some(&ada),
-            &json!({"date": "2026-03-10", "minutes": 25}),
-        )
-        .await;
-    assert_eq!(checked.status(), 201);
-    let removed = app
-        .delete(&format!("{checkins}/2026-03-10"), Some(&ada))
-        .await;
-    assert_eq!(removed.status(), 204);
-    let completed = app
-        .put(
-            &format!("/users/1/goals/{goal}"),
-            Some(&ada),
-            &json!({"status": "completed"}),
-        )
-        .await;
-    assert_eq!(completed.status(), 200);
-    let deleted = app
-        .delete(&format!("/users/1/goals/{goal}"), Some(&ada))
-        .await;
-    assert_eq!(deleted.status(), 204);
-    let awarded = app
-        .post(
-            "/users/1/badges",
-            Some(&award_token()),
-            &json!({"code": "profile-complete"}),
-        )
-        .await;
-    assert_eq!(awarded.status(), 201);
-    let revoked = app
-        .delete("/users/1/badges/profile-complete", Some(&award_token()))
-        .await;
-    assert_eq!(revoked.status(), 204);
+    let path = format!("/users/1/goals/{goal}");
+    let checkins = format!("{path}/checkins");
+    let steps = [
+        (
+            Method::POST,
+            checkins.clone(),
+            &ada,
+            Some(json!({"date": "2026-03-10", "minutes": 25})),
+            201,
+        ),
+        (
+            Method::DELETE,
+            format!("{checkins}/2026-03-10"),
+            &ada,
+            None,
+            204,
+        ),
+        (
+            Method::PUT,
+            path.clone(),
+            &ada,
+            Some(json!({"status": "completed"})),
+            200,
+        ),
+        (Method::DELETE, path, &ada, None, 204),
+        (
+            Method::POST,
+            "/users/1/badges".into(),
+            &service,
+            Some(json!({"code": "profile-complete"})),
+            201,
+        ),
+        (
+            Method::DELETE,
+            "/users/1/badges/profile-complete".into(),
+            &service,
+            None,
+            204,
+        ),
+    ];
+    for (method, path, token, body, status) in steps {
+        let mut request = app.request(method.clone(), &path, Some(token));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), status, "{method} {path}");
+    }
     goal
 }
 
@@ -190,7 +203,7 @@ async fn each_change_is_one_cloudevent_with_the_documented_attributes_and_data(
     );
     assert_eq!(
         data("streak.extended.v1"),
-        json!({"user_id": 1, "goal_id": goal, "streak": 1, "longest_streak": 1})
+        json!({"user_id": 1, "goal_id": goal, "streak": 1, "longest_streak": 1, "unit": "day"})
     );
     let badge = data("badge.revoked.v1");
     assert_eq!(badge["badge_code"], "profile-complete");

@@ -183,6 +183,9 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
             ("streak-30", "gold"),
             ("streak-7", "silver"),
             ("twenty-five-completions", "gold"),
+            ("weekly-streak-12", "silver"),
+            ("weekly-streak-4", "bronze"),
+            ("weekly-streak-52", "gold"),
         ]
     );
     for badge in catalog {
@@ -1414,8 +1417,8 @@ async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_award
     );
     assert_eq!(
         catalog.as_array().unwrap().len(),
-        10,
-        "nine built in and mentor"
+        13,
+        "twelve built in and mentor"
     );
 
     let awarded = client

@@ -48,8 +48,10 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
     assert_eq!(
         keys(&goal),
         [
+            "cadence",
             "completed_at",
             "created_at",
+            "days_per_week",
             "description",
             "freezes_available",
             "id",
@@ -57,6 +59,7 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
             "longest_streak",
             "status",
             "streak_count",
+            "streak_unit",
             "title",
             "updated_at",
             "user_id"

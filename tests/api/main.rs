@@ -24,3 +24,4 @@ mod shutdown;
 mod storable_values;
 mod strictness;
 mod tracker;
+mod weekly;

@@ -207,6 +207,7 @@ async fn a_check_in_with_no_fields_is_for_today_and_starts_a_streak_of_one(backe
                 "longest_streak": 1,
                 "freezes_available": 0,
                 "frozen_dates": [],
+                "streak_unit": "day",
                 "last_checkin_date": "2026-03-10",
             },
         })
@@ -898,6 +899,7 @@ async fn seven_consecutive_days_earn_a_freeze_that_covers_a_later_missed_day(bac
             "longest_streak": 7,
             "freezes_available": 1,
             "frozen_dates": [],
+            "streak_unit": "day",
             "last_checkin_date": "2026-03-07",
         })
     );
@@ -915,6 +917,7 @@ async fn seven_consecutive_days_earn_a_freeze_that_covers_a_later_missed_day(bac
             "longest_streak": 8,
             "freezes_available": 0,
             "frozen_dates": ["2026-03-08"],
+            "streak_unit": "day",
             "last_checkin_date": "2026-03-09",
         })
     );
@@ -990,6 +993,7 @@ async fn logging_a_frozen_day_late_gives_the_freeze_back(backend: Backend) {
             "longest_streak": 8,
             "freezes_available": 1,
             "frozen_dates": [],
+            "streak_unit": "day",
             "last_checkin_date": "2026-03-08",
         })
     );
@@ -1046,6 +1050,7 @@ async fn the_frozen_days_are_named_when_the_streak_goes_on_after_two_of_them(bac
             "longest_streak": 15,
             "freezes_available": 0,
             "frozen_dates": ["2026-02-15", "2026-02-16"],
+            "streak_unit": "day",
             "last_checkin_date": "2026-02-17",
         })
     );

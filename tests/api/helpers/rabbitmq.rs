@@ -24,7 +24,7 @@ pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// Queues of one test on the shared broker.
 pub struct Broker {
     channel: Channel,
-    _connection: Connection,
+    connection: Connection,
     queues: Vec<String>,
 }
 
@@ -35,7 +35,7 @@ impl Broker {
         match Connection::connect(AMQP_URL, ConnectionProperties::default()).await {
             Ok(connection) => Some(Self {
                 channel: connection.create_channel().await.expect("a channel"),
-                _connection: connection,
+                connection,
                 queues: Vec::new(),
             }),
             Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
@@ -117,6 +117,20 @@ impl Broker {
             .await
             .expect("the queue exists");
         (queue.message_count(), queue.consumer_count())
+    }
+
+    /// Consumers of `queue`, 0 while it does not exist yet (asked on a channel of its own,
+    /// which a failed passive declaration closes).
+    pub async fn consumers(&self, queue: &str) -> u32 {
+        let channel = self.connection.create_channel().await.expect("a channel");
+        let passive = QueueDeclareOptions {
+            passive: true,
+            ..QueueDeclareOptions::default()
+        };
+        channel
+            .queue_declare(queue.into(), passive, FieldTable::default())
+            .await
+            .map_or(0, |queue| queue.consumer_count())
     }
 
     /// Takes every message waiting in `queue`, acknowledging them.
