@@ -74,6 +74,30 @@ pub trait Store: Reads {
 
     /// A write transaction. Dropping it without `commit` rolls it back.
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>>;
+
+    /// How full each connection pool is, now (for the metrics).
+    fn pools(&self) -> Vec<PoolFigures>;
+}
+
+/// One connection pool's connections at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub name: &'static str,
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolFigures {
+    pub fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> Self {
+        Self {
+            name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 /// Queries outside any transaction.

@@ -20,8 +20,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
-    UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, PoolFigures, StatsFigures, Store, Tx, UserRow,
+    UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };
@@ -164,6 +164,10 @@ impl Store for PgStore {
             tx: self.pool.begin().await?,
             users,
         }))
+    }
+
+    fn pools(&self) -> Vec<PoolFigures> {
+        vec![PoolFigures::of("main", &self.pool)]
     }
 }
 

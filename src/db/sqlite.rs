@@ -23,8 +23,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, StatsFigures, Store, Tx, UserRow, UserStatements,
-    UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, PoolFigures, StatsFigures, Store, Tx, UserRow,
+    UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };
@@ -247,6 +247,13 @@ impl Store for SqliteStore {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             users,
         }))
+    }
+
+    fn pools(&self) -> Vec<PoolFigures> {
+        vec![
+            PoolFigures::of("reader", &self.reader),
+            PoolFigures::of("writer", &self.writer),
+        ]
     }
 }
 
