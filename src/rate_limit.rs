@@ -214,10 +214,10 @@ impl RedisBuckets {
         })
     }
 
+    /// Connects and loads the script, so that the first requests do not wait for either.
     async fn check_at_start(&self) {
         let mut connection = self.connection.clone();
-        let ping = redis::cmd("PING");
-        let answer = ping.query_async::<String>(&mut connection);
+        let answer = self.script.load_async(&mut connection);
         match tokio::time::timeout(Duration::from_secs(1), answer).await {
             Ok(Ok(_)) => self.observe(Ok(())),
             Ok(Err(err)) => self.observe(Err(&err.to_string())),
