@@ -4,7 +4,7 @@
 
 use std::{
     io::Write,
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Command, Stdio},
 };
 
@@ -100,7 +100,7 @@ impl Scrape {
 }
 
 /// Scrapes `base`'s `/metrics` and parses it with `python` (from [`parser`]).
-pub async fn scrape(python: &PathBuf, base: &str) -> Scrape {
+pub async fn scrape(python: &Path, base: &str) -> Scrape {
     let response = http_client()
         .get(format!("{base}/metrics"))
         .send()
@@ -116,7 +116,7 @@ pub async fn scrape(python: &PathBuf, base: &str) -> Scrape {
         "{content_type}"
     );
     let text = response.text().await.unwrap();
-    let python = python.clone();
+    let python = python.to_path_buf();
     let input = text.clone();
     let output = tokio::task::spawn_blocking(move || {
         let mut child = Command::new(python)
