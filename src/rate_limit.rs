@@ -156,14 +156,15 @@ fn whole_seconds(wait: Duration) -> u64 {
 }
 
 /// GCRA (the generic cell rate algorithm): the key holds the client's theoretical arrival
-/// time in microseconds of Redis's clock; a request moves it one emission interval on,
-/// unless that would put it more than a bucket ahead of now. Returns whether the request is
-/// admitted, the requests left, and the milliseconds until the next one is admitted.
+/// time in microseconds of Redis's clock; a request moves it one emission interval (a
+/// minute over the limit, a fraction for a limit over 60 million) on, unless that would put
+/// it more than a bucket ahead of now. Returns whether the request is admitted, the
+/// requests left, and the milliseconds until the next one is admitted.
 const GCRA: &str = r"
 local now_parts = redis.call('TIME')
 local now = tonumber(now_parts[1]) * 1000000 + tonumber(now_parts[2])
-local interval = tonumber(ARGV[1])
-local burst = tonumber(ARGV[2])
+local burst = tonumber(ARGV[1])
+local interval = 60000000 / burst
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local new_tat = tat + interval
@@ -231,10 +232,9 @@ impl RedisBuckets {
             Client::User(id) => format!("{}u:{id}", self.prefix),
             Client::Peer(ip) => format!("{}ip:{ip}", self.prefix),
         };
-        let interval_us = 60_000_000 / u64::from(per_minute);
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(key);
-        invocation.arg(interval_us).arg(per_minute);
+        invocation.arg(per_minute);
         let answer = tokio::time::timeout(
             self.timeout,
             invocation.invoke_async::<(u8, u32, u64)>(&mut connection),
