@@ -207,7 +207,15 @@ VARIANTS = [
     ("me-denylist", "/me with JWT_DENYLIST_TABLE (answers kept 5 s)", "me", "ref-profile", 0.6),
     ("me-denylist-nocache", "/me with JWT_DENYLIST_TABLE, JWT_DENYLIST_CACHE_SECS=0", "me",
      "ref-profile", None),
+    ("profile-metrics-off-1", "public profile, METRICS_ENABLED=false (A)", "profile", "ref-profile", None),
+    ("profile-metrics-on-1", "public profile, metrics on (B)", "profile-metrics-off-1", "ref-profile", None),
+    ("profile-metrics-on-2", "public profile, metrics on (B)", "profile-metrics-off-2", "ref-profile", None),
+    ("profile-metrics-off-2", "public profile, METRICS_ENABLED=false (A)", "profile", "ref-profile", None),
+    ("me-redis-limit", "/me, RATE_LIMIT_REDIS_URL (a limit never reached)", "me", "ref-profile", 0.6),
 ]
+
+# Metrics on (B) against off (A), measured A B B A: the profile read may lose at most this.
+METRICS_COST = 0.05
 
 # Read targets (ratio to the matching reference route, PostgreSQL).
 RATIO_TARGETS = {
@@ -451,6 +459,13 @@ def summary(run_dir):
             if floor is not None and r and rr and rr["rps"]:
                 ratio = r["rps"] / rr["rps"]
                 target(f"PostgreSQL {label} ≥ {floor} of reference", ratio >= floor, f"{ratio:.3f}")
+    off = merge([results.get(f"pg-profile-metrics-off-{i}") for i in (1, 2)])
+    on = merge([results.get(f"pg-profile-metrics-on-{i}") for i in (1, 2)])
+    if off and on and off["rps"]:
+        cost = on["rps"] / off["rps"] - 1
+        target(f"PostgreSQL profile with metrics within {METRICS_COST:.0%} of without (A B B A)",
+               cost >= -METRICS_COST, f"{cost:+.1%}")
+    if limit:
         r, rr = results.get("sqlite-profile"), ref.get("ref-profile")
         if r and rr and rr["rps"]:
             target("SQLite profile ≥ PostgreSQL reference profile", r["rps"] >= rr["rps"],

@@ -17,9 +17,9 @@
 # scenario fails when any request errs or answers other than 2xx).
 #
 # Settings (environment): CARGO_TARGET_DIR; LIMIT_DIR (default <repo>/../shared/bench/limit);
-# PGHOST, PGPORT, PGUSER (127.0.0.1, 5432, postgres); BENCH_PORT, BENCH_LIMIT_PORT (18080,
-# 18200); BENCH_DURATION, BENCH_WARMUP (seconds); BENCH_CONNECTIONS (64); DB_MAX_CONNECTIONS
-# (16, also the reference's POOL); BENCH_USERS (10000; ids BENCH_USERS..2·BENCH_USERS-1);
+# PGHOST, PGPORT, PGUSER (127.0.0.1, 5432, postgres); REDIS_URL (redis://127.0.0.1:6379);
+# BENCH_PORT, BENCH_LIMIT_PORT (18080, 18200); BENCH_DURATION, BENCH_WARMUP (seconds);
+# BENCH_CONNECTIONS (64); DB_MAX_CONNECTIONS (16, also the reference's POOL); BENCH_USERS (10000; ids BENCH_USERS..2·BENCH_USERS-1);
 # BENCH_CHECKIN_GOALS (10000); BENCH_KEEP=1 keeps the SQLite folder.
 set -euo pipefail
 
@@ -62,6 +62,7 @@ MIX_READ_CONNS=$((CONNS - MIX_WRITE_CONNS))
 POOL=${DB_MAX_CONNECTIONS:-16}
 SVC_PORT=${BENCH_PORT:-18080}
 LIMIT_PORT=${BENCH_LIMIT_PORT:-18200}
+REDIS_URL=${REDIS_URL:-redis://127.0.0.1:6379}
 PGHOST=${PGHOST:-127.0.0.1}; PGPORT=${PGPORT:-5432}; PGUSER=${PGUSER:-postgres}
 export PGHOST PGPORT PGUSER
 BENCH_DB=user_service_bench
@@ -138,6 +139,7 @@ now_ns() { date +%s%N; }
 SVC_ENV=(
   env -u JWT_PUBLIC_KEY -u JWT_JWKS_URL -u JWT_ALGORITHMS -u JWT_ISSUER -u JWT_AUDIENCE
   -u JWT_USER_CLAIM -u REQUEST_TIMEOUT_SECS -u DB_ACQUIRE_TIMEOUT_SECS
+  -u METRICS_ENABLED -u METRICS_ADDR -u RATE_LIMIT_REDIS_URL -u RATE_LIMIT_REDIS_FAILURE
   RUST_LOG=warn RATE_LIMIT_PER_MINUTE=0 SHUTDOWN_GRACE_SECS=0 JWT_SECRET="$JWT_SECRET" LOG_FORMAT=text
   LISTEN_ADDR="127.0.0.1:$SVC_PORT" DB_MAX_CONNECTIONS="$POOL"
 )
@@ -223,10 +225,11 @@ checkin_bodies() {
 # ---------------------------------------------------------------------------------------
 say "Tools"
 
-for tool in psql pg_isready sqlite3 curl python3 awk pgrep; do
+for tool in psql pg_isready sqlite3 curl python3 awk pgrep redis-cli; do
   command -v "$tool" >/dev/null || die "$tool is needed"
 done
 pg_isready -q -h "$PGHOST" -p "$PGPORT" || die "no PostgreSQL answers at $PGHOST:$PGPORT"
+[[ $(redis-cli -u "$REDIS_URL" ping 2>/dev/null) == PONG ]] || die "no Redis answers at $REDIS_URL (REDIS_URL; the shared rate limit's scenario)"
 if command -v oha >/dev/null; then
   OHA=$(command -v oha)
 elif [[ -x $HOME/.cargo/bin/oha ]]; then
@@ -452,6 +455,15 @@ S="http://127.0.0.1:$SVC_PORT"
 # The auth-service's logouts honoured: each token's jti looked up (and remembered 5 s).
 variant me-denylist "JWT_DENYLIST_TABLE=token_blacklist" -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
 variant me-denylist-nocache "JWT_DENYLIST_TABLE=token_blacklist JWT_DENYLIST_CACHE_SECS=0" \
+  -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
+# What the metrics cost a profile read: off and on, A B B A, each on a service of its own.
+variant profile-metrics-off-1 "METRICS_ENABLED=false" --rand-regex-url "$S/users/$USERS_RX"
+variant profile-metrics-on-1 "METRICS_ENABLED=true" --rand-regex-url "$S/users/$USERS_RX"
+variant profile-metrics-on-2 "METRICS_ENABLED=true" --rand-regex-url "$S/users/$USERS_RX"
+variant profile-metrics-off-2 "METRICS_ENABLED=false" --rand-regex-url "$S/users/$USERS_RX"
+# The rate limit shared through Redis: one script call per request, a limit never reached
+# (the token's bucket must not run dry), keys of this run's own.
+variant me-redis-limit "RATE_LIMIT_PER_MINUTE=100000000 RATE_LIMIT_REDIS_URL=$REDIS_URL RATE_LIMIT_REDIS_PREFIX=user-service-bench:$$:" \
   -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
 
 say "user-service on SQLite"

@@ -72,6 +72,60 @@ pub struct Config {
     )]
     pub rate_limit_per_minute: u32,
 
+    /// With `RATE_LIMIT_PER_MINUTE`: a Redis (`redis://host:6379/0`) that holds the buckets,
+    /// so that every replica enforces one limit. Unset: each process keeps its own.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub rate_limit_redis_url: Option<String>,
+
+    /// What the limiter does while Redis does not answer: `open` serves without limiting,
+    /// `closed` answers 503 with Retry-After.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_FAILURE",
+        value_enum,
+        default_value_t = RedisFailure::Open,
+        global = true
+    )]
+    pub rate_limit_redis_failure: RedisFailure,
+
+    /// Longest a request waits for Redis's answer before the failure mode applies.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_TIMEOUT_MS",
+        default_value_t = 20,
+        global = true
+    )]
+    pub rate_limit_redis_timeout_ms: u64,
+
+    /// Prefix of the limiter's keys in Redis, so that several services can share one.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_PREFIX",
+        default_value = "user-service:rl:",
+        global = true
+    )]
+    pub rate_limit_redis_prefix: String,
+
+    /// Whether the service records metrics and serves them on `/metrics`.
+    #[arg(
+        long,
+        env = "METRICS_ENABLED",
+        default_value_t = true,
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub metrics_enabled: bool,
+
+    /// A listener of its own for `/metrics` (so that metrics need not be public); unset,
+    /// they are served on `LISTEN_ADDR`.
+    #[arg(long, env = "METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Comma-separated origins allowed to call the API from a browser; none by default.
     #[arg(
         long,
@@ -252,6 +306,12 @@ pub struct JwtConfig {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RedisFailure {
+    Open,
+    Closed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -275,6 +335,10 @@ impl Config {
 
     pub fn request_timeout(&self) -> Duration {
         Duration::from_secs(self.request_timeout_secs)
+    }
+
+    pub fn rate_limit_redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.rate_limit_redis_timeout_ms)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

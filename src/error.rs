@@ -10,7 +10,7 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::telemetry;
+use crate::{metrics, telemetry};
 
 /// One invalid input: which field (a JSON member, query or path parameter) and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -239,19 +239,54 @@ impl IntoResponse for AppError {
 /// violated constraint is the client's conflict or a missing parent row, anything else a bug.
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
-        use sqlx::error::ErrorKind;
-        if is_transient(&err) {
-            return Self::DatabaseUnavailable(err.to_string());
+        let class = QueryErrorClass::of(&err);
+        metrics::db_error(class.as_str(), matches!(err, sqlx::Error::PoolTimedOut));
+        match class {
+            QueryErrorClass::Unavailable => Self::DatabaseUnavailable(err.to_string()),
+            QueryErrorClass::UniqueViolation => {
+                Self::Conflict("that resource already exists".into())
+            }
+            QueryErrorClass::ForeignKeyViolation => {
+                Self::NotFound("the resource this request refers to does not exist".into())
+            }
+            QueryErrorClass::Other => Self::Internal(err.into()),
         }
-        match &err {
+    }
+}
+
+/// What a failed query means: the database out of reach or refusing work (see
+/// [`is_transient`]), a row that exists already, a missing parent row, or anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryErrorClass {
+    Unavailable,
+    UniqueViolation,
+    ForeignKeyViolation,
+    Other,
+}
+
+impl QueryErrorClass {
+    pub fn of(err: &sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        if is_transient(err) {
+            return Self::Unavailable;
+        }
+        match err {
             sqlx::Error::Database(db) => match db.kind() {
-                ErrorKind::UniqueViolation => Self::Conflict("that resource already exists".into()),
-                ErrorKind::ForeignKeyViolation => {
-                    Self::NotFound("the resource this request refers to does not exist".into())
-                }
-                _ => Self::Internal(err.into()),
+                ErrorKind::UniqueViolation => Self::UniqueViolation,
+                ErrorKind::ForeignKeyViolation => Self::ForeignKeyViolation,
+                _ => Self::Other,
             },
-            _ => Self::Internal(err.into()),
+            _ => Self::Other,
+        }
+    }
+
+    /// The metrics' label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unavailable => "unavailable",
+            Self::UniqueViolation => "unique_violation",
+            Self::ForeignKeyViolation => "foreign_key_violation",
+            Self::Other => "other",
         }
     }
 }
@@ -355,6 +390,18 @@ mod tests {
         for code in [1, 19, 2067, 787, 11] {
             assert!(!is_transient_sqlite_code(code), "{code}");
         }
+    }
+
+    #[test]
+    fn failed_queries_are_classed_for_the_metrics() {
+        assert_eq!(
+            QueryErrorClass::of(&sqlx::Error::PoolTimedOut),
+            QueryErrorClass::Unavailable
+        );
+        assert_eq!(
+            QueryErrorClass::of(&sqlx::Error::RowNotFound),
+            QueryErrorClass::Other
+        );
     }
 
     #[test]

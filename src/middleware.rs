@@ -1,10 +1,8 @@
 //! The request pipeline's guards, each an axum middleware function. `startup::router` puts
-//! them in order: shed load, wait for readiness, rate-limit, then mark private answers,
-//! answer conditional GETs, and bound the time a handler may take.
+//! them in order: shed load, wait for readiness, rate-limit (`crate::rate_limit`), then mark
+//! private answers, answer conditional GETs, and bound the time a handler may take.
 
 use std::{
-    net::{IpAddr, SocketAddr},
-    num::NonZeroU32,
     pin::Pin,
     sync::{
         Arc,
@@ -16,24 +14,20 @@ use std::{
 
 use axum::{
     body::{Body, Bytes, HttpBody},
-    extract::{ConnectInfo, Request, State},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version, header},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderValue, Method, StatusCode, Version, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use base64::Engine;
-use governor::{
-    DefaultKeyedRateLimiter, Quota, RateLimiter, clock::Clock as _,
-    middleware::StateInformationMiddleware, state::keyed::DefaultKeyedStateStore,
-};
 use http_body::{Frame, SizeHint};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
 use crate::{
-    auth::{AuthUser, bearer_token},
     domain::version::{self, Expected},
     error::AppError,
+    metrics,
     state::AppState,
 };
 
@@ -115,8 +109,11 @@ pub async fn shed_load(
 ) -> Response {
     match permits.try_acquire() {
         Ok(_permit) => next.run(request).await,
-        Err(_) => AppError::Unavailable("the service is at capacity; retry shortly".into())
-            .into_response(),
+        Err(_) => {
+            metrics::request_shed();
+            AppError::Unavailable("the service is at capacity; retry shortly".into())
+                .into_response()
+        }
     }
 }
 
@@ -134,107 +131,6 @@ pub async fn require_ready(
             .into_response()
     }
 }
-
-/// Who a rate limit counts against: the token's user, or else the peer address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum Client {
-    User(i64),
-    Peer(IpAddr),
-}
-
-type Limiter = RateLimiter<
-    Client,
-    DefaultKeyedStateStore<Client>,
-    governor::clock::DefaultClock,
-    StateInformationMiddleware,
->;
-
-/// A token bucket per client: `per_minute` requests a minute, in bursts of up to as many.
-pub struct RateLimit {
-    limiter: Limiter,
-    per_minute: u32,
-}
-
-impl RateLimit {
-    pub fn per_minute(per_minute: NonZeroU32) -> Arc<Self> {
-        let limit = Arc::new(Self {
-            limiter: DefaultKeyedRateLimiter::keyed(Quota::per_minute(per_minute))
-                .with_middleware::<StateInformationMiddleware>(),
-            per_minute: per_minute.get(),
-        });
-        // Buckets of clients gone quiet are full again: forget them, so memory follows the
-        // number of recent clients, not of all clients ever.
-        let weak = Arc::downgrade(&limit);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(60));
-            loop {
-                tick.tick().await;
-                let Some(limit) = weak.upgrade() else { return };
-                limit.limiter.retain_recent();
-                limit.limiter.shrink_to_fit();
-            }
-        });
-        limit
-    }
-
-    /// Seconds until the bucket holding `remaining` is full again.
-    fn seconds_to_full(&self, remaining: u32) -> u64 {
-        let missing = u64::from(self.per_minute.saturating_sub(remaining));
-        (missing * 60).div_ceil(u64::from(self.per_minute))
-    }
-}
-
-/// Counts the request against its client's bucket: 429 with `Retry-After` when empty,
-/// `RateLimit-Limit`, `-Remaining` and `-Reset` on every answer. A valid token is verified
-/// here once and handed on to the handler's extractor.
-pub async fn rate_limit(
-    State((state, limit)): State<(AppState, Arc<RateLimit>)>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let mut client = Client::Peer(peer.ip());
-    if let Some(token) = bearer_token(request.headers())
-        && let Ok(caller) = state.auth.verify(token).await
-    {
-        client = Client::User(caller.user_id.get());
-        request.extensions_mut().insert(AuthUser(caller));
-    }
-    let limit_value = HeaderValue::from(limit.per_minute);
-    match limit.limiter.check_key(&client) {
-        Ok(snapshot) => {
-            let remaining = snapshot.remaining_burst_capacity();
-            let mut response = next.run(request).await;
-            let headers = response.headers_mut();
-            headers.insert(RATELIMIT_LIMIT, limit_value);
-            headers.insert(RATELIMIT_REMAINING, HeaderValue::from(remaining));
-            headers.insert(
-                RATELIMIT_RESET,
-                HeaderValue::from(limit.seconds_to_full(remaining)),
-            );
-            response
-        }
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(governor::clock::DefaultClock::default().now());
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut response = AppError::TooManyRequests(format!(
-                "more than {} requests a minute; retry in {seconds} s",
-                limit.per_minute
-            ))
-            .into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            headers.insert(RATELIMIT_LIMIT, limit_value);
-            headers.insert(RATELIMIT_REMAINING, HeaderValue::from(0));
-            headers.insert(RATELIMIT_RESET, HeaderValue::from(seconds));
-            response
-        }
-    }
-}
-
-const RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("ratelimit-limit");
-const RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("ratelimit-remaining");
-const RATELIMIT_RESET: HeaderName = HeaderName::from_static("ratelimit-reset");
 
 /// An answer to a request that carried credentials may hold what only that caller may see:
 /// no shared cache keeps it, and answers to reads vary by who asks.
@@ -401,18 +297,5 @@ mod tests {
         let weak = HeaderValue::from_str(&format!("W/{tag}")).unwrap();
         assert!(etag_matches(&weak, &tag, Comparison::Weak));
         assert!(!etag_matches(&weak, &tag, Comparison::Strong));
-    }
-
-    #[test]
-    fn a_bucket_refills_in_proportion_to_what_is_missing() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let _guard = rt.enter();
-        let limit = RateLimit::per_minute(NonZeroU32::new(60).unwrap());
-        assert_eq!(limit.seconds_to_full(60), 0);
-        assert_eq!(limit.seconds_to_full(0), 60);
-        assert_eq!(limit.seconds_to_full(30), 30);
     }
 }

@@ -101,8 +101,9 @@ const TEXT_RULES: &[(&str, &str, Kind, usize)] = &[
 /// Operations whose handlers never read a token: one that is sent is ignored, not refused.
 const TOKEN_FREE: &[(&str, &str)] = &[("/users/badges", "get"), ("/badges/{file}", "get")];
 
-/// Paths outside the API's middleware (no rate limit, no load shedding): the probes.
-const PROBES: &[&str] = &["/healthz", "/readyz"];
+/// Paths outside the API's middleware (no rate limit, no load shedding): the probes, and
+/// the metrics when they are served on the main listener.
+const PROBES: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
 /// Days both backends store, 0001-01-01 to 9999-12-31 (`routes::day`), as a pattern beside
 /// the `date` format (which also admits the year 0000).

@@ -1,7 +1,7 @@
 //! Builds the application: keys, database, router and middleware, bound to its address.
 //! Tests build it exactly as the binary does, on port 0.
 
-use std::{future::Future, net::SocketAddr, num::NonZeroU32, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use axum::{
@@ -31,12 +31,13 @@ use crate::{
     error::{AppError, is_transient_chain},
     events,
     extract::MAX_BODY_BYTES,
-    idempotency,
+    idempotency, metrics,
     middleware::{
-        RateLimit, close_when_body_unread, conditional_get, private_when_authenticated, rate_limit,
-        request_timeout, require_ready, shed_load,
+        close_when_body_unread, conditional_get, private_when_authenticated, request_timeout,
+        require_ready, shed_load,
     },
     openapi::{self, ApiDoc},
+    rate_limit::{RateLimit, rate_limit},
     routes, services,
     state::{AppState, Readiness},
 };
@@ -55,6 +56,8 @@ pub enum Stop {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// `/metrics` on a listener of its own (`METRICS_ADDR`).
+    metrics: Option<(TcpListener, Router)>,
     state: AppState,
     grace: Duration,
     /// Tasks that run beside the server and stop with it.
@@ -89,11 +92,27 @@ impl Application {
             clock,
             readiness,
         };
-        let router = router(state.clone(), config);
+        if config.metrics_enabled {
+            metrics::handle();
+        }
+        let limit = RateLimit::from_config(config)?;
+        let router = router(state.clone(), config, limit.clone());
         let listener = TcpListener::bind(config.listen_addr)
             .await
             .with_context(|| format!("binding {}", config.listen_addr))?;
+        let metrics = match config.metrics_addr.filter(|_| config.metrics_enabled) {
+            Some(address) => Some((
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("binding METRICS_ADDR {address}"))?,
+                metrics::router(state.clone()),
+            )),
+            None => None,
+        };
         let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
+        if let Some(limit) = limit {
+            background.push(tokio::spawn(limit.check_redis()));
+        }
         match &config.amqp_url {
             Some(url) => {
                 let source = auth_events::Source {
@@ -114,6 +133,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            metrics,
             state,
             grace: config.shutdown_grace(),
             background,
@@ -127,6 +147,15 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    /// Where `/metrics` is served when `METRICS_ADDR` gives it a listener of its own.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(listener, _)| {
+            listener
+                .local_addr()
+                .expect("a bound listener has an address")
+        })
+    }
+
     /// Serves until `stop` says how to stop. Readiness turns 503 at once; after the grace
     /// period (for [`Stop::AfterGrace`]) the listener closes, requests in flight finish
     /// (each is bounded by the request timeout), and the database pool closes.
@@ -135,6 +164,15 @@ impl Application {
         stop: impl Future<Output = Stop> + Send + 'static,
     ) -> anyhow::Result<()> {
         tracing::info!(address = %self.local_addr(), "serving");
+        let mut background = self.background;
+        if let Some((listener, router)) = self.metrics {
+            tracing::info!(address = %listener.local_addr()?, "serving /metrics");
+            background.push(tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "the metrics listener failed");
+                }
+            }));
+        }
         let readiness = self.state.readiness.clone();
         let grace = self.grace;
         let (failed, migration_failed) = tokio::sync::oneshot::channel();
@@ -173,7 +211,7 @@ impl Application {
         )
         .with_graceful_shutdown(shutdown)
         .await?;
-        for task in &self.background {
+        for task in &background {
             task.abort();
         }
         self.state.store.close().await;
@@ -266,13 +304,15 @@ pub async fn authenticator(
 
 /// The whole HTTP surface. The probes sit outside the API's guards, so a saturated or
 /// starting service still answers them truthfully.
-pub fn router(state: AppState, config: &Config) -> Router {
+pub fn router(state: AppState, config: &Config, limit: Option<Arc<RateLimit>>) -> Router {
     let (api, mut doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::router())
         .split_for_parts();
-    let (probes, probe_doc) = OpenApiRouter::new()
-        .merge(routes::probes())
-        .split_for_parts();
+    let mut probes = OpenApiRouter::new().merge(routes::probes());
+    if config.metrics_enabled && config.metrics_addr.is_none() {
+        probes = probes.merge(metrics::routes());
+    }
+    let (probes, probe_doc) = probes.split_for_parts();
     doc.merge(probe_doc);
     let doc = openapi::finish(doc);
 
@@ -295,11 +335,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         ))
         .layer(from_fn(conditional_get))
         .layer(from_fn(private_when_authenticated));
-    if let Some(per_minute) = NonZeroU32::new(config.rate_limit_per_minute) {
-        api = api.layer(from_fn_with_state(
-            (state.clone(), RateLimit::per_minute(per_minute)),
-            rate_limit,
-        ));
+    if let Some(limit) = limit {
+        api = api.layer(from_fn_with_state((state.clone(), limit), rate_limit));
     }
     api = api.layer(from_fn_with_state(state.clone(), require_ready));
     if config.max_concurrent_requests > 0 {
@@ -334,11 +371,12 @@ pub fn router(state: AppState, config: &Config) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .option_layer(cors(&config.cors_allowed_origins));
-    Router::new()
-        .merge(probes)
-        .merge(api)
-        .layer(common)
-        .with_state(state)
+    let mut app = Router::new().merge(probes).merge(api);
+    if config.metrics_enabled {
+        // Inside `common`, beside each route, where the route's template is known.
+        app = app.layer(from_fn(metrics::track));
+    }
+    app.layer(common).with_state(state)
 }
 
 /// Browsers may call the API only from the configured origins; none by default.

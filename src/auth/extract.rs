@@ -8,7 +8,7 @@ use axum::{
 };
 
 use super::{AuthError, Caller};
-use crate::{error::AppError, state::AppState};
+use crate::{error::AppError, metrics, state::AppState};
 
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Caller);
@@ -42,7 +42,10 @@ async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthUser, A
     }
     let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
     let caller = state.auth.verify(token).await.map_err(|err| match err {
-        AuthError::Token(err) => AppError::InvalidToken(err.to_string()),
+        AuthError::Token(err) => {
+            metrics::token_rejected(err.reason());
+            AppError::InvalidToken(err.to_string())
+        }
         AuthError::Denylist(_) => AppError::Unavailable(
             "revoked tokens cannot be checked right now; retry shortly".into(),
         ),

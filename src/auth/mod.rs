@@ -68,6 +68,35 @@ pub enum TokenError {
     Revoked,
 }
 
+impl TokenError {
+    /// A fixed word for the metrics: the kind of refusal, never anything from the token.
+    pub fn reason(&self) -> &'static str {
+        use jsonwebtoken::errors::ErrorKind as K;
+        match self {
+            Self::TooLong => "too_long",
+            Self::Malformed(_) => "malformed",
+            Self::AlgorithmNotAccepted(_) => "algorithm_not_accepted",
+            Self::ForbiddenHeader(_) => "forbidden_header",
+            Self::ImplausibleKid => "implausible_kid",
+            Self::WrongType => "wrong_typ",
+            Self::UnknownKey(_) => "unknown_key",
+            Self::Rejected(err) => match err.kind() {
+                K::InvalidSignature => "bad_signature",
+                K::ExpiredSignature => "expired",
+                K::ImmatureSignature => "not_yet_valid",
+                K::InvalidIssuer => "wrong_issuer",
+                K::InvalidAudience => "wrong_audience",
+                K::MissingRequiredClaim(_) => "missing_claim",
+                _ => "invalid",
+            },
+            Self::BadUserClaim(_) => "bad_user_claim",
+            Self::RequiredClaim(_) => "required_claim",
+            Self::NoJti => "no_jti",
+            Self::Revoked => "denied",
+        }
+    }
+}
+
 /// Why a token was not accepted: the token itself, or a deny-list that could not be read
 /// (the request may succeed a moment later).
 #[derive(Debug, thiserror::Error)]

@@ -27,7 +27,7 @@ use lapin::{
     types::FieldTable,
 };
 
-use crate::{error::AppError, services, state::AppState};
+use crate::{error::AppError, metrics, services, state::AppState};
 
 /// Messages the broker sends ahead of the acknowledgements: enough to keep the consumer
 /// busy, few enough that a second replica gets its share.
@@ -65,6 +65,7 @@ pub async fn consume(source: Source, state: AppState) {
     }
     let mut backoff = Backoff::new();
     let mut connected = None;
+    metrics::auth_events_connected(&source.queue, false);
     loop {
         let error = match session(&source, &state, &mut connected).await {
             Ok(()) => anyhow::anyhow!("the broker cancelled the consumer"),
@@ -81,6 +82,7 @@ pub async fn consume(source: Source, state: AppState) {
             );
         }
         connected = Some(false);
+        metrics::auth_events_connected(&source.queue, false);
         if was_connected {
             backoff = Backoff::new();
         }
@@ -113,8 +115,9 @@ async fn session(
         .await?;
     tracing::info!(queue = %source.queue, "auth-service events: consuming");
     *connected = Some(true);
+    metrics::auth_events_connected(&source.queue, true);
     while let Some(delivery) = deliveries.next().await {
-        handle(delivery?, state).await?;
+        handle(delivery?, &source.queue, state).await?;
     }
     Ok(())
 }
@@ -149,12 +152,13 @@ async fn declared_queue(connection: &Connection, queue: &str) -> anyhow::Result<
 /// Applies one message and acknowledges it after the commit, or rejects it without requeue
 /// when it can never apply. An error here is the broker's (a lost connection): the message
 /// is then redelivered, and its key makes the second application a no-op.
-async fn handle(delivery: Delivery, state: &AppState) -> anyhow::Result<()> {
+async fn handle(delivery: Delivery, queue: &str, state: &AppState) -> anyhow::Result<()> {
     let tag = delivery.delivery_tag;
     let change = match message::parse(&delivery.data) {
         Ok(change) => change,
         Err(refusal) => {
             tracing::warn!(delivery_tag = tag, reason = %refusal, "auth-service event rejected");
+            metrics::auth_event(queue, "unreadable", "rejected");
             delivery
                 .reject(BasicRejectOptions { requeue: false })
                 .await?;
@@ -180,6 +184,7 @@ async fn handle(delivery: Delivery, state: &AppState) -> anyhow::Result<()> {
                     "auth-service event"
                 );
                 delivery.ack(BasicAckOptions::default()).await?;
+                metrics::auth_event(queue, change.event_type(), outcome.as_str());
                 return Ok(());
             }
             Err(AppError::DatabaseUnavailable(_)) => {
@@ -203,6 +208,7 @@ async fn handle(delivery: Delivery, state: &AppState) -> anyhow::Result<()> {
                 delivery
                     .reject(BasicRejectOptions { requeue: false })
                     .await?;
+                metrics::auth_event(queue, change.event_type(), "rejected");
                 return Ok(());
             }
         }

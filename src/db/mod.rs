@@ -84,6 +84,8 @@ pub trait Store: Reads {
     async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64>;
     /// Events not yet published: how many, and when the oldest happened.
     async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog>;
+    /// How full each connection pool is, now (for the metrics).
+    fn pools(&self) -> Vec<PoolFigures>;
 }
 
 /// One pass of the outbox relay.
@@ -111,6 +113,27 @@ pub struct OutboxRow {
 pub struct OutboxBacklog {
     pub pending: i64,
     pub oldest: Option<DateTime<Utc>>,
+}
+
+/// One connection pool's connections at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub name: &'static str,
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+impl PoolFigures {
+    pub fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> Self {
+        Self {
+            name,
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        }
+    }
 }
 
 /// Queries outside any transaction.

@@ -20,7 +20,7 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
     StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
@@ -198,6 +198,10 @@ impl Store for PgStore {
         sqlx::query_as(sql::OUTBOX_BACKLOG)
             .fetch_one(&self.pool)
             .await
+    }
+
+    fn pools(&self) -> Vec<PoolFigures> {
+        vec![PoolFigures::of("main", &self.pool)]
     }
 }
 

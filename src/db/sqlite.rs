@@ -23,7 +23,7 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
     StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
@@ -276,6 +276,13 @@ impl Store for SqliteStore {
         sqlx::query_as(sql::OUTBOX_BACKLOG)
             .fetch_one(&self.reader)
             .await
+    }
+
+    fn pools(&self) -> Vec<PoolFigures> {
+        vec![
+            PoolFigures::of("reader", &self.reader),
+            PoolFigures::of("writer", &self.writer),
+        ]
     }
 }
 

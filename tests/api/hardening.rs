@@ -5,41 +5,10 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Postgres, Sqlite, Transaction};
 
-use crate::helpers::{Backend, TestApp, TestDb, error_fields, json_body, problem, token};
-
-/// A write lock on user `id`'s row held by "another program", so the service's next write
-/// to it waits: a slow request without a debug endpoint. Released when dropped.
-enum HeldLock {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
-}
-
-impl HeldLock {
-    async fn release(self) {
-        match self {
-            Self::Sqlite(tx) => tx.rollback().await.unwrap(),
-            Self::Postgres(tx) => tx.rollback().await.unwrap(),
-        }
-    }
-}
-
-async fn hold_lock_on_user(db: &TestDb, id: i64) -> HeldLock {
-    match db {
-        // SQLite locks the whole database for writing.
-        TestDb::Sqlite(pool) => HeldLock::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await.unwrap()),
-        TestDb::Postgres(pool) => {
-            let mut tx = pool.begin().await.unwrap();
-            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .unwrap();
-            HeldLock::Postgres(tx)
-        }
-    }
-}
+use crate::helpers::{
+    Backend, TestApp, error_fields, hold_lock_on_user, json_body, problem, token,
+};
 
 async fn a_request_that_takes_too_long_is_answered_503(backend: Backend) {
     let app = TestApp::builder(backend)

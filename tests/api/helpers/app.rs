@@ -8,7 +8,10 @@ use chrono::{DateTime, TimeZone, Utc};
 use clap::Parser;
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use sqlx::{Executor, PgPool, SqlitePool, postgres::PgPoolOptions, sqlite::SqlitePoolOptions};
+use sqlx::{
+    Executor, PgPool, Postgres, Sqlite, SqlitePool, Transaction, postgres::PgPoolOptions,
+    sqlite::SqlitePoolOptions,
+};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
 use user_service::{
@@ -265,6 +268,7 @@ impl TestAppBuilder {
         let clock = ManualClock::new(self.now);
         let app = Application::build(&self.config, Arc::new(clock.clone())).await?;
         let address = format!("http://{}", app.local_addr());
+        let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -272,6 +276,7 @@ impl TestAppBuilder {
         }));
         Ok(TestApp {
             address,
+            metrics_address,
             client: http_client(),
             clock,
             db,
@@ -285,6 +290,8 @@ impl TestAppBuilder {
 
 pub struct TestApp {
     pub address: String,
+    /// `/metrics`'s own listener, when `METRICS_ADDR` gave it one.
+    pub metrics_address: Option<String>,
     pub client: Client,
     pub clock: ManualClock,
     pub db: TestDb,
@@ -500,6 +507,7 @@ impl TestApp {
             .await
             .expect("the application builds again over the same database");
         let address = format!("http://{}", app.local_addr());
+        let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -507,6 +515,7 @@ impl TestApp {
         }));
         TestApp {
             address,
+            metrics_address,
             client: http_client(),
             clock: self.clock.clone(),
             db,
@@ -528,4 +537,36 @@ pub async fn catalog_entry(app: &TestApp, code: &str) -> Value {
         .find(|b| b["code"] == code)
         .unwrap_or_else(|| panic!("{code} is not in the catalog: {catalog}"))
         .clone()
+}
+
+/// A write lock on user `id`'s row held by "another program", so the service's next write
+/// to it waits: a slow request without a debug endpoint. Released when dropped.
+pub enum HeldLock {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl HeldLock {
+    pub async fn release(self) {
+        match self {
+            Self::Sqlite(tx) => tx.rollback().await.unwrap(),
+            Self::Postgres(tx) => tx.rollback().await.unwrap(),
+        }
+    }
+}
+
+pub async fn hold_lock_on_user(db: &TestDb, id: i64) -> HeldLock {
+    match db {
+        // SQLite locks the whole database for writing.
+        TestDb::Sqlite(pool) => HeldLock::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await.unwrap()),
+        TestDb::Postgres(pool) => {
+            let mut tx = pool.begin().await.unwrap();
+            sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            HeldLock::Postgres(tx)
+        }
+    }
 }
