@@ -34,6 +34,9 @@ const AUTH_EVENTS: &str = "user_service_auth_events_total";
 const AUTH_EVENTS_CONNECTED: &str = "user_service_auth_events_connected";
 const REDIS_ERRORS: &str = "user_service_rate_limit_redis_errors_total";
 const REDIS_UP: &str = "user_service_rate_limit_redis_up";
+const OUTBOX_BACKLOG: &str = "user_service_outbox_backlog";
+const OUTBOX_LAG: &str = "user_service_outbox_publish_lag_seconds";
+const EVENTS_PUBLISHED: &str = "user_service_events_published_total";
 
 /// Seconds. Finer where the service answers (1–50 ms), coarse beyond, up to the default
 /// request timeout.
@@ -117,6 +120,18 @@ fn describe() {
         "Rate-limit checks Redis did not answer in time; the failure mode applied"
     );
     describe_gauge!(REDIS_UP, "1 while the rate limiter's Redis answers, else 0");
+    describe_gauge!(
+        OUTBOX_BACKLOG,
+        "Events waiting in the outbox to be published"
+    );
+    describe_gauge!(
+        OUTBOX_LAG,
+        "Age of the oldest event waiting in the outbox, in seconds (0: none waits)"
+    );
+    describe_counter!(
+        EVENTS_PUBLISHED,
+        "Events the broker confirmed, by destination (exchange or stream)"
+    );
 }
 
 /// Counts and times every request, by the template of the route it matched.
@@ -253,6 +268,17 @@ pub fn auth_events_connected(queue: &str, connected: bool) {
 /// A rate-limit check Redis failed to answer in time.
 pub fn redis_error() {
     counter!(REDIS_ERRORS).increment(1);
+}
+
+/// The outbox as the relay for `destination` (its exchange or stream) last read it.
+pub fn outbox(destination: &str, backlog: i64, lag_secs: f64) {
+    gauge!(OUTBOX_BACKLOG, "destination" => destination.to_owned()).set(backlog as f64);
+    gauge!(OUTBOX_LAG, "destination" => destination.to_owned()).set(lag_secs);
+}
+
+/// Events the broker confirmed.
+pub fn events_published(destination: &str, count: u64) {
+    counter!(EVENTS_PUBLISHED, "destination" => destination.to_owned()).increment(count);
 }
 
 /// Whether the rate limiter's Redis answers.

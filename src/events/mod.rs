@@ -31,6 +31,7 @@ use serde_json::value::RawValue;
 use crate::{
     config::EventsConfig,
     db::{OutboxRow, Store},
+    metrics,
     state::AppState,
 };
 
@@ -40,8 +41,9 @@ pub const CLOUDEVENTS_JSON: &str = "application/cloudevents+json";
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LONGEST_RETRY: Duration = Duration::from_secs(10);
-/// How often the backlog is reported while there is one.
-const REPORT_EVERY: Duration = Duration::from_secs(30);
+/// How often the backlog is counted for the metrics, and logged while there is one.
+const MEASURE_EVERY: Duration = Duration::from_secs(2);
+const LOG_EVERY: Duration = Duration::from_secs(30);
 /// How often published rows past their retention are deleted, at most.
 const CLEANUP_EVERY: Duration = Duration::from_secs(60);
 /// Rows one cleanup statement deletes; a pass runs at most [`CLEANUP_STATEMENTS`] of them,
@@ -147,6 +149,8 @@ impl Envelope {
 /// The relay's settings.
 #[derive(Debug, Clone)]
 pub struct Relay {
+    /// Where the events go (the exchange or the stream), for the log and the metrics.
+    pub destination: String,
     pub envelope: Envelope,
     pub batch: i64,
     pub poll: Duration,
@@ -155,7 +159,16 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(config: &EventsConfig) -> Self {
+        let nats = config
+            .events_url
+            .as_deref()
+            .is_some_and(|url| url.starts_with("nats://") || url.starts_with("tls://"));
         Self {
+            destination: if nats {
+                config.events_stream.clone()
+            } else {
+                config.events_exchange.clone()
+            },
             envelope: Envelope::new(config),
             batch: i64::from(config.events_batch_size),
             poll: Duration::from_millis(config.events_poll_ms.max(1)),
@@ -173,18 +186,20 @@ impl Relay {
         let store = &*state.store;
         let mut wait = FIRST_RETRY;
         let mut healthy = None;
-        let (mut cleaned, mut reported) = (None::<Instant>, Instant::now());
+        let (mut cleaned, mut measured, mut logged) = (None::<Instant>, None::<Instant>, None);
         loop {
             match self.pass(store, &mut *publisher).await {
                 Ok(published) => {
                     if healthy != Some(true) {
-                        tracing::info!("events: publishing");
+                        tracing::info!(destination = %self.destination, "events: publishing");
                         healthy = Some(true);
                     }
                     wait = FIRST_RETRY;
                     if published == self.batch {
                         continue;
                     }
+                    // Less than a batch: everything that was waiting went out.
+                    metrics::outbox(&self.destination, 0, 0.0);
                     if cleaned.is_none_or(|at| at.elapsed() >= CLEANUP_EVERY.min(self.retention)) {
                         self.clean(store).await;
                         cleaned = Some(Instant::now());
@@ -205,9 +220,15 @@ impl Relay {
                     wait = (wait * 2).min(LONGEST_RETRY);
                 }
             }
-            if reported.elapsed() >= REPORT_EVERY {
-                report(store).await;
-                reported = Instant::now();
+            if healthy == Some(false)
+                && measured.is_none_or(|at: Instant| at.elapsed() >= MEASURE_EVERY)
+            {
+                let log = logged.is_none_or(|at: Instant| at.elapsed() >= LOG_EVERY);
+                self.measure(store, log).await;
+                measured = Some(Instant::now());
+                if log {
+                    logged = measured;
+                }
             }
         }
     }
@@ -235,7 +256,30 @@ impl Relay {
         }
         let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
         turn.published(&seqs, Utc::now()).await?;
+        metrics::events_published(&self.destination, rows.len() as u64);
         Ok(i64::try_from(rows.len()).unwrap_or(i64::MAX))
+    }
+
+    /// While events cannot go out: counts the backlog for the metrics and, when `log`, logs
+    /// it (how many events wait, and for how long the oldest).
+    async fn measure(&self, store: &dyn Store, log: bool) {
+        match store.outbox_backlog().await {
+            Ok(backlog) => {
+                let lag = backlog.oldest.map_or(0.0, |oldest| {
+                    (Utc::now() - oldest).num_milliseconds().max(0) as f64 / 1000.0
+                });
+                metrics::outbox(&self.destination, backlog.pending, lag);
+                if log && backlog.pending > 0 {
+                    tracing::info!(
+                        destination = %self.destination,
+                        pending = backlog.pending,
+                        lag_secs = lag.round(),
+                        "events: waiting to be published"
+                    );
+                }
+            }
+            Err(error) => tracing::debug!(error = %error, "events: reading the backlog failed"),
+        }
     }
 
     /// Deletes published rows past their retention, a bounded number per pass.
@@ -262,24 +306,6 @@ impl Relay {
                 "events: published events past their retention deleted"
             );
         }
-    }
-}
-
-/// Logs the backlog, when there is one: how many events wait and for how long the oldest.
-async fn report(store: &dyn Store) {
-    match store.outbox_backlog().await {
-        Ok(backlog) if backlog.pending > 0 => {
-            let lag = backlog
-                .oldest
-                .map_or(0, |oldest| (Utc::now() - oldest).num_seconds().max(0));
-            tracing::info!(
-                pending = backlog.pending,
-                lag_secs = lag,
-                "events: waiting to be published"
-            );
-        }
-        Ok(_) => {}
-        Err(error) => tracing::debug!(error = %error, "events: reading the backlog failed"),
     }
 }
 

@@ -10,9 +10,11 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::helpers::{
-    Backend, TestApp, claims, eventually, hold_lock_on_user, http_client,
+    Backend, TestApp, claims,
+    events::{Bus, Subscriber},
+    eventually, hold_lock_on_user, http_client,
     prometheus::{parser, scrape},
-    rabbitmq::{AMQP_URL, Broker},
+    rabbitmq::{AMQP_URL, Broker, Proxy},
     sign, sign_with,
 };
 
@@ -320,3 +322,45 @@ crate::backend_tests!(
     a_request_that_waits_in_vain_for_a_connection_is_counted_as_a_pool_timeout_and_an_unavailable_query,
     requests_shed_at_the_concurrency_cap_are_counted,
 );
+
+/// While the broker is away the outbox's backlog and lag show; once it is back they fall
+/// to zero and the published events are counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_outbox_backlog_and_lag_show_while_the_broker_is_away_and_empty_when_it_returns() {
+    let Some(python) = parser() else { return };
+    let Some(mut subscriber) = Subscriber::start(Bus::RabbitMq).await else {
+        return;
+    };
+    let proxy = Proxy::start().await;
+    proxy.cut();
+    let app = TestApp::builder(Backend::Sqlite)
+        .config(|c| {
+            subscriber.configure(&mut c.events);
+            c.events.events_url = Some(proxy.url());
+        })
+        .spawn()
+        .await;
+    let ada = app.user(1).await;
+    app.create_goal(1, &ada, "one").await;
+    app.create_goal(1, &ada, "two").await;
+    let exchange = subscriber.name.clone();
+    let destination = [("destination", exchange.as_str())];
+    eventually("the backlog counted", || async {
+        let scraped = scrape(&python, &app.address).await;
+        (scraped.value("user_service_outbox_backlog", &destination) == 3.0
+            && scraped.value("user_service_outbox_publish_lag_seconds", &destination) > 0.0)
+            .then_some(())
+    })
+    .await;
+
+    proxy.restore().await;
+    subscriber.take(3).await;
+    eventually("the backlog gone and the events counted", || async {
+        let scraped = scrape(&python, &app.address).await;
+        (scraped.value("user_service_outbox_backlog", &destination) == 0.0
+            && scraped.value("user_service_outbox_publish_lag_seconds", &destination) == 0.0
+            && scraped.value("user_service_events_published_total", &destination) == 3.0)
+            .then_some(())
+    })
+    .await;
+}
