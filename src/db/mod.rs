@@ -125,16 +125,18 @@ pub struct PoolFigures {
     pub max: u32,
 }
 
-impl PoolFigures {
-    pub fn of<DB: sqlx::Database>(name: &'static str, pool: &sqlx::Pool<DB>) -> Self {
-        Self {
-            name,
-            size: pool.size(),
-            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
-            max: pool.options().get_max_connections(),
+/// The figures of one backend's pool (a macro, as the backends share no pool type).
+macro_rules! pool_figures {
+    ($name:expr, $pool:expr) => {
+        $crate::db::PoolFigures {
+            name: $name,
+            size: $pool.size(),
+            idle: u32::try_from($pool.num_idle()).unwrap_or(u32::MAX),
+            max: $pool.options().get_max_connections(),
         }
-    }
+    };
 }
+pub(crate) use pool_figures;
 
 /// Queries outside any transaction.
 #[async_trait]

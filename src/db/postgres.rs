@@ -21,7 +21,7 @@ use sqlx::{
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
     GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -201,7 +201,7 @@ impl Store for PgStore {
     }
 
     fn pools(&self) -> Vec<PoolFigures> {
-        vec![PoolFigures::of("main", &self.pool)]
+        vec![pool_figures!("main", self.pool)]
     }
 }
 

@@ -24,7 +24,7 @@ use sqlx::{
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
     GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -280,8 +280,8 @@ impl Store for SqliteStore {
 
     fn pools(&self) -> Vec<PoolFigures> {
         vec![
-            PoolFigures::of("reader", &self.reader),
-            PoolFigures::of("writer", &self.writer),
+            pool_figures!("reader", self.reader),
+            pool_figures!("writer", self.writer),
         ]
     }
 }
