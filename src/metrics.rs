@@ -106,7 +106,10 @@ fn describe() {
         DB_POOL_TIMEOUTS,
         "Requests that waited DB_ACQUIRE_TIMEOUT_SECS for a database connection in vain"
     );
-    describe_counter!(DB_ERRORS, "Failed database queries of requests, by class");
+    describe_counter!(
+        DB_ERRORS,
+        "Failed database queries, of requests and of auth-service events, by class"
+    );
     describe_counter!(
         AUTH_EVENTS,
         "Auth-service events handled, by queue, type and outcome"
@@ -242,7 +245,7 @@ pub fn token_rejected(reason: &'static str) {
     counter!(TOKEN_REJECTIONS, "reason" => reason).increment(1);
 }
 
-/// A request's query failed, by its `error::QueryErrorClass`.
+/// A query failed (for a request or an auth-service event), by its `error::QueryErrorClass`.
 pub fn db_error(class: &'static str, pool_timeout: bool) {
     counter!(DB_ERRORS, "class" => class).increment(1);
     if pool_timeout {
