@@ -80,10 +80,6 @@ pub trait Store: Reads {
     /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in
     /// a turn are published by this relay alone until it marks them or drops the turn.
     async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
-    /// Deletes up to `limit` events published before `before`: how many.
-    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64>;
-    /// Events not yet published: how many, and when the oldest happened.
-    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog>;
     /// How full each connection pool is, now (for the metrics).
     fn pools(&self) -> Vec<PoolFigures>;
 }
@@ -184,6 +180,8 @@ pub trait Reads: Send + Sync + 'static {
     ) -> sqlx::Result<StatsFigures>;
     /// Every badge definition with how many users hold it.
     async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>>;
+    /// Events not yet published: how many, and when the oldest happened.
+    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog>;
     /// A revoked token's entry in the deny-list: `None` when it is not listed, else its
     /// expiry (`None` inside: listed for good).
     async fn denylist_entry(
@@ -240,6 +238,8 @@ pub trait Tx: Send {
     async fn claim_inbox_message(&mut self, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool>;
     /// Forgets claimed messages received before `before`: how many.
     async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
+    /// Deletes up to `limit` events published before `before`: how many.
+    async fn purge_outbox(&mut self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64>;
 
     async fn lock_goal(&mut self, user: UserId, goal: GoalId) -> sqlx::Result<Option<GoalRow>>;
     async fn insert_goal(

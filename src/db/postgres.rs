@@ -20,8 +20,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures, StatsFigures,
+    Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -183,21 +183,6 @@ impl Store for PgStore {
         let mut tx = self.pool.begin().await?;
         let ours: bool = sqlx::query_scalar(RELAY_LOCK).fetch_one(&mut *tx).await?;
         Ok(ours.then(|| Box::new(PgTurn { tx }) as Box<dyn OutboxTurn>))
-    }
-
-    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
-        let done = sqlx::query(sql::PURGE_OUTBOX)
-            .bind(before)
-            .bind(limit)
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog> {
-        sqlx::query_as(sql::OUTBOX_BACKLOG)
-            .fetch_one(&self.pool)
-            .await
     }
 
     fn pools(&self) -> Vec<PoolFigures> {

@@ -130,6 +130,12 @@ macro_rules! impl_reads {
                     .await
             }
 
+            async fn outbox_backlog(&self) -> sqlx::Result<$crate::db::OutboxBacklog> {
+                sqlx::query_as(sql::OUTBOX_BACKLOG)
+                    .fetch_one(&self.$pool)
+                    .await
+            }
+
             async fn denylist_entry(
                 &self,
                 table: &$crate::db::DenylistTable,
@@ -302,6 +308,19 @@ macro_rules! impl_tx {
             async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64> {
                 let done = sqlx::query(sql::PURGE_INBOX)
                     .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn purge_outbox(
+                &mut self,
+                before: DateTime<Utc>,
+                limit: i64,
+            ) -> sqlx::Result<u64> {
+                let done = sqlx::query(sql::PURGE_OUTBOX)
+                    .bind(before)
+                    .bind(limit)
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(done.rows_affected())

@@ -23,8 +23,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures, StatsFigures,
+    Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -261,21 +261,6 @@ impl Store for SqliteStore {
             reader: self.reader.clone(),
             writer: self.writer.clone(),
         })))
-    }
-
-    async fn purge_outbox(&self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64> {
-        let done = sqlx::query(sql::PURGE_OUTBOX)
-            .bind(before)
-            .bind(limit)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected())
-    }
-
-    async fn outbox_backlog(&self) -> sqlx::Result<OutboxBacklog> {
-        sqlx::query_as(sql::OUTBOX_BACKLOG)
-            .fetch_one(&self.reader)
-            .await
     }
 
     fn pools(&self) -> Vec<PoolFigures> {

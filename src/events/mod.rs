@@ -287,7 +287,7 @@ impl Relay {
         let before = Utc::now() - self.retention;
         let mut deleted = 0;
         for _ in 0..CLEANUP_STATEMENTS {
-            match store.purge_outbox(before, CLEANUP_ROWS).await {
+            match purge(store, before).await {
                 Ok(rows) => {
                     deleted += rows;
                     if rows < CLEANUP_ROWS.unsigned_abs() {
@@ -307,6 +307,14 @@ impl Relay {
             );
         }
     }
+}
+
+/// One bounded cleanup statement, in a transaction of its own.
+async fn purge(store: &dyn Store, before: DateTime<Utc>) -> sqlx::Result<u64> {
+    let mut tx = store.begin().await?;
+    let deleted = tx.purge_outbox(before, CLEANUP_ROWS).await?;
+    tx.commit().await?;
+    Ok(deleted)
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::{
     cli::command,
     helpers::{
         Backend, ChildServer, SECRET, TestApp, award_token, default_now,
-        events::{Bus, Received, Subscriber},
+        events::{Bus, Received, Subscriber, all_marked_published},
         http_client, json_body,
         rabbitmq::Proxy,
         token,
@@ -322,10 +322,7 @@ async fn a_broker_outage_during_writes_loses_nothing(backend: Backend) {
     let proxy = Proxy::start().await;
     proxy.cut();
     let app = TestApp::builder(backend)
-        .config(|c| {
-            subscriber.configure(&mut c.events);
-            c.events.events_url = Some(proxy.url());
-        })
+        .config(|c| subscriber.configure_through(&proxy, &mut c.events))
         .spawn()
         .await;
     let ada = app.user(1).await;
@@ -336,14 +333,7 @@ async fn a_broker_outage_during_writes_loses_nothing(backend: Backend) {
     let arrived = subscriber.take(2).await;
     assert_eq!(kinds(&arrived), ["goal.created.v1", "badge.awarded.v1"]);
     assert_eq!(arrived[0].data()["goal_id"], first["id"]);
-    crate::helpers::eventually("the first events marked published", || async {
-        let unpublished = app
-            .db
-            .scalar("SELECT COUNT(*) FROM event_outbox WHERE published_at IS NULL")
-            .await;
-        (unpublished == 0).then_some(())
-    })
-    .await;
+    all_marked_published(&app).await;
 
     proxy.cut();
     let mut written = Vec::new();
@@ -537,13 +527,6 @@ async fn two_replicas_publish_each_event_once_and_lose_none_when_one_is_killed()
         assert_eq!(event.kind(), "goal.created.v1");
         goals.insert(event.data()["goal_id"].as_i64().unwrap());
     }
-    crate::helpers::eventually("every event marked published", || async {
-        let unpublished = app
-            .db
-            .scalar("SELECT COUNT(*) FROM event_outbox WHERE published_at IS NULL")
-            .await;
-        (unpublished == 0).then_some(())
-    })
-    .await;
+    all_marked_published(&app).await;
     drop(two);
 }

@@ -334,10 +334,7 @@ async fn the_outbox_backlog_and_lag_show_while_the_broker_is_away_and_empty_when
     let proxy = Proxy::start().await;
     proxy.cut();
     let app = TestApp::builder(Backend::Sqlite)
-        .config(|c| {
-            subscriber.configure(&mut c.events);
-            c.events.events_url = Some(proxy.url());
-        })
+        .config(|c| subscriber.configure_through(&proxy, &mut c.events))
         .spawn()
         .await;
     let ada = app.user(1).await;

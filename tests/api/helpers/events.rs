@@ -17,7 +17,22 @@ use lapin::{
 use serde_json::Value;
 use user_service::config::EventsConfig;
 
-use super::{after_the_test, rabbitmq::AMQP_URL};
+use super::{
+    TestApp, after_the_test, eventually,
+    rabbitmq::{AMQP_URL, Proxy},
+};
+
+/// Waits until every event in `app`'s outbox is marked published.
+pub async fn all_marked_published(app: &TestApp) {
+    eventually("every event marked published", || async {
+        let unpublished = app
+            .db
+            .scalar("SELECT COUNT(*) FROM event_outbox WHERE published_at IS NULL")
+            .await;
+        (unpublished == 0).then_some(())
+    })
+    .await;
+}
 
 pub const NATS_URL: &str = "nats://127.0.0.1:4222";
 
@@ -189,6 +204,12 @@ impl Subscriber {
             }
         }
         config.events_poll_ms = 20;
+    }
+
+    /// The same settings, with the broker reached through `proxy` (RabbitMQ).
+    pub fn configure_through(&self, proxy: &Proxy, config: &mut EventsConfig) {
+        self.configure(config);
+        config.events_url = Some(proxy.url());
     }
 
     /// The same settings as environment variables, for the binary.
