@@ -283,14 +283,10 @@ pub trait Tx: Send {
     ) -> sqlx::Result<()>;
 
     /// Appends an event to the user's activity feed.
-    /// Makes the platform events of `user` this transaction writes go out in commit order.
-    /// On PostgreSQL two transactions of one user could commit in another order than their
-    /// outbox rows were numbered, so this waits for the user's other writers; SQLite writes
-    /// one transaction at a time already. Called first, before any row lock, so that it
-    /// cannot deadlock with one. Nothing when events are off.
-    async fn hold_user_events(&mut self, user: UserId) -> sqlx::Result<()>;
-    /// Writes an event for the platform into the outbox, when events are on.
-    async fn announce(&mut self, event: &PlatformEvent, now: DateTime<Utc>) -> sqlx::Result<()>;
+    /// Puts an event for the platform in the outbox with this transaction, when events are
+    /// on: the rows are written by `commit`, last, so that a user's events are numbered in
+    /// the order their transactions commit (see the backends' `flush_outbox`).
+    fn announce(&mut self, event: &PlatformEvent, now: DateTime<Utc>);
     async fn insert_event(
         &mut self,
         user: UserId,
@@ -339,6 +335,16 @@ pub trait Tx: Send {
     async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
 
     async fn commit(self: Box<Self>) -> sqlx::Result<()>;
+}
+
+/// An event put in the outbox, to be written as the transaction commits.
+#[derive(Debug, Clone)]
+pub struct Announced {
+    pub event_id: String,
+    pub user_id: UserId,
+    pub event_type: &'static str,
+    pub data: String,
+    pub occurred_at: DateTime<Utc>,
 }
 
 /// A row of `users`: the auth-service's columns this service reads, and its own.

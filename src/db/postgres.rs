@@ -19,9 +19,9 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures, StatsFigures,
-    Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
+    EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -51,9 +51,39 @@ const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
 /// publish each event once, in order.
 const RELAY_LOCK: &str = "SELECT pg_try_advisory_xact_lock(7322148270918)";
 
-/// Held by a transaction that writes a user's events, until it commits: the user's events
-/// are then numbered in commit order. The two-key form has a key space of its own.
-const HOLD_USER_EVENTS: &str = "SELECT pg_advisory_xact_lock(7322148, hashint8($1))";
+/// A transaction's events, written as it commits, under a lock on their user that the commit
+/// releases: one user's events are then numbered in the order their transactions commit,
+/// while the rest of those transactions run side by side. The join takes the lock before
+/// the sort lets any row, and so any number, through. Last in its transaction, the lock waits
+/// for no other lock, so it cannot deadlock. (The two-key form of advisory locks has a key
+/// space of its own.)
+const FLUSH_OUTBOX: &str = "\
+    INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
+    SELECT e.event_id, $2, e.event_type, e.data, e.occurred_at \
+    FROM (SELECT pg_advisory_xact_lock(7322148, hashint8($2::bigint))) AS held, \
+      unnest($1::text[], $3::text[], $4::text[], $5::timestamptz[]) WITH ORDINALITY \
+        AS e(event_id, event_type, data, occurred_at, position) \
+    ORDER BY e.position";
+
+/// Writes a transaction's events, in the order they were announced (all of one user: a
+/// write is one user's).
+async fn flush_outbox(
+    tx: &mut Transaction<'static, Postgres>,
+    events: &[Announced],
+) -> sqlx::Result<()> {
+    let user = events[0].user_id;
+    debug_assert!(events.iter().all(|event| event.user_id == user));
+    let column = |f: fn(&Announced) -> String| events.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(FLUSH_OUTBOX)
+        .bind(column(|e| e.event_id.clone()))
+        .bind(user)
+        .bind(column(|e| e.event_type.to_owned()))
+        .bind(column(|e| e.data.clone()))
+        .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
 
 /// The columns of the `users` that unqualified statements name (the first in the search
 /// path), as `information_schema` describes them.
@@ -176,6 +206,7 @@ impl Store for PgStore {
             tx: self.pool.begin().await?,
             users,
             outbox: self.outbox,
+            announced: Vec::new(),
         }))
     }
 
@@ -194,6 +225,7 @@ struct PgTx {
     tx: Transaction<'static, Postgres>,
     users: Arc<UserStatements>,
     outbox: bool,
+    announced: Vec<Announced>,
 }
 
 /// A relay's turn: the transaction that holds the relay lock until the rows it read are
@@ -228,5 +260,5 @@ impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,
     weekly_goals_for_update: concat!(weekly_goals!(), " FOR NO KEY UPDATE"),
-    hold_user_events: Some(HOLD_USER_EVENTS)
+    flush_outbox: flush_outbox
 );

@@ -153,14 +153,15 @@ pub(crate) use impl_reads;
 
 /// `impl Tx for $tx`, whose field `tx` is the open transaction and `users` the statements
 /// on the users table. `$goal_for_update` reads a goal and locks it for the rest of the
-/// transaction, `$weekly_goals` a user's weekly goals likewise; `$hold_user_events`, when
-/// some, orders the user's outbox rows (see `Tx::hold_user_events`).
+/// transaction, `$weekly_goals` a user's weekly goals likewise; `$flush_outbox` writes the
+/// events announced in the transaction, as it commits. The type has fields `outbox` (whether
+/// events are on) and `announced`.
 macro_rules! impl_tx {
     (
         $tx:ty,
         goal_for_update: $goal_for_update:expr,
         weekly_goals_for_update: $weekly_goals:expr,
-        hold_user_events: $hold_user_events:expr
+        flush_outbox: $flush_outbox:path
     ) => {
         #[async_trait::async_trait]
         impl $crate::db::Tx for $tx {
@@ -486,35 +487,16 @@ macro_rules! impl_tx {
                 Ok(())
             }
 
-            async fn hold_user_events(&mut self, user: UserId) -> sqlx::Result<()> {
-                let statement: Option<&'static str> = $hold_user_events;
-                match statement {
-                    Some(statement) if self.outbox => sqlx::query(statement)
-                        .bind(user)
-                        .execute(&mut *self.tx)
-                        .await
-                        .map(drop),
-                    _ => Ok(()),
+            fn announce(&mut self, event: &PlatformEvent, now: DateTime<Utc>) {
+                if self.outbox {
+                    self.announced.push($crate::db::Announced {
+                        event_id: uuid::Uuid::new_v4().to_string(),
+                        user_id: event.user(),
+                        event_type: event.type_name(),
+                        data: event.data(),
+                        occurred_at: now,
+                    });
                 }
-            }
-
-            async fn announce(
-                &mut self,
-                event: &PlatformEvent,
-                now: DateTime<Utc>,
-            ) -> sqlx::Result<()> {
-                if !self.outbox {
-                    return Ok(());
-                }
-                sqlx::query(sql::INSERT_OUTBOX)
-                    .bind(uuid::Uuid::new_v4().to_string())
-                    .bind(event.user())
-                    .bind(event.type_name())
-                    .bind(event.data())
-                    .bind(now)
-                    .execute(&mut *self.tx)
-                    .await
-                    .map(drop)
             }
 
             async fn insert_event(
@@ -656,7 +638,11 @@ macro_rules! impl_tx {
             }
 
             async fn commit(self: Box<Self>) -> sqlx::Result<()> {
-                self.tx.commit().await
+                let mut this = *self;
+                if !this.announced.is_empty() {
+                    $flush_outbox(&mut this.tx, &this.announced).await?;
+                }
+                this.tx.commit().await
             }
         }
     };

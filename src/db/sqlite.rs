@@ -22,9 +22,9 @@ use sqlx::{
 };
 
 use super::{
-    ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures, StatsFigures,
-    Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
+    EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -252,6 +252,7 @@ impl Store for SqliteStore {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             users,
             outbox: self.outbox,
+            announced: Vec::new(),
         }))
     }
 
@@ -275,6 +276,27 @@ struct SqliteTx {
     tx: Transaction<'static, Sqlite>,
     users: Arc<UserStatements>,
     outbox: bool,
+    announced: Vec<Announced>,
+}
+
+/// Writes a transaction's events, in the order they were announced. The writer's `BEGIN
+/// IMMEDIATE` already makes transactions commit one at a time, in the order their rows are
+/// numbered.
+async fn flush_outbox(
+    tx: &mut Transaction<'static, Sqlite>,
+    events: &[Announced],
+) -> sqlx::Result<()> {
+    for event in events {
+        sqlx::query(sql::INSERT_OUTBOX)
+            .bind(&event.event_id)
+            .bind(event.user_id)
+            .bind(event.event_type)
+            .bind(&event.data)
+            .bind(event.occurred_at)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// A relay's turn: it reads from a reader, so the API's writes never wait for a publish, and
@@ -311,5 +333,5 @@ impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,
     weekly_goals_for_update: weekly_goals!(),
-    hold_user_events: None
+    flush_outbox: flush_outbox
 );

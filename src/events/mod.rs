@@ -8,8 +8,8 @@
 //! once the broker confirmed every one. Delivery is therefore at least once: a relay killed
 //! between the publish and the mark publishes the same events, with the same ids, again.
 //!
-//! Order: rows are numbered in commit order per user (see `Tx::hold_user_events`) and a
-//! batch goes out in that order. On PostgreSQL one relay publishes at a time, under an
+//! Order: a transaction's rows are written as it commits, numbered in commit order per user
+//! (see the backends' `flush_outbox`), and a batch goes out in that order. On PostgreSQL one relay publishes at a time, under an
 //! advisory lock held for the batch; a replica that dies mid-batch releases it with its
 //! connection and another replica takes the same rows.
 //!

@@ -59,8 +59,7 @@ async fn award_one(
     let facts = badge_facts(tx, user, code).await?;
     tx.insert_event(user, &NewEvent::badge_awarded(code, &facts.name), now)
         .await?;
-    tx.announce(&PlatformEvent::BadgeAwarded(facts), now)
-        .await?;
+    tx.announce(&PlatformEvent::BadgeAwarded(facts), now);
     Ok(true)
 }
 
@@ -120,8 +119,7 @@ pub async fn revoke(
     let facts = badge_facts(&mut *tx, user, code).await?;
     tx.insert_event(user, &NewEvent::badge_revoked(code, &facts.name), now)
         .await?;
-    tx.announce(&PlatformEvent::BadgeRevoked(facts), now)
-        .await?;
+    tx.announce(&PlatformEvent::BadgeRevoked(facts), now);
     tx.commit().await?;
     Ok(())
 }

@@ -71,8 +71,7 @@ pub async fn add(
     tx.announce(
         &PlatformEvent::checkin_added(user, goal, day, new.minutes),
         now,
-    )
-    .await?;
+    );
     let before = row.streak.summary().on(rule, today).streak_count;
     let streak = summary.on(rule, today);
     for event in PlatformEvent::streak_grew(
@@ -82,7 +81,7 @@ pub async fn add(
         before,
         (streak.streak_count, streak.longest_streak),
     ) {
-        tx.announce(&event, now).await?;
+        tx.announce(&event, now);
     }
     award_earned(
         &mut *tx,
@@ -125,8 +124,7 @@ pub async fn remove(
     let now = clock.now();
     tx.insert_event(user, &NewEvent::checkin_removed(goal, &row.title, day), now)
         .await?;
-    tx.announce(&PlatformEvent::checkin_removed(user, goal, day), now)
-        .await?;
+    tx.announce(&PlatformEvent::checkin_removed(user, goal, day), now);
     tx.commit().await?;
     Ok(())
 }

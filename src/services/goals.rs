@@ -54,8 +54,7 @@ pub async fn create(
         now,
     )
     .await?;
-    tx.announce(&PlatformEvent::GoalCreated(facts(user, &created)), now)
-        .await?;
+    tx.announce(&PlatformEvent::GoalCreated(facts(user, &created)), now);
     award_earned(&mut *tx, user, Measure::GoalsCreated, None, now).await?;
     if created.status == GoalStatus::Completed {
         award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
@@ -136,14 +135,12 @@ pub async fn update(
     if completed {
         tx.insert_event(user, &NewEvent::goal_completed(goal, &updated.title), now)
             .await?;
-        tx.announce(&PlatformEvent::GoalCompleted(facts(user, &updated)), now)
-            .await?;
+        tx.announce(&PlatformEvent::GoalCompleted(facts(user, &updated)), now);
         award_earned(&mut *tx, user, Measure::GoalsCompleted, None, now).await?;
     } else {
         tx.insert_event(user, &NewEvent::goal_updated(goal, &updated.title), now)
             .await?;
-        tx.announce(&PlatformEvent::GoalUpdated(facts(user, &updated)), now)
-            .await?;
+        tx.announce(&PlatformEvent::GoalUpdated(facts(user, &updated)), now);
     }
     tx.commit().await?;
     Ok(GoalToday {
@@ -174,8 +171,7 @@ pub async fn delete(
         goal_id: goal,
         title,
     };
-    tx.announce(&PlatformEvent::GoalDeleted(deleted), now)
-        .await?;
+    tx.announce(&PlatformEvent::GoalDeleted(deleted), now);
     tx.commit().await?;
     Ok(())
 }

@@ -16,10 +16,8 @@ use crate::{
 };
 
 /// The user a write is for: 404 for one who is deactivated, answered exactly as for one
-/// who does not exist, so a write reveals neither. First in every write of a user's, so it
-/// also orders the user's platform events.
+/// who does not exist, so a write reveals neither.
 pub(crate) async fn active_user(tx: &mut dyn Tx, user: UserId) -> AppResult<UserRow> {
-    tx.hold_user_events(user).await?;
     tx.user(user)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))

@@ -27,7 +27,6 @@ pub async fn update(
     expected: Option<&Expected>,
 ) -> AppResult<UserRow> {
     let mut tx = store.begin().await?;
-    tx.hold_user_events(user).await?;
     let current = tx
         .lock_user(user)
         .await?
@@ -59,8 +58,7 @@ pub async fn update(
     tx.announce(
         &PlatformEvent::ProfileUpdated(ProfileFacts { user_id: user }),
         now,
-    )
-    .await?;
+    );
     award_earned(
         &mut *tx,
         user,
