@@ -159,7 +159,12 @@ pub struct EventsConfig {
     pub events_subject_prefix: String,
 
     /// How long published events stay in the outbox before the cleanup deletes them.
-    #[arg(long, env = "EVENTS_RETENTION_HOURS", default_value_t = 24, global = true)]
+    #[arg(
+        long,
+        env = "EVENTS_RETENTION_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
     pub events_retention_hours: u64,
 
     /// Events published per batch, each batch confirmed by the broker before it is marked.

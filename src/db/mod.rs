@@ -28,9 +28,9 @@ use crate::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         badges::Tier,
-        platform_event::PlatformEvent,
         checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
+        platform_event::PlatformEvent,
         profile::{Profile, TimeZone},
         streak::StreakSummary,
         version::Version,
@@ -91,11 +91,7 @@ pub trait OutboxTurn: Send {
     /// The oldest unpublished events, in the order they committed, at most `limit`.
     async fn pending(&mut self, limit: i64) -> sqlx::Result<Vec<OutboxRow>>;
     /// Records these events as published (the broker confirmed them) and ends the turn.
-    async fn published(
-        self: Box<Self>,
-        seqs: &[i64],
-        now: DateTime<Utc>,
-    ) -> sqlx::Result<()>;
+    async fn published(self: Box<Self>, seqs: &[i64], now: DateTime<Utc>) -> sqlx::Result<()>;
 }
 
 /// An event waiting in the outbox.

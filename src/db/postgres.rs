@@ -20,9 +20,8 @@ use sqlx::{
 
 use super::{
     ActivityPage, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect, EventRow,
-    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn, StatsFigures,
-    Store, Tx, UserRow, UserStatements,
-    UsersTable, not_inspected,
+    GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxBacklog, OutboxRow, OutboxTurn,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal},
 };

@@ -263,7 +263,9 @@ mod tests {
             assert!(name.ends_with(".v1"), "{name}");
             assert!(
                 name.split('.').all(|part| !part.is_empty()
-                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
                 "{name}"
             );
         }

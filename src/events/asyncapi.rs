@@ -166,7 +166,10 @@ mod tests {
         assert!(found.len() > EVENT_TYPES.len() * 3);
         for target in found {
             let pointer = target.strip_prefix('#').expect("a local reference");
-            assert!(document.pointer(pointer).is_some(), "{target} does not resolve");
+            assert!(
+                document.pointer(pointer).is_some(),
+                "{target} does not resolve"
+            );
         }
     }
 }

@@ -257,7 +257,10 @@ impl Relay {
             }
         }
         if deleted > 0 {
-            tracing::debug!(deleted, "events: published events past their retention deleted");
+            tracing::debug!(
+                deleted,
+                "events: published events past their retention deleted"
+            );
         }
     }
 }

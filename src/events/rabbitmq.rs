@@ -36,8 +36,7 @@ impl RabbitMq {
             self.open = None;
             let connection = Connection::connect(
                 &self.url,
-                ConnectionProperties::default()
-                    .with_connection_name("user-service events".into()),
+                ConnectionProperties::default().with_connection_name("user-service events".into()),
             )
             .await?;
             let channel = connection.create_channel().await?;
