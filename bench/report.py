@@ -216,6 +216,14 @@ VARIANTS = [
 
 # Metrics on (B) against off (A), measured A B B A: the profile read may lose at most this.
 METRICS_COST = 0.05
+# Publishing events (bench/run.sh `events_run`), PostgreSQL: (id, label, runs off, runs on).
+# POST goal runs off, on, on, off; POST check-in off then on, each on goals of its own.
+EVENTS = [
+    ("goal", "POST goal (one user's token)", ["off1", "off2"], ["on1", "on2"]),
+    ("checkin", "POST check-in (goals with a year of history)", ["off"], ["on"]),
+]
+# The issue's cost target: with publishing on, within 10% of the throughput with it off.
+EVENTS_FLOOR = 0.9
 
 # Read targets (ratio to the matching reference route, PostgreSQL).
 RATIO_TARGETS = {
@@ -260,6 +268,16 @@ def cpu_cols(r):
     srv, pg = r["cpu_server"], r.get("cpu_pg") or 0
     rest = max(0.0, (r.get("cpu_busy") or 0) - srv - pg)
     return f"{srv * per:.0f}", f"{pg * per:.0f}", f"{rest * per:.0f}"
+
+
+def mean_cpu_cols(run_dir, names):
+    """cpu_cols of several runs of one scenario, averaged column by column."""
+    cols = [cpu_cols(figures(run_dir, name)) for name in names]
+    out = []
+    for i in range(3):
+        vals = [float(c[i]) for c in cols if c[i] != "—"]
+        out.append(f"{sum(vals) / len(vals):.0f}" if vals else "—")
+    return out
 
 
 def summary(run_dir):
@@ -373,6 +391,66 @@ def summary(run_dir):
       "process, of all PostgreSQL processes, and of everything else on the machine (oha, "
       "and any other load: a high figure there means the run was disturbed).")
     w("")
+
+    # Events.
+    events_ratios = {}
+    if meta.get("events") == "1":
+        w("Publishing events (PostgreSQL; RabbitMQ, an exchange with no queue bound; each run on "
+          f"a service started alone; {meta.get('events_settings', '?')})")
+        w("")
+        w("| scenario | off req/s | on req/s | on / off | p99 ms off, on | CPU µs/req server, off → on | "
+          "PostgreSQL, off → on | oha + rest (RabbitMQ), off → on | events per request | "
+          "waiting at the end | all out after | notes |")
+        w("|" + "---|" * 12)
+        for eid, label, offs, ons in EVENTS:
+            off = merge([need(f"pg-events-{eid}-{r}", f"{label}, events off ({r})") for r in offs])
+            on = merge([need(f"pg-events-{eid}-{r}", f"{label}, events on ({r})") for r in ons])
+            results[f"pg-events-{eid}-off"], results[f"pg-events-{eid}-on"] = off, on
+            if not off or not on or not off["rps"]:
+                w(f"| {label} | — | — | — | — | — | — | — | — | — | — | missing |")
+                continue
+            ratio = on["rps"] / off["rps"]
+            events_ratios[eid] = ratio
+            cpu_off = mean_cpu_cols(run_dir, [f"pg-events-{eid}-{r}" for r in offs])
+            cpu_on = mean_cpu_cols(run_dir, [f"pg-events-{eid}-{r}" for r in ons])
+            cpu = [f"{a} → {b}" for a, b in zip(cpu_off, cpu_on)]
+            written = waiting = answered = 0
+            drained = []
+            for r in ons:
+                ev = load(os.path.join(run_dir, f"pg-events-{eid}-{r}.events.json"))
+                if ev is None:
+                    problems.append(f"{label}, events on ({r}): no record of its events")
+                    continue
+                written += ev["written"]
+                waiting = max(waiting, ev["pending_at_end"])
+                answered += figures(run_dir, f"pg-events-{eid}-{r}")["requests"]
+                if ev["drained_ms"] is None:
+                    problems.append(f"{label}, events on ({r}): events still waiting 60 s after "
+                                    "the run (the next run would publish them)")
+                else:
+                    drained.append(ev["drained_ms"])
+                if ev["written"] == 0:
+                    problems.append(f"{label}, events on ({r}): no event written")
+            per = f"{written / answered:.2f}" if answered else "—"
+            after = f"{max(drained) / 1000:.1f} s" if len(drained) == len(ons) else "not all"
+            notes = []
+            if eid == "checkin":
+                notes.append(f"201/200 off {off['statuses'].get('201', 0):,}/{off['statuses'].get('200', 0):,}, "
+                             f"on {on['statuses'].get('201', 0):,}/{on['statuses'].get('200', 0):,}")
+            if len(ons) > 1:
+                notes.append("means of " + ", ".join(offs + ons))
+            w(f"| {label} | {fmt_rps(off['rps'])} | {fmt_rps(on['rps'])} | {ratio:.2f} | "
+              f"{fmt_ms(off['p99'])}, {fmt_ms(on['p99'])} | {cpu[0]} | {cpu[1]} | {cpu[2]} | {per} | "
+              f"{waiting:,} | {after} | {'; '.join(notes)} |")
+        w("")
+        w("on / off: req/s with EVENTS_URL set over req/s without (target ≥ "
+          f"{EVENTS_FLOOR}). events per request: outbox rows the measured runs wrote per answered "
+          "request. waiting at the end: the most events not yet confirmed by RabbitMQ when a "
+          "measured run ended; all out after: how long the relay then took to publish them.")
+        w("")
+    else:
+        w("Publishing events: not measured (no RabbitMQ answered at BENCH_EVENTS_URL)")
+        w("")
 
     # Cost growth.
     w("Cost growth (same shape, A vs B; each run twice, A B B A, averaged)")
@@ -488,6 +566,10 @@ def summary(run_dir):
         rss = meta.get(f"rss_mib_{backend}")
         if rss:
             target(f"{bname}: RSS after the full run ≤ 64 MiB", float(rss) <= 64, f"{rss} MiB")
+    for eid, label, _, _ in EVENTS:
+        if eid in events_ratios:
+            target(f"PostgreSQL {label} with events published ≥ {EVENTS_FLOOR} of it without",
+                   events_ratios[eid] >= EVENTS_FLOOR, f"{events_ratios[eid]:.3f}")
     ready = meta.get("ready_ms_sqlite")
     if ready:
         target("SQLite: ready within 1 s of start", int(ready) <= 1000, f"{ready} ms")

@@ -19,8 +19,12 @@
 # Settings (environment): CARGO_TARGET_DIR; LIMIT_DIR (default <repo>/../shared/bench/limit);
 # PGHOST, PGPORT, PGUSER (127.0.0.1, 5432, postgres); REDIS_URL (redis://127.0.0.1:6379);
 # BENCH_PORT, BENCH_LIMIT_PORT (18080, 18200); BENCH_DURATION, BENCH_WARMUP (seconds);
-# BENCH_CONNECTIONS (64); DB_MAX_CONNECTIONS (16, also the reference's POOL); BENCH_USERS (10000; ids BENCH_USERS..2·BENCH_USERS-1);
-# BENCH_CHECKIN_GOALS (10000); BENCH_KEEP=1 keeps the SQLite folder.
+# BENCH_CONNECTIONS (64); DB_MAX_CONNECTIONS (16, also the reference's POOL); BENCH_USERS
+# (10000; ids BENCH_USERS..2·BENCH_USERS-1); BENCH_CHECKIN_GOALS (10000); BENCH_KEEP=1 keeps
+# the SQLite folder; BENCH_EVENTS_URL (amqp://guest:guest@127.0.0.1:5672/%2f), the RabbitMQ
+# the events scenarios publish to, on the exchange user-service-bench.events (without it they
+# are skipped, or fail with CI=true); EVENTS_BATCH_SIZE and EVENTS_POLL_MS reach the service
+# in those scenarios.
 set -euo pipefail
 
 usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
@@ -56,6 +60,8 @@ LONG_DAYS=1000     # check-ins per goal of the cost-growth user
 MANY=10000         # goals of the user with many goals
 CI_BASE=10000000   # goal ids of the check-in users: CI_BASE.., CI_NEW_BASE..
 CI_NEW_BASE=20000000
+EV_OFF_BASE=30000000  # goal ids of the events check-in users, off and on
+EV_ON_BASE=40000000
 CONNS=${BENCH_CONNECTIONS:-64}
 MIX_WRITE_CONNS=8
 MIX_READ_CONNS=$((CONNS - MIX_WRITE_CONNS))
@@ -70,9 +76,14 @@ LIMIT_DB=limit_bench
 PG_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB"
 LIMIT_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$LIMIT_DB"
 JWT_SECRET=bench-secret-not-for-production-0123456789abcdef
+EV_URL=${BENCH_EVENTS_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}
+# An exchange of the benchmark's own, with no queue bound: RabbitMQ confirms each event and
+# drops it, so that runs leave nothing behind and consumers elsewhere see none of them.
+EV_EXCHANGE=user-service-bench.events
 
 # Special users (see bench/seed-postgres.sql).
 U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_NEW=900007
+U_EV_OFF=900008; U_EV_ON=900009
 U_ME=$((N + 2))
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -135,9 +146,10 @@ wait_ready() {
 
 now_ns() { date +%s%N; }
 
-# The service's environment: nothing inherited that changes how it verifies tokens.
+# The service's environment: nothing inherited that changes how it verifies tokens, or
+# makes it publish events.
 SVC_ENV=(
-  env -u JWT_PUBLIC_KEY -u JWT_JWKS_URL -u JWT_ALGORITHMS -u JWT_ISSUER -u JWT_AUDIENCE
+  env -u EVENTS_URL -u JWT_PUBLIC_KEY -u JWT_JWKS_URL -u JWT_ALGORITHMS -u JWT_ISSUER -u JWT_AUDIENCE
   -u JWT_USER_CLAIM -u REQUEST_TIMEOUT_SECS -u DB_ACQUIRE_TIMEOUT_SECS
   -u METRICS_ENABLED -u METRICS_ADDR -u RATE_LIMIT_REDIS_URL -u RATE_LIMIT_REDIS_FAILURE
   RUST_LOG=warn RATE_LIMIT_PER_MINUTE=0 SHUTDOWN_GRACE_SECS=0 JWT_SECRET="$JWT_SECRET" LOG_FORMAT=text
@@ -153,7 +165,9 @@ proc_ticks() { # PID...: utime + stime, summed
   local files=() p
   for p in "$@"; do files+=("/proc/$p/stat"); done
   ((${#files[@]})) || { echo 0; return; }
-  cat "${files[@]}" 2>/dev/null | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+  # A process may exit between pgrep and the read (a PostgreSQL backend, autovacuum): its
+  # file is gone, which under pipefail must not end the run.
+  { cat "${files[@]}" 2>/dev/null || true; } | awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
 }
 # shellcheck disable=SC2046
 pg_ticks() {
@@ -242,7 +256,17 @@ fi
 USERS_RX=$(rx "$N" $((2 * N - 1))) || die "BENCH_USERS=$N: use 1, 2, … 9 times a power of ten"
 CI_RX=$(rx "$CI_BASE" $((CI_BASE + K - 1))) || die "BENCH_CHECKIN_GOALS=$K: use 1, 2, … 9 times a power of ten"
 CI_NEW_RX=$(rx "$CI_NEW_BASE" $((CI_NEW_BASE + K - 1)))
+EV_OFF_RX=$(rx "$EV_OFF_BASE" $((EV_OFF_BASE + K - 1)))
+EV_ON_RX=$(rx "$EV_ON_BASE" $((EV_ON_BASE + K - 1)))
 echo "oha: $OHA ($("$OHA" --version))"
+EVENTS=1
+events_at=$(sed -E 's#^[a-z]+://([^@/]*@)?([^/?]+).*#\2#' <<<"$EV_URL")
+[[ $events_at == *:* ]] || events_at="$events_at:5672"
+if ! (exec 3<>"/dev/tcp/${events_at%:*}/${events_at##*:}") 2>/dev/null; then
+  [[ ${CI:-} == true ]] && die "CI=true and no RabbitMQ answers at $events_at (BENCH_EVENTS_URL)"
+  echo "warning: no RabbitMQ answers at $events_at (BENCH_EVENTS_URL): the events scenarios are skipped"
+  EVENTS=0
+fi
 
 # ---------------------------------------------------------------------------------------
 say "Build"
@@ -280,6 +304,8 @@ meta duration "${DURATION}s"
 meta warmup "${WARMUP}s"
 meta pool "$POOL"
 meta users "$N"
+meta events "$EVENTS"
+meta events_settings "batch ${EVENTS_BATCH_SIZE:-200 (default)}, poll ${EVENTS_POLL_MS:-100 (default)} ms"
 meta load_before "$(cut -d' ' -f1-3 /proc/loadavg)"
 # What else keeps the CPUs busy right now (the load average lags by minutes).
 b0=$(busy_ticks); sleep 2; b1=$(busy_ticks)
@@ -299,6 +325,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning"
 t0=$(now_ns)
 psql -X -q -d "$BENCH_DB" -v n="$N" -v hist_days="$HIST_DAYS" -v long_days="$LONG_DAYS" \
   -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" \
+  -v ev_off_base="$EV_OFF_BASE" -v ev_on_base="$EV_ON_BASE" \
   -f "$BENCH/seed-postgres.sql" >"$RUN/seed-pg.log" 2>&1 ||
   { tail -20 "$RUN/seed-pg.log"; die "seeding PostgreSQL failed"; }
 counts=$(psql -X -At -F ' ' -d "$BENCH_DB" -c "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM learning_goals), (SELECT count(*) FROM goal_checkins), (SELECT count(*) FROM user_badges), (SELECT count(*) FROM activity_events)")
@@ -330,6 +357,8 @@ TOKEN_ME=$(token "$U_ME")
 TOKEN_W=$(token "$U_WRITE")
 TOKEN_CI=$(token "$U_CI")
 TOKEN_CI_NEW=$(token "$U_CI_NEW")
+TOKEN_EV_OFF=$(token "$U_EV_OFF")
+TOKEN_EV_ON=$(token "$U_EV_ON")
 
 # ---------------------------------------------------------------------------------------
 if [[ $LIMIT == 1 ]]; then
@@ -431,18 +460,59 @@ service_run() {
   SERVER_PID=
 }
 
+# serve_alone "ENV=VALUE ..." LOG: the service on PostgreSQL started alone with ENV added.
+serve_alone() {
+  # shellcheck disable=SC2086
+  "${SVC_ENV[@]}" $1 DATABASE_URL="$PG_URL" DATA_DIR="$SQLITE_DIR" "$BIN" serve >"$2" 2>&1 &
+  SERVER_PID=$!
+  PIDS+=("$SERVER_PID")
+  wait_ready "http://127.0.0.1:$SVC_PORT/readyz" "$SERVER_PID" 60 || { cat "$2"; die "the service did not start with ${1:-no setting added}"; }
+}
+
 # variant NAME "ENV=VALUE ..." MEASURE-ARGS...: the service on PostgreSQL started alone with
 # ENV added, one scenario measured as pg-NAME (a setting's cost, against the same scenario
 # without it and the reference).
 variant() {
-  local name=$1 env=$2 log="$RUN/service-pg-$1.log"
+  local name=$1 env=$2
   shift 2
-  # shellcheck disable=SC2086
-  "${SVC_ENV[@]}" $env DATABASE_URL="$PG_URL" DATA_DIR="$SQLITE_DIR" "$BIN" serve >"$log" 2>&1 &
-  SERVER_PID=$!
-  PIDS+=("$SERVER_PID")
-  wait_ready "http://127.0.0.1:$SVC_PORT/readyz" "$SERVER_PID" 60 || { cat "$log"; die "the service did not start with $env"; }
+  serve_alone "$env" "$RUN/service-pg-$name.log"
   measure "pg-$name" 1 "$@"
+  stop_server "$SERVER_PID"
+  SERVER_PID=
+}
+
+# The outbox: its last seq and how many events wait to be published.
+outbox_state() {
+  psql -X -At -F ' ' -d "$BENCH_DB" -c "SELECT coalesce(max(seq), 0), count(*) FILTER (WHERE published_at IS NULL) FROM event_outbox"
+}
+
+# events_run NAME on|off WARM MEASURE-ARGS...: the service on PostgreSQL started alone,
+# publishing to RabbitMQ when on, one scenario measured as pg-NAME. When on, it is stopped
+# only once the relay has published every event (at most 60 s), so that no run publishes
+# another's, and pg-NAME.events.json records the events the measured run wrote, those
+# waiting at its start and end, and how long after its end the last went out.
+events_run() {
+  local name=$1 on=$2 warm=$3 env= seq0 pending0 written pending1 t1 waited= i
+  shift 3
+  [[ $on == on ]] && env="EVENTS_URL=$EV_URL EVENTS_EXCHANGE=$EV_EXCHANGE"
+  serve_alone "$env" "$RUN/service-pg-$name.log"
+  if [[ $warm == 1 ]]; then oha_run /dev/null "$WARMUP" "$CONNS" "$@" || true; fi
+  read -r seq0 pending0 <<<"$(outbox_state)"
+  snap_begin
+  oha_run "$RUN/pg-$name.json" "$DURATION" "$CONNS" "$@" || true
+  snap_end "$RUN/pg-$name.meta.json"
+  if [[ $on == on ]]; then
+    read -r _ pending1 <<<"$(outbox_state)"
+    t1=$(now_ns)
+    written=$(psql -X -At -d "$BENCH_DB" -c "SELECT count(*) FROM event_outbox WHERE seq > $seq0")
+    for ((i = 0; i < 600; i++)); do
+      if [[ $(outbox_state | cut -d' ' -f2) == 0 ]]; then waited=$((($(now_ns) - t1) / 1000000)); break; fi
+      sleep 0.1
+    done
+    printf '{"written": %d, "pending_at_start": %d, "pending_at_end": %d, "drained_ms": %s}\n' \
+      "$written" "$pending0" "$pending1" "${waited:-null}" >"$RUN/pg-$name.events.json"
+  fi
+  python3 "$BENCH/report.py" line "$RUN" "pg-$name"
   stop_server "$SERVER_PID"
   SERVER_PID=
 }
@@ -465,6 +535,22 @@ variant profile-metrics-off-2 "METRICS_ENABLED=false" --rand-regex-url "$S/users
 # (the token's bucket must not run dry), keys of this run's own.
 variant me-redis-limit "RATE_LIMIT_PER_MINUTE=100000000 RATE_LIMIT_REDIS_URL=$REDIS_URL RATE_LIMIT_REDIS_PREFIX=user-service-bench:$$:" \
   -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
+
+if [[ $EVENTS == 1 ]]; then
+  say "user-service on PostgreSQL, publishing events to RabbitMQ ($EV_EXCHANGE) or not"
+  # POST goal off, on, on, off (one user's goals grow throughout: the halves cancel that);
+  # POST check-in as the scenario above, off then on, each on a user of its own whose
+  # check-ins no other run spent.
+  for run in off1 on1 on2 off2; do
+    events_run "events-goal-$run" "${run%[12]}" 1 -m POST -T application/json \
+      -H "Authorization: Bearer $TOKEN_W" -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
+  done
+  checkin_bodies
+  events_run events-checkin-off off 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_EV_OFF" \
+    -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_EV_OFF/goals/$EV_OFF_RX/checkins"
+  events_run events-checkin-on on 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_EV_ON" \
+    -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_EV_ON/goals/$EV_ON_RX/checkins"
+fi
 
 say "user-service on SQLite"
 service_run sqlite "$SQLITE_URL"

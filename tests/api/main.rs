@@ -2,6 +2,7 @@
 //! over a fresh database, once on SQLite and once on PostgreSQL (see `helpers`).
 
 mod access;
+mod asyncapi;
 mod auth;
 mod auth_events;
 mod auth_service;
