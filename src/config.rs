@@ -154,6 +154,11 @@ pub struct Config {
     )]
     pub auth_events_queue: String,
 
+    /// How long browsers and shared caches may keep a profile card (`/users/{id}/card.svg`)
+    /// before asking again.
+    #[arg(long, env = "CARD_MAX_AGE_SECS", default_value_t = 3600, global = true)]
+    pub card_max_age_secs: u64,
+
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,

@@ -99,7 +99,11 @@ const TEXT_RULES: &[(&str, &str, Kind, usize)] = &[
 ];
 
 /// Operations whose handlers never read a token: one that is sent is ignored, not refused.
-const TOKEN_FREE: &[(&str, &str)] = &[("/users/badges", "get"), ("/badges/{file}", "get")];
+const TOKEN_FREE: &[(&str, &str)] = &[
+    ("/users/badges", "get"),
+    ("/badges/{file}", "get"),
+    ("/users/{user_id}/card.svg", "get"),
+];
 
 /// Paths outside the API's middleware (no rate limit, no load shedding): the probes, and
 /// the metrics when they are served on the main listener.

@@ -91,6 +91,7 @@ impl Application {
             auth,
             clock,
             readiness,
+            card_max_age_secs: config.card_max_age_secs,
         };
         if config.metrics_enabled {
             metrics::handle();

@@ -14,6 +14,8 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub clock: Arc<dyn Clock>,
     pub readiness: Arc<Readiness>,
+    /// `CARD_MAX_AGE_SECS`: the profile card's cache lifetime.
+    pub card_max_age_secs: u64,
 }
 
 /// Whether the schema is in place, and whether the process is shutting down.

@@ -178,6 +178,23 @@ pub trait Reads: Send + Sync + 'static {
         recent_since: NaiveDate,
         alive_since: NaiveDate,
     ) -> sqlx::Result<StatsFigures>;
+    /// The user's check-ins from `from` to `to` (inclusive), of one goal when given, day by
+    /// day: only the days with some, oldest first. One range read of
+    /// `goal_checkins_by_user`, whatever the length of the history.
+    async fn heatmap(
+        &self,
+        access: &Access<visibility::Goals>,
+        goal: Option<GoalId>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> sqlx::Result<Vec<HeatmapRow>>;
+    /// The streak summaries of the goals checked in on or after `alive_since` (the only
+    /// ones whose streak can still be alive), and the longest streak any goal ever had.
+    async fn streaks(
+        &self,
+        access: &Access<visibility::Goals>,
+        alive_since: NaiveDate,
+    ) -> sqlx::Result<StreakFigures>;
     /// Every badge definition with how many users hold it.
     async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>>;
     /// Events not yet published: how many, and when the oldest happened.
@@ -617,6 +634,23 @@ impl StatsFigures {
             recent_streaks,
         }
     }
+}
+
+/// One day of a user's check-ins: how many goals were checked in, and their minutes.
+#[derive(Debug, Clone, FromRow)]
+pub struct HeatmapRow {
+    pub checkin_date: NaiveDate,
+    pub checkins: i64,
+    pub minutes: i64,
+}
+
+/// A user's streaks as stored on their goals.
+#[derive(Debug, Clone)]
+pub struct StreakFigures {
+    /// The summaries of the goals whose streak may be alive.
+    pub recent: Vec<StreakRow>,
+    /// The best streak any goal ever had.
+    pub longest: i64,
 }
 
 /// A stored idempotency key: the request it was first used with and, once that committed,

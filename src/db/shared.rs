@@ -124,6 +124,41 @@ macro_rules! impl_reads {
                 Ok(StatsFigures::from_rows(rows, recent_streaks))
             }
 
+            async fn heatmap(
+                &self,
+                access: &Access<visibility::Goals>,
+                goal: Option<GoalId>,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> sqlx::Result<Vec<$crate::db::HeatmapRow>> {
+                sqlx::query_as(sql::HEATMAP)
+                    .bind(access.user())
+                    .bind(from)
+                    .bind(to)
+                    .bind(goal)
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+
+            async fn streaks(
+                &self,
+                access: &Access<visibility::Goals>,
+                alive_since: NaiveDate,
+            ) -> sqlx::Result<$crate::db::StreakFigures> {
+                // One connection for both statements: one checkout, one release.
+                let mut conn = self.$pool.acquire().await?;
+                let recent = sqlx::query_as(sql::RECENT_STREAKS)
+                    .bind(access.user())
+                    .bind(alive_since)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let longest = sqlx::query_scalar(sql::LONGEST_STREAK)
+                    .bind(access.user())
+                    .fetch_one(&mut *conn)
+                    .await?;
+                Ok($crate::db::StreakFigures { recent, longest })
+            }
+
             async fn badge_catalog(&self) -> sqlx::Result<Vec<CatalogRow>> {
                 sqlx::query_as(sql::BADGE_CATALOG)
                     .fetch_all(&self.$pool)

@@ -95,6 +95,11 @@ pub const RECENT_STREAKS: &str = "\
       streak_week_days \
     FROM learning_goals WHERE user_id = $1 AND last_checkin_date >= $2 AND cadence = 'daily'";
 
+/// The best streak any of the user's daily goals ever had, in days (0 without goals).
+pub const LONGEST_STREAK: &str = "\
+    SELECT CAST(COALESCE(max(longest_streak), 0) AS BIGINT) FROM learning_goals \
+    WHERE user_id = $1 AND cadence = 'daily'";
+
 /// The streak summary, and the check-in count moved by $7 (+1 or -1): a new revision of
 /// the goal, whose representation shows the streak.
 pub const SAVE_STREAK: &str = "\
@@ -128,6 +133,17 @@ pub const CHECKINS_PAGE: &str = concat!(
     " FROM goal_checkins WHERE goal_id = $1 AND user_id = $5 ",
     "AND checkin_date >= $2 AND checkin_date <= $3 ORDER BY checkin_date DESC LIMIT $4"
 );
+
+/// A user's check-ins per day from $2 to $3 inclusive, of goal $4 when it is not null:
+/// one range scan of `goal_checkins_by_user (user_id, checkin_date)`, so the cost follows
+/// the range, not the history.
+pub const HEATMAP: &str = "\
+    SELECT checkin_date, count(*) AS checkins, \
+      CAST(COALESCE(sum(minutes), 0) AS BIGINT) AS minutes \
+    FROM goal_checkins \
+    WHERE user_id = $1 AND checkin_date >= $2 AND checkin_date <= $3 \
+      AND ($4 IS NULL OR goal_id = $4) \
+    GROUP BY checkin_date ORDER BY checkin_date";
 
 pub const DELETE_CHECKIN: &str =
     "DELETE FROM goal_checkins WHERE goal_id = $1 AND checkin_date = $2";

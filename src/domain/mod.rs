@@ -10,6 +10,7 @@ pub mod activity;
 pub mod badges;
 pub mod checkin;
 pub mod goal;
+pub mod heatmap;
 pub mod ids;
 pub mod patch;
 pub mod platform_event;

@@ -4,8 +4,10 @@
 
 mod activity;
 mod badges;
+mod card;
 mod checkins;
 mod goals;
+mod heatmap;
 mod icons;
 mod paging;
 
@@ -47,6 +49,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(activity::router())
         .merge(stats::router())
         .merge(icons::router())
+        .merge(heatmap::router())
+        .merge(card::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.
