@@ -534,6 +534,7 @@ async fn reads_never_carry_auth_service_columns_and_the_email_only_to_its_owner(
         format!("/users/{ALICE}/badges"),
         format!("/users/{ALICE}/activity"),
         format!("/users/{ALICE}/stats"),
+        format!("/users/{ALICE}/heatmap"),
         "/users/badges".to_owned(),
         "/users/me".to_owned(),
     ];

@@ -404,7 +404,7 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
             &format!("/users/{id}"),
             Some(&token),
             &json!({"display_name": "D", "bio": "B", "skills": ["a", "b", "c"], "timezone": "Europe/Paris",
-                    "visibility": {"stats": "private"}}),
+                    "week_start": "sunday", "visibility": {"stats": "private"}}),
         )
         .await,
         200,
@@ -579,6 +579,7 @@ async fn erasure_by_user_deleted_in_the_auth_services_table_returns_the_row_to_a
         "skills",
         "avatar_url",
         "timezone",
+        "week_start",
         "visibility",
     ] {
         assert_eq!(me[field], never_used[field], "{field}");

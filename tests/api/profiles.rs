@@ -59,6 +59,7 @@ async fn me_shows_the_owner_only_fields_and_is_not_cached(backend: Backend) {
     assert_eq!(me["id"], 7);
     assert_eq!(me["email"], "user7@example.com");
     assert_eq!(me["timezone"], "UTC");
+    assert_eq!(me["week_start"], "monday");
     assert_eq!(me["links"]["self"], "/users/7");
     assert!(me.get("hashed_password").is_none());
 }
@@ -380,7 +381,35 @@ async fn unknown_routes_and_methods_answer_with_problems(backend: Backend) {
     .await;
 }
 
+async fn the_week_starts_on_the_day_the_owner_chooses_and_only_they_see_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.user(7).await;
+
+    let sunday = json!({"week_start": "sunday"});
+    let updated = json_body(app.put("/users/7", Some(&ada), &sunday).await, 200).await;
+    assert_eq!(updated["week_start"], "sunday");
+    let me = json_body(app.get_as("/users/me", &ada).await, 200).await;
+    assert_eq!(me["week_start"], "sunday");
+    let public = json_body(app.get("/users/7").await, 200).await;
+    assert!(public.get("week_start").is_none(), "{public}");
+    assert!(public.get("timezone").is_none(), "{public}");
+
+    for bad in [json!("Sunday"), json!("saturday"), json!(1)] {
+        let refused = problem(
+            app.put("/users/7", Some(&ada), &json!({ "week_start": bad }))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&refused), ["week_start"], "{bad}");
+    }
+    let cleared = json!({"week_start": null});
+    let updated = json_body(app.put("/users/7", Some(&ada), &cleared).await, 200).await;
+    assert_eq!(updated["week_start"], "monday");
+}
+
 crate::backend_tests!(
+    the_week_starts_on_the_day_the_owner_chooses_and_only_they_see_it,
     a_public_profile_shows_public_fields_and_links_only,
     an_unknown_user_is_404,
     a_deactivated_user_is_404,
