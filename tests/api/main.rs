@@ -7,6 +7,7 @@ mod auth;
 mod auth_events;
 mod auth_service;
 mod backup;
+mod browser;
 mod card;
 mod cli;
 mod deactivated;
