@@ -142,6 +142,8 @@ def probe(kind, args):
     checkin FILE DAYS      a first check-in after DAYS unbroken days: 201, streak DAYS+1
     streak FILE DAYS       a goals page whose first goal shows a live streak of DAYS
     stats FILE TOTAL       a user's stats counting TOTAL check-ins
+    heatmap FILE GOALS     a default heatmap of 365 to 371 days, GOALS check-ins on
+                           every day but the last (today)
     """
     path, days = args[0], int(args[1])
     with open(path) as f:
@@ -171,6 +173,13 @@ def probe(kind, args):
         ok = code == "200" and got == days
         print(f"probe seeded stats: HTTP {code}, checkins_total {got}, expected {days}: "
               + ("ok" if ok else "MISMATCH"))
+    elif kind == "heatmap":
+        per_day = [d.get("checkins") for d in doc.get("days", [])] if isinstance(doc, dict) else []
+        want = [days] * (len(per_day) - 1) + [0]
+        ok = code == "200" and 365 <= len(per_day) <= 371 and per_day == want
+        print(f"probe seeded heatmap: HTTP {code}, {len(per_day)} days, "
+              f"total_checkins {doc.get('total_checkins') if isinstance(doc, dict) else None}, "
+              f"expected {days} a day but today: " + ("ok" if ok else "MISMATCH"))
     else:
         print(f"unknown probe {kind}")
         return 2
@@ -187,6 +196,8 @@ SCENARIOS = [
     ("goals", "goals list  GET /users/{id}/goals", "ref-goals", True),
     ("badges", "badges list  GET /users/{id}/badges", "ref-goals", True),
     ("stats", "stats  GET /users/{id}/stats", "ref-goals", True),
+    ("heatmap", "heatmap  GET /users/{id}/heatmap (53 weeks)", "ref-goals", True),
+    ("card", "card  GET /users/{id}/card.svg", "ref-goals", True),
     ("post-goal", "POST goal (one user's token)", "ref-insert-one", False),
     ("post-checkin", "POST check-in (goals with a year of history)", "ref-insert-one", False),
     ("mix", "mix 90/10: reads of many users, POST goal", "ref-mix", False),
@@ -461,6 +472,7 @@ def summary(run_dir):
         ("history", "goals list: 20 goals × 1,000 check-ins (A) vs 20 goals, none (B)", 0.10),
         ("many", "first page ?limit=20: 10,000 goals (A) vs 20 goals (B)", 0.15),
         ("stats", "stats: 20 goals × 1,000 check-ins (A) vs none (B)", None),
+        ("heatmap", "heatmap: 2 goals × 5 years of check-ins (A) vs × 1 year (B)", 0.10),
         ("checkin", "POST check-in: goals with a year of history (A) vs none (B)", None),
     ]
     growth_results = {}
@@ -549,7 +561,8 @@ def summary(run_dir):
             target("SQLite profile ≥ PostgreSQL reference profile", r["rps"] >= rr["rps"],
                    f"{r['rps'] / rr['rps']:.3f}")
     for key, label in (("history", "goals list with 1,000 check-ins per goal within 10%"),
-                       ("many", "first page of 10,000 goals within 15% of 20")):
+                       ("many", "first page of 10,000 goals within 15% of 20"),
+                       ("heatmap", "heatmap of five years of check-ins within 10% of one year")):
         for backend, bname in BACKENDS:
             g = growth_results.get(f"{backend}-{key}")
             if g:

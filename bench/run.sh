@@ -57,11 +57,14 @@ else
 fi
 HIST_DAYS=365      # "a year of daily check-ins"
 LONG_DAYS=1000     # check-ins per goal of the cost-growth user
+HEAT_LONG_DAYS=1826  # five years of daily check-ins (the heatmap's long history)
+HEAT_DAYS=371      # a year: the heatmap's 53 weeks, full
 MANY=10000         # goals of the user with many goals
 CI_BASE=10000000   # goal ids of the check-in users: CI_BASE.., CI_NEW_BASE..
 CI_NEW_BASE=20000000
 EV_OFF_BASE=30000000  # goal ids of the events check-in users, off and on
 EV_ON_BASE=40000000
+HEAT_BASE=50000000 # goal ids of the heatmap users: HEAT_BASE + 1, 2 and + 11, 12
 CONNS=${BENCH_CONNECTIONS:-64}
 MIX_WRITE_CONNS=8
 MIX_READ_CONNS=$((CONNS - MIX_WRITE_CONNS))
@@ -84,6 +87,7 @@ EV_EXCHANGE=user-service-bench.events
 # Special users (see bench/seed-postgres.sql).
 U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_NEW=900007
 U_EV_OFF=900008; U_EV_ON=900009
+U_HEAT5=900010; U_HEAT1=900011
 U_ME=$((N + 2))
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -326,6 +330,7 @@ t0=$(now_ns)
 psql -X -q -d "$BENCH_DB" -v n="$N" -v hist_days="$HIST_DAYS" -v long_days="$LONG_DAYS" \
   -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" \
   -v ev_off_base="$EV_OFF_BASE" -v ev_on_base="$EV_ON_BASE" \
+  -v heat_base="$HEAT_BASE" -v heat_long_days="$HEAT_LONG_DAYS" -v heat_days="$HEAT_DAYS" \
   -f "$BENCH/seed-postgres.sql" >"$RUN/seed-pg.log" 2>&1 ||
   { tail -20 "$RUN/seed-pg.log"; die "seeding PostgreSQL failed"; }
 counts=$(psql -X -At -F ' ' -d "$BENCH_DB" -c "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM learning_goals), (SELECT count(*) FROM goal_checkins), (SELECT count(*) FROM user_badges), (SELECT count(*) FROM activity_events)")
@@ -343,8 +348,8 @@ SQLITE_URL="sqlite://$SQLITE_FILE"
   { cat "$RUN/migrate-sqlite.log"; die "migrate failed on SQLite"; }
 t0=$(now_ns)
 {
-  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base;\n' \
-    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE"
+  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base, %d AS heat_base, %d AS heat_long_days, %d AS heat_days;\n' \
+    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE" "$HEAT_BASE" "$HEAT_LONG_DAYS" "$HEAT_DAYS"
   cat "$BENCH/seed-sqlite.sql"
 } | sqlite3 "$SQLITE_FILE" >"$RUN/seed-sqlite.log" 2>&1 ||
   { tail -20 "$RUN/seed-sqlite.log"; die "seeding SQLite failed"; }
@@ -414,12 +419,19 @@ service_run() {
   meta "probe_${b}_seeded_streak" "$(python3 "$BENCH/report.py" probe streak "$RUN/probe-$b-streak.txt" "$LONG_DAYS" || true)"
   curl -s -w '\n%{http_code}' "$S/users/$U_HIST/stats" >"$RUN/probe-$b-stats.txt"
   meta "probe_${b}_seeded_stats" "$(python3 "$BENCH/report.py" probe stats "$RUN/probe-$b-stats.txt" $((20 * LONG_DAYS)) || true)"
+  # Both heatmap users' default ranges are full: two check-ins every day but today.
+  for u in "$U_HEAT5" "$U_HEAT1"; do
+    curl -s -w '\n%{http_code}' "$S/users/$u/heatmap" >"$RUN/probe-$b-heatmap-$u.txt"
+    meta "probe_${b}_heatmap_$u" "$(python3 "$BENCH/report.py" probe heatmap "$RUN/probe-$b-heatmap-$u.txt" 2 || true)"
+  done
 
   measure "$b-profile" 1 --rand-regex-url "$S/users/$USERS_RX"
   measure "$b-me" 1 -H "Authorization: Bearer $TOKEN_ME" "$S/users/me"
   measure "$b-goals" 1 --rand-regex-url "$S/users/$USERS_RX/goals"
   measure "$b-badges" 1 --rand-regex-url "$S/users/$USERS_RX/badges"
   measure "$b-stats" 1 --rand-regex-url "$S/users/$USERS_RX/stats"
+  measure "$b-heatmap" 1 --rand-regex-url "$S/users/$USERS_RX/heatmap"
+  measure "$b-card" 1 --rand-regex-url "$S/users/$USERS_RX/card.svg"
   measure "$b-post-goal" 1 -m POST -T application/json -H "Authorization: Bearer $TOKEN_W" \
     -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
 
@@ -450,6 +462,10 @@ service_run() {
   measure "$b-cg-stats-b1" 1 "$S/users/$U_NONE/stats"
   measure "$b-cg-stats-b2" 0 "$S/users/$U_NONE/stats"
   measure "$b-cg-stats-a2" 0 "$S/users/$U_HIST/stats"
+  measure "$b-cg-heatmap-a1" 1 "$S/users/$U_HEAT5/heatmap"
+  measure "$b-cg-heatmap-b1" 1 "$S/users/$U_HEAT1/heatmap"
+  measure "$b-cg-heatmap-b2" 0 "$S/users/$U_HEAT1/heatmap"
+  measure "$b-cg-heatmap-a2" 0 "$S/users/$U_HEAT5/heatmap"
   checkin_bodies
   measure "$b-cg-checkin-none" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI_NEW" \
     -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI_NEW/goals/$CI_NEW_RX/checkins"

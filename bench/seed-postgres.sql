@@ -7,6 +7,8 @@
 --   k          goals of each check-in user (they take the POST check-in scenarios)
 --   ci_base, ci_new_base   first goal id of the two check-in users
 --   ev_off_base, ev_on_base   first goal id of the two events check-in users
+--   heat_base  goal ids of the heatmap users (heat_base + 1, 2 and + 11, 12)
+--   heat_long_days, heat_days  their histories: five years, and one (53 weeks)
 -- Special users (ids above every regular one):
 --   900001  20 goals with long_days check-ins each      (cost growth: history)
 --   900002  20 goals, no check-ins                      (cost growth: baseline, 20 goals)
@@ -17,6 +19,8 @@
 --   900007  k goals, no check-ins                       (POST check-in, no history)
 --   900008, 900009  each as 900006: the POST check-in with events off, and on (bench/run.sh
 --           events_run), each on check-ins no other scenario spent
+--   900010  2 goals with heat_long_days check-ins each, ending yesterday (heatmap: 5 years)
+--   900011  2 goals with heat_days check-ins each, ending yesterday      (heatmap: 1 year)
 -- Every check-in history is one unbroken run of days, so each goal's stored streak summary
 -- (src/domain/streak.rs) is exact: run = longest = days, freezes = min(2, days / 7), no
 -- frozen dates, last_checkin_date = its last day. Badges and activity events are derived
@@ -59,7 +63,8 @@ SELECT u, 'bench' || u, 'bench' || u || '@example.com', '$2b$12$' || md5(u::text
        now() - interval '1200 days', 'Bench user ' || u,
        'A user the benchmark reads or writes on purpose.',
        '["Rust", "SQL", "Python"]'::jsonb, NULL, 'UTC', now() - interval '1 day'
-FROM unnest(ARRAY[900001, 900002, 900003, 900005, 900006, 900007, 900008, 900009]) AS u;
+FROM unnest(ARRAY[900001, 900002, 900003, 900005, 900006, 900007, 900008, 900009, 900010,
+                   900011]) AS u;
 
 -- Goals. Regular user u has goals (u - n) * 20 + 1 .. + 20; (u % 7) of them completed,
 -- a few paused or abandoned, the rest in progress.
@@ -90,6 +95,10 @@ SELECT base + g - 1, u, g, 'in-progress', now() - interval '400 days' + make_int
 FROM (VALUES (:ci_base, 900006), (:ci_new_base, 900007), (:ev_off_base, 900008),
              (:ev_on_base, 900009)) AS s (base, u),
      generate_series(1, :k) AS g;
+
+INSERT INTO bench_goals
+SELECT :heat_base + s.off + g, s.u, g, 'in-progress', now() - interval '1900 days'
+FROM (VALUES (0, 900010), (10, 900011)) AS s (off, u), generate_series(1, 2) AS g;
 
 INSERT INTO learning_goals (id, user_id, title, description, status, created_at, updated_at,
                             completed_at)
@@ -128,7 +137,11 @@ SELECT id, user_id, current_date - 1, 5 FROM bench_goals
 UNION ALL
 SELECT id, user_id, current_date - 1, :long_days FROM bench_goals WHERE user_id = 900001
 UNION ALL
-SELECT id, user_id, current_date - 2, :hist_days FROM bench_goals WHERE user_id IN (900006, 900008, 900009);
+SELECT id, user_id, current_date - 2, :hist_days FROM bench_goals WHERE user_id IN (900006, 900008, 900009)
+UNION ALL
+SELECT id, user_id, current_date - 1, :heat_long_days FROM bench_goals WHERE user_id = 900010
+UNION ALL
+SELECT id, user_id, current_date - 1, :heat_days FROM bench_goals WHERE user_id = 900011;
 
 INSERT INTO goal_checkins (goal_id, user_id, checkin_date, minutes, note, created_at)
 SELECT h.goal_id, h.user_id, h.last_day - d, 10 + (h.goal_id + d) % 51,

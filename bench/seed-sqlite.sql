@@ -42,7 +42,7 @@ SELECT value, 'bench' || value, 'bench' || value || '@example.com',
        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1200 days'), 'Bench user ' || value,
        'A user the benchmark reads or writes on purpose.', '["Rust","SQL","Python"]', NULL,
        'UTC', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 day')
-FROM json_each('[900001, 900002, 900003, 900005, 900006, 900007]');
+FROM json_each('[900001, 900002, 900003, 900005, 900006, 900007, 900010, 900011]');
 
 CREATE TEMP TABLE bench_goals (id INTEGER, user_id INTEGER, g INTEGER, status TEXT, created_at TEXT);
 
@@ -72,6 +72,11 @@ SELECT s.base + g.value - 1, s.u, g.value, 'in-progress',
        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-400 days', '+' || g.value || ' seconds')
 FROM p, (SELECT p.ci_base AS base, 900006 AS u FROM p UNION ALL SELECT p.ci_new_base, 900007 FROM p) AS s,
      generate_series(1, p.k) AS g;
+
+INSERT INTO bench_goals
+SELECT p.heat_base + s.off + g.value, s.u, g.value, 'in-progress',
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1900 days')
+FROM p, (SELECT 0 AS off, 900010 AS u UNION ALL SELECT 10, 900011) AS s, generate_series(1, 2) AS g;
 
 INSERT INTO learning_goals (id, user_id, title, description, status, created_at, updated_at,
                             completed_at)
@@ -105,7 +110,11 @@ SELECT id, user_id, date('now', '-1 day'), 5 FROM bench_goals
 UNION ALL
 SELECT id, user_id, date('now', '-1 day'), p.long_days FROM p, bench_goals WHERE user_id = 900001
 UNION ALL
-SELECT id, user_id, date('now', '-2 days'), p.hist_days FROM p, bench_goals WHERE user_id = 900006;
+SELECT id, user_id, date('now', '-2 days'), p.hist_days FROM p, bench_goals WHERE user_id = 900006
+UNION ALL
+SELECT id, user_id, date('now', '-1 day'), p.heat_long_days FROM p, bench_goals WHERE user_id = 900010
+UNION ALL
+SELECT id, user_id, date('now', '-1 day'), p.heat_days FROM p, bench_goals WHERE user_id = 900011;
 
 INSERT INTO goal_checkins (goal_id, user_id, checkin_date, minutes, note, created_at)
 SELECT h.goal_id, h.user_id, date(h.last_day, '-' || d.value || ' days'),
