@@ -9,7 +9,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{UserPath, open_section, optional_day};
 use crate::{
     auth::AuthUser,
-    db::HeatmapRow,
+    db::{EARLIEST_DAY, HeatmapRow},
     domain::{
         GoalId,
         heatmap::{self, Activity},
@@ -100,6 +100,8 @@ async fn get_heatmap(
     let today = streak::today(state.clock.now(), owner.time_zone());
     let (from, to) = heatmap::range(query.from, query.to, today, owner.week_start())
         .map_err(|e| AppError::invalid_parameter(e.parameter, e.message))?;
+    // A default range near year 1 would start before the first day both backends store.
+    let from = from.max(EARLIEST_DAY);
     if let Some(goal) = query.goal_id {
         state
             .store

@@ -45,9 +45,17 @@ async fn days_outside_0001_to_9999_are_refused_naming_the_parameter(backend: Bac
         ("from=0000-12-31", "from"),
         ("to=%2B10000-01-01", "to"),
     ] {
-        let body = problem(app.get(&format!("{checkins}?{query}")).await, 400).await;
-        assert_eq!(body["type"], "/problems/invalid-parameters", "{query}");
-        assert_eq!(error_fields(&body), [parameter], "{query}");
+        for path in [checkins.as_str(), "/users/1/heatmap"] {
+            if parameter == "cursor" && path.ends_with("heatmap") {
+                continue;
+            }
+            let body = problem(app.get(&format!("{path}?{query}")).await, 400).await;
+            assert_eq!(
+                body["type"], "/problems/invalid-parameters",
+                "{path}?{query}"
+            );
+            assert_eq!(error_fields(&body), [parameter], "{path}?{query}");
+        }
     }
     for day in ["-12345-01-01", "-4714-01-01", "0000-01-01"] {
         let body = problem(
@@ -71,6 +79,14 @@ async fn days_outside_0001_to_9999_are_refused_naming_the_parameter(backend: Bac
         200,
     )
     .await;
+    for (range, from) in [
+        ("from=0001-01-01&to=0001-01-31", "0001-01-01"),
+        ("to=0001-01-03", "0001-01-01"),
+        ("to=9999-12-31", "9998-12-28"),
+    ] {
+        let heatmap = json_body(app.get(&format!("/users/1/heatmap?{range}")).await, 200).await;
+        assert_eq!(heatmap["from"], from, "{range}");
+    }
 }
 
 async fn a_nul_in_any_text_is_refused_naming_the_field_and_nothing_is_written(backend: Backend) {
@@ -87,6 +103,7 @@ async fn a_nul_in_any_text_is_refused_naming_the_field_and_nothing_is_written(ba
         ("skills[0]", json!({"skills": [nul]})),
         ("avatar_url", json!({"avatar_url": nul})),
         ("timezone", json!({"timezone": nul})),
+        ("week_start", json!({"week_start": nul})),
         ("visibility.goals", json!({"visibility": {"goals": nul}})),
     ] {
         let refused = problem(app.put("/users/1", Some(&token), &body).await, 422).await;
@@ -210,6 +227,13 @@ fn inputs() -> Vec<Input> {
             header: None,
         },
         Input {
+            name: "week_start",
+            method: Method::PUT,
+            path: |_, _| "/users/1".into(),
+            body: |v| Some(json!({"week_start": v})),
+            header: None,
+        },
+        Input {
             name: "visibility",
             method: Method::PUT,
             path: |_, _| "/users/1".into(),
@@ -299,6 +323,23 @@ fn inputs() -> Vec<Input> {
                 let v = encoded(v);
                 format!("/users/1/activity?cursor={v}&limit={v}")
             },
+            body: none,
+            header: None,
+        },
+        Input {
+            name: "a heatmap's range and goal",
+            method: Method::GET,
+            path: |_, v| {
+                let v = encoded(v);
+                format!("/users/1/heatmap?from={v}&to={v}&goal_id={v}")
+            },
+            body: none,
+            header: None,
+        },
+        Input {
+            name: "a card's theme",
+            method: Method::GET,
+            path: |_, v| format!("/users/1/card.svg?theme={}", encoded(v)),
             body: none,
             header: None,
         },
