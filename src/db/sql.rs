@@ -274,8 +274,9 @@ pub const OUTBOX_BACKLOG: &str = "\
 /// now, when the service sees the user anew).
 pub const RESET_PROFILE: &str = "\
     UPDATE users SET display_name = NULL, bio = NULL, skills = $2, avatar_url = NULL, \
-      timezone = 'UTC', week_start = 'monday', profile_updated_at = NULL, goals_visibility = 'public', \
-      badges_visibility = 'public', activity_visibility = 'public', stats_visibility = 'public', \
+      timezone = 'UTC', week_start = 'monday', profile_updated_at = NULL, \
+      goals_visibility = 'public', badges_visibility = 'public', activity_visibility = 'public', \
+      stats_visibility = 'public', \
       first_seen_at = $3, profile_revision = profile_revision + 1 \
     WHERE id = $1";
 

@@ -209,7 +209,8 @@ impl UsersTable {
                 "UPDATE users SET display_name = $2, bio = $3, skills = $4, avatar_url = $5, \
                  timezone = $6, goals_visibility = $7, badges_visibility = $8, \
                  activity_visibility = $9, stats_visibility = $10, profile_updated_at = $11, \
-                 week_start = $12, profile_revision = profile_revision + 1 WHERE id = $1 RETURNING {select}"
+                 week_start = $12, profile_revision = profile_revision + 1 WHERE id = $1 \
+                 RETURNING {select}"
             )
             .into(),
             insert: format!(
