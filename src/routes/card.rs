@@ -168,6 +168,7 @@ mod tests {
             longest_streak: longest,
             freezes_held: 0,
             frozen_dates: Json(Vec::new()),
+            streak_week_days: 0,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Weekly goals ("three times a week") through HTTP: their validation, their streaks in the
 //! owner's weeks, a change of cadence or target counting the same check-ins again, their
-//! badges, and the stats that count daily streaks only. The rules themselves are the pure
-//! function's, property-tested in `src/domain/weekly_streak.rs`; these are the wiring.
+//! badges, and the stats and the card that count daily streaks only. The rules themselves are
+//! the pure function's, property-tested in `src/domain/weekly_streak.rs`; these are the wiring.
 
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
@@ -263,6 +263,39 @@ async fn the_stats_streaks_count_daily_goals_only(backend: Backend) {
     assert_eq!(stats["longest_streak"], 1);
 }
 
+/// The card's streaks are in days, like the stats': a weekly goal's weeks are not drawn.
+async fn the_cards_streaks_count_daily_goals_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.user(1).await;
+    let goal = weekly_goal(&app, &ada, 1).await;
+    for week in 0..3 {
+        if week > 0 {
+            app.clock.advance(TimeDelta::days(7));
+        }
+        check_in(&app, &ada, &goal, None).await;
+    }
+    assert_eq!(read(&app, &goal).await["streak_count"], 3);
+    let streaks = |svg: String| {
+        let document = roxmltree::Document::parse(&svg).unwrap();
+        document
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| {
+                n.text()
+                    .filter(|t| t.ends_with(" days") || t.ends_with(" day"))
+            })
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let card = app.get("/users/1/card.svg").await.text().await.unwrap();
+    assert_eq!(streaks(card), ["0 days", "0 days"]);
+
+    let daily = app.create_goal(1, &ada, "Read").await;
+    check_in(&app, &ada, &daily, None).await;
+    let card = app.get("/users/1/card.svg").await.text().await.unwrap();
+    assert_eq!(streaks(card), ["1 day", "1 day"]);
+}
+
 crate::backend_tests!(
     a_weekly_goal_says_its_cadence_target_and_unit_and_a_daily_one_its_own,
     a_bad_cadence_or_target_is_a_422_naming_the_field_and_writes_nothing,
@@ -271,4 +304,5 @@ crate::backend_tests!(
     a_new_week_start_counts_weekly_goals_again_in_the_new_weeks,
     four_weeks_met_in_a_row_earn_the_weekly_streak_badge,
     the_stats_streaks_count_daily_goals_only,
+    the_cards_streaks_count_daily_goals_only,
 );
