@@ -309,6 +309,28 @@ mod tests {
             );
         }
 
+        /// A move to another zone keeps every check-in's date and moves only "today": the
+        /// stored summary, read on either zone's today, is the literal reading there.
+        #[test]
+        fn a_time_zone_change_reads_the_same_history_on_the_new_zones_today(
+            offsets in proptest::collection::vec(0i64..240, 1..90),
+            target in 1u32..=7,
+            start in week_start(),
+            zones in (zone(), zone()),
+            hours_after in 0i64..(24 * 30),
+        ) {
+            let dates = days(&offsets);
+            let rule = Rule::Weekly { target, week_start: start };
+            let summary = StreakSummary::from_history(rule, dates.clone());
+            let last = offsets.iter().copied().max().unwrap_or(0);
+            let now: DateTime<Utc> = day(last).and_hms_opt(0, 0, 0).unwrap().and_utc()
+                + chrono::Duration::hours(hours_after);
+            for zone in [zones.0, zones.1] {
+                let today = streak::today(now, zone);
+                prop_assert_eq!(summary.on(rule, today), week_by_week(target, start, &dates, today));
+            }
+        }
+
         /// A change of week start or target is a recomputation from the same dates: the
         /// summary folded under the new rule is the literal reading under it.
         #[test]

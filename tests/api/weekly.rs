@@ -240,17 +240,23 @@ async fn four_weeks_met_in_a_row_earn_the_weekly_streak_badge(backend: Backend) 
     );
 }
 
-async fn the_stats_streaks_count_daily_goals_only(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+/// Ada, with a once-a-week goal met three weeks running, up to this week.
+async fn ada_three_weeks_in(app: &TestApp) -> String {
     let ada = app.user(1).await;
-    let goal = weekly_goal(&app, &ada, 1).await;
+    let goal = weekly_goal(app, &ada, 1).await;
     for week in 0..3 {
         if week > 0 {
             app.clock.advance(TimeDelta::days(7));
         }
-        check_in(&app, &ada, &goal, None).await;
+        check_in(app, &ada, &goal, None).await;
     }
-    assert_eq!(read(&app, &goal).await["streak_count"], 3);
+    assert_eq!(read(app, &goal).await["streak_count"], 3);
+    ada
+}
+
+async fn the_stats_streaks_count_daily_goals_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = ada_three_weeks_in(&app).await;
     let stats = json_body(app.get("/users/1/stats").await, 200).await;
     assert_eq!(stats["best_current_streak"], 0);
     assert_eq!(stats["longest_streak"], 0);
@@ -266,15 +272,7 @@ async fn the_stats_streaks_count_daily_goals_only(backend: Backend) {
 /// The card's streaks are in days, like the stats': a weekly goal's weeks are not drawn.
 async fn the_cards_streaks_count_daily_goals_only(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let ada = app.user(1).await;
-    let goal = weekly_goal(&app, &ada, 1).await;
-    for week in 0..3 {
-        if week > 0 {
-            app.clock.advance(TimeDelta::days(7));
-        }
-        check_in(&app, &ada, &goal, None).await;
-    }
-    assert_eq!(read(&app, &goal).await["streak_count"], 3);
+    let ada = ada_three_weeks_in(&app).await;
     let streaks = |svg: String| {
         let document = roxmltree::Document::parse(&svg).unwrap();
         document
