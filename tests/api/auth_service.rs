@@ -517,13 +517,14 @@ async fn a_required_number_is_not_met_by_a_string(backend: Backend) {
     .await;
 }
 
-fn with_jti(user: i64, jti: &str) -> String {
+pub(crate) fn with_jti(user: i64, jti: &str) -> String {
     let mut claims = claims(user);
     claims["jti"] = json!(jti);
     sign(&claims)
 }
 
-async fn denylist_app(backend: Backend, cache_secs: u64) -> TestApp {
+/// The service with the auth-service's `token_blacklist`, where `logged-out` is listed.
+pub(crate) async fn denylist_app(backend: Backend, cache_secs: u64) -> TestApp {
     let app = TestApp::builder(backend)
         .before_migrations(TOKEN_BLACKLIST)
         .jwt(|jwt| {

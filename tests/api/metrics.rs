@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
+use crate::auth_service::{denylist_app, with_jti};
 use crate::helpers::{
     Backend, TestApp, claims,
     events::{Bus, Subscriber},
@@ -125,6 +126,31 @@ async fn refused_tokens_are_counted_by_reason_and_the_token_is_never_a_label(bac
         );
         assert!(!after.text.contains(token.as_str()), "a token was written");
     }
+}
+
+async fn a_token_on_the_deny_list_is_counted_as_denied(backend: Backend) {
+    let Some(python) = parser() else { return };
+    let app = denylist_app(backend, 0).await;
+    let denied = [("reason", "denied")];
+    let rejections = "user_service_token_rejections_total";
+    let before = scrape(&python, &app.address).await;
+
+    let logged_out = with_jti(1, "logged-out");
+    assert_eq!(app.get_as("/users/me", &logged_out).await.status(), 401);
+    assert_eq!(
+        app.get_as("/users/me", &with_jti(1, "fresh"))
+            .await
+            .status(),
+        200
+    );
+
+    let after = scrape(&python, &app.address).await;
+    assert!(
+        after.value(rejections, &denied) - before.value(rejections, &denied) >= 1.0,
+        "{}",
+        after.text
+    );
+    assert!(!after.text.contains(&logged_out), "a token was written");
 }
 
 async fn the_database_pools_are_reported_at_each_scrape(backend: Backend) {
@@ -318,6 +344,7 @@ crate::backend_tests!(
     requests_are_counted_and_timed_by_route_template_method_and_status,
     requests_over_the_rate_limit_are_counted_as_rate_limited_and_as_429,
     refused_tokens_are_counted_by_reason_and_the_token_is_never_a_label,
+    a_token_on_the_deny_list_is_counted_as_denied,
     the_database_pools_are_reported_at_each_scrape,
     a_request_that_waits_in_vain_for_a_connection_is_counted_as_a_pool_timeout_and_an_unavailable_query,
     requests_shed_at_the_concurrency_cap_are_counted,
