@@ -88,6 +88,10 @@ pub enum AppError {
     /// text can name hosts, users and SQL).
     #[error("{DATABASE_UNAVAILABLE}")]
     DatabaseUnavailable(String),
+    /// The database rolled the transaction back because it met others (see
+    /// [`is_contention`]); the same work run again may succeed. The cause is for the logs.
+    #[error("{DATABASE_CONTENDED}")]
+    DatabaseContention(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -127,7 +131,9 @@ impl AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -147,7 +153,9 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
             Self::TooManyRequests(_) => "too-many-requests",
             Self::PreconditionFailed(_) => "precondition-failed",
-            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => "service-unavailable",
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
+                "service-unavailable"
+            }
             Self::Internal(_) => "internal-error",
         }
     }
@@ -189,6 +197,7 @@ impl AppError {
         let (what, cause) = match self {
             Self::Internal(_) => ("request failed", self.log_text()),
             Self::DatabaseUnavailable(cause) => ("database unavailable", cause.clone()),
+            Self::DatabaseContention(cause) => ("database contention", cause.clone()),
             Self::Unavailable(reason) => ("service unavailable", reason.clone()),
             Self::InvalidToken(reason) => ("token rejected", reason.clone()),
             _ => return,
@@ -201,7 +210,9 @@ impl AppError {
                 tracing::error!(error = %cause, repeated, "{what}");
                 tracing::debug!(backtrace = %err.backtrace(), "{what}: backtrace");
             }
-            Self::DatabaseUnavailable(_) => tracing::warn!(error = %cause, repeated, "{what}"),
+            Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
+                tracing::warn!(error = %cause, repeated, "{what}")
+            }
             _ => tracing::info!(reason = %cause, repeated, "{what}"),
         }
     }
@@ -226,7 +237,7 @@ impl IntoResponse for AppError {
                     HeaderValue::from_static(r#"Bearer error="invalid_token""#),
                 );
             }
-            Self::Unavailable(_) | Self::DatabaseUnavailable(_) => {
+            Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
@@ -235,14 +246,17 @@ impl IntoResponse for AppError {
     }
 }
 
-/// Database failures by kind: an unreachable database is a 503 the client may retry, a
-/// violated constraint is the client's conflict or a missing parent row, anything else a bug.
+/// Database failures by kind: an unreachable database, or a transaction rolled back for
+/// contention, is a 503 the client may retry (a contention is first retried by the service,
+/// see `services::retry`), a violated constraint is the client's conflict or a missing
+/// parent row, anything else a bug.
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
         let class = QueryErrorClass::of(&err);
         metrics::db_error(class.as_str(), matches!(err, sqlx::Error::PoolTimedOut));
         match class {
             QueryErrorClass::Unavailable => Self::DatabaseUnavailable(err.to_string()),
+            QueryErrorClass::Contention => Self::DatabaseContention(err.to_string()),
             QueryErrorClass::UniqueViolation => {
                 Self::Conflict("that resource already exists".into())
             }
@@ -255,10 +269,12 @@ impl From<sqlx::Error> for AppError {
 }
 
 /// What a failed query means: the database out of reach or refusing work (see
-/// [`is_transient`]), a row that exists already, a missing parent row, or anything else.
+/// [`is_transient`]), a transaction that met others (see [`is_contention`]), a row that
+/// exists already, a missing parent row, or anything else.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QueryErrorClass {
     Unavailable,
+    Contention,
     UniqueViolation,
     ForeignKeyViolation,
     Other,
@@ -269,6 +285,9 @@ impl QueryErrorClass {
         use sqlx::error::ErrorKind;
         if is_transient(err) {
             return Self::Unavailable;
+        }
+        if is_contention(err) {
+            return Self::Contention;
         }
         match err {
             sqlx::Error::Database(db) => match db.kind() {
@@ -284,6 +303,7 @@ impl QueryErrorClass {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unavailable => "unavailable",
+            Self::Contention => "contention",
             Self::UniqueViolation => "unique_violation",
             Self::ForeignKeyViolation => "foreign_key_violation",
             Self::Other => "other",
@@ -292,6 +312,7 @@ impl QueryErrorClass {
 }
 
 const DATABASE_UNAVAILABLE: &str = "the database is not available right now; retry shortly";
+const DATABASE_CONTENDED: &str = "the database is busy with other work right now; retry shortly";
 
 /// Failures that say the database is out of reach or refusing work right now, not that the
 /// request is wrong: the same request may succeed a moment later. This is the one place
@@ -328,6 +349,27 @@ fn is_transient_sqlstate(code: &str) -> bool {
     code.starts_with("08")
         || code.starts_with("53")
         || matches!(code, "55000" | "57P01" | "57P02" | "57P03")
+}
+
+/// Failures that say the transaction met others and was rolled back whole, not that the
+/// database is out of reach nor that the request is wrong: the same transaction run again
+/// may succeed (PostgreSQL's; SQLite's one writer meets no other, and its busy database is
+/// [`is_transient`]).
+pub fn is_contention(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db)
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_none() =>
+        {
+            is_contention_sqlstate(&db.code().unwrap_or_default())
+        }
+        _ => false,
+    }
+}
+
+/// 40P01 (deadlock detected), 40001 (serialization failure, under `REPEATABLE READ` or
+/// `SERIALIZABLE`) and 55P03 (lock not available: `lock_timeout`, `NOWAIT`).
+fn is_contention_sqlstate(code: &str) -> bool {
+    matches!(code, "40P01" | "40001" | "55P03")
 }
 
 /// Whether an error, anywhere in its chain of causes, is a transient database failure.
@@ -380,6 +422,47 @@ mod tests {
         ] {
             assert!(!is_transient_sqlstate(code), "{code}");
         }
+    }
+
+    #[test]
+    fn a_deadlock_is_contention() {
+        assert!(is_contention_sqlstate("40P01"));
+    }
+
+    #[test]
+    fn a_serialization_failure_is_contention() {
+        assert!(is_contention_sqlstate("40001"));
+    }
+
+    #[test]
+    fn a_lock_not_available_is_contention() {
+        assert!(is_contention_sqlstate("55P03"));
+    }
+
+    #[test]
+    fn contention_is_no_other_fault_and_unavailability_is_no_contention() {
+        for code in [
+            "23505", "23503", "22021", "42P01", "57014", "40000", "40002", "40003", "08006",
+            "53300", "55000", "57P01",
+        ] {
+            assert!(!is_contention_sqlstate(code), "{code}");
+        }
+        for code in ["40P01", "40001", "55P03"] {
+            assert!(!is_transient_sqlstate(code), "{code}");
+        }
+    }
+
+    #[test]
+    fn a_contention_is_answered_503_with_retry_after_and_its_cause_is_not_sent() {
+        let error = AppError::DatabaseContention("deadlock detected on users".into());
+        let problem = error.problem();
+        assert_eq!(problem.status, 503);
+        assert_eq!(problem.problem_type, "/problems/service-unavailable");
+        assert!(!problem.detail.contains("users"), "{}", problem.detail);
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        assert_eq!(QueryErrorClass::Contention.as_str(), "contention");
     }
 
     #[test]

@@ -4,8 +4,9 @@
 //! which this service declares exactly as the auth-service does, so either may start first;
 //! a queue that exists already (with a dead-letter exchange, say) is used as it is. Each
 //! message is applied in one transaction ([`crate::services::users::apply`]) and
-//! acknowledged only after it commits; while the database is down the message waits,
-//! unacknowledged, and is applied once it is back. A message that cannot be read is
+//! acknowledged only after it commits; while the database is down, or the transaction keeps
+//! meeting others (a deadlock, a lock not available), the message waits, unacknowledged,
+//! and is tried again with backoff until it applies. A message that cannot be read is
 //! rejected without requeue (dead-lettered when the queue has a dead-letter exchange),
 //! logged with its delivery tag and the reason, and the consumer goes on.
 //!
@@ -187,7 +188,9 @@ async fn handle(delivery: Delivery, queue: &str, state: &AppState) -> anyhow::Re
                 metrics::auth_event(queue, change.event_type(), outcome.as_str());
                 return Ok(());
             }
-            Err(AppError::DatabaseUnavailable(_)) => {
+            // The database out of reach, or still contended after the service's own
+            // attempts: the message is not the fault, so it waits, unacknowledged.
+            Err(AppError::DatabaseUnavailable(_) | AppError::DatabaseContention(_)) => {
                 if !waiting {
                     tracing::warn!(
                         delivery_tag = tag,

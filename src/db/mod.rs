@@ -74,14 +74,31 @@ pub trait Store: Reads {
     /// Refuses a path that exists; PostgreSQL's backups are `pg_dump`'s.
     async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()>;
 
-    /// A write transaction. Dropping it without `commit` rolls it back.
+    /// A write transaction of no one user's data (a purge, the badge catalog). Dropping it
+    /// without `commit` rolls it back.
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>>;
+    /// A write transaction of one user's data, ordered with an erasure of that user: it
+    /// holds the user before anything else, shared among the user's writes (which still run
+    /// side by side) and exclusively for an erasure. A write then commits before an erasure,
+    /// and is erased with the rest, or starts after it and finds no user. An erasure also
+    /// waits for a relay's batch in flight and keeps the relay off until it commits, so
+    /// that no event of the user goes out after it.
+    async fn begin_for(&self, user: UserId, hold: Hold) -> sqlx::Result<Box<dyn Tx>>;
 
     /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in
     /// a turn are published by this relay alone until it marks them or drops the turn.
     async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
     /// How full each connection pool is, now (for the metrics).
     fn pools(&self) -> Vec<PoolFigures>;
+}
+
+/// How a transaction holds its user (see [`Store::begin_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A write of the user's data, beside the user's other writes.
+    Write,
+    /// Their erasure, alone.
+    Erase,
 }
 
 /// One pass of the outbox relay.

@@ -20,8 +20,9 @@ use sqlx::{
 
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
-    EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
+    PoolFigures, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
+    pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -50,6 +51,19 @@ const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
 /// Held by the one relay that publishes at a time, for one batch: several replicas then
 /// publish each event once, in order.
 const RELAY_LOCK: &str = "SELECT pg_try_advisory_xact_lock(7322148270918)";
+/// The relay's lock, waited for by an erasure: a batch in flight is published and marked
+/// before the erasure deletes the user's events, and no relay reads them until it commits.
+const WAIT_FOR_RELAY: &str = "SELECT pg_advisory_xact_lock(7322148270918)";
+
+/// A user's lock, the first statement of every write transaction of their data: shared by
+/// the user's writes, exclusive for their erasure (see `Store::begin_for`). A statement of
+/// its own, so that the next statement's snapshot sees an erasure it waited for. Its key
+/// space (the two-key form's first key) is not the outbox's: a write takes this lock first
+/// and the outbox's last, at commit, and an erasure never takes the outbox's, so no two
+/// transactions wait for these locks in opposite orders.
+const HOLD_USER_TO_WRITE: &str =
+    "SELECT pg_advisory_xact_lock_shared(7322149, hashint8($1::bigint))";
+const HOLD_USER_TO_ERASE: &str = "SELECT pg_advisory_xact_lock(7322149, hashint8($1::bigint))";
 
 /// A transaction's events, written as it commits, under a lock on their user that the commit
 /// releases: one user's events are then numbered in the order their transactions commit,
@@ -204,6 +218,33 @@ impl Store for PgStore {
         let users = self.user_statements()?.clone();
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
+            users,
+            outbox: self.outbox,
+            announced: Vec::new(),
+        }))
+    }
+
+    async fn begin_for(&self, user: UserId, hold: Hold) -> sqlx::Result<Box<dyn Tx>> {
+        let users = self.user_statements()?.clone();
+        let mut tx = self.pool.begin().await?;
+        match hold {
+            Hold::Write => {
+                sqlx::query(HOLD_USER_TO_WRITE)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Hold::Erase => {
+                // The user first: waiting for the user's writes never holds the relay up.
+                sqlx::query(HOLD_USER_TO_ERASE)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(WAIT_FOR_RELAY).execute(&mut *tx).await?;
+            }
+        }
+        Ok(Box::new(PgTx {
+            tx,
             users,
             outbox: self.outbox,
             announced: Vec::new(),

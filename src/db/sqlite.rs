@@ -23,8 +23,9 @@ use sqlx::{
 
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
-    EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
+    PoolFigures, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
+    pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -254,6 +255,11 @@ impl Store for SqliteStore {
             outbox: self.outbox,
             announced: Vec::new(),
         }))
+    }
+
+    /// The one writer's `BEGIN IMMEDIATE` already orders every write with an erasure.
+    async fn begin_for(&self, _user: UserId, _hold: Hold) -> sqlx::Result<Box<dyn Tx>> {
+        self.begin().await
     }
 
     /// Always this relay's: one process serves a SQLite database.

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::{
-    db::{AwardedBadgeRow, NewBadge, Store, Tx},
+    db::{AwardedBadgeRow, Hold, NewBadge, Store, Tx},
     domain::{
         UserId,
         activity::NewEvent,
@@ -9,7 +9,7 @@ use crate::{
         platform_event::{BadgeFacts, PlatformEvent},
     },
     error::{AppError, AppResult},
-    services::active_user,
+    services::{active_user, retry},
 };
 
 /// Awards, inside the caller's transaction, every badge the rules on this measure say is
@@ -85,7 +85,16 @@ pub async fn award(
     user: UserId,
     code: &str,
 ) -> AppResult<(AwardedBadgeRow, bool)> {
-    let mut tx = store.begin().await?;
+    retry(|| award_once(store, now, user, code)).await
+}
+
+async fn award_once(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    user: UserId,
+    code: &str,
+) -> AppResult<(AwardedBadgeRow, bool)> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     active_user(&mut *tx, user).await?;
     if tx.badge(code).await?.is_none() {
         return Err(AppError::validation(
@@ -109,7 +118,16 @@ pub async fn revoke(
     user: UserId,
     code: &str,
 ) -> AppResult<()> {
-    let mut tx = store.begin().await?;
+    retry(|| revoke_once(store, now, user, code)).await
+}
+
+async fn revoke_once(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    user: UserId,
+    code: &str,
+) -> AppResult<()> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     active_user(&mut *tx, user).await?;
     if !tx.revoke(user, code).await? {
         return Err(AppError::NotFound(

@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 
 use crate::{
     clock::Clock,
-    db::{CheckinRow, Store},
+    db::{CheckinRow, Hold, Store},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -12,7 +12,7 @@ use crate::{
         streak::{self, Rule, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
-    services::{active_user, badges::award_earned},
+    services::{active_user, badges::award_earned, retry},
 };
 
 /// The outcome of a check-in: the stored row, the goal's streak now, and whether this
@@ -32,7 +32,17 @@ pub async fn add(
     goal: GoalId,
     request: CheckinRequest,
 ) -> AppResult<CheckedIn> {
-    let mut tx = store.begin().await?;
+    retry(|| add_once(store, clock, user, goal, request.clone())).await
+}
+
+async fn add_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+    request: CheckinRequest,
+) -> AppResult<CheckedIn> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     let owner = active_user(&mut *tx, user).await?;
     let now = clock.now();
     let today = streak::today(now, owner.time_zone());
@@ -107,7 +117,17 @@ pub async fn remove(
     goal: GoalId,
     day: NaiveDate,
 ) -> AppResult<()> {
-    let mut tx = store.begin().await?;
+    retry(|| remove_once(store, clock, user, goal, day)).await
+}
+
+async fn remove_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+    day: NaiveDate,
+) -> AppResult<()> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     let owner = active_user(&mut *tx, user).await?;
     let row = tx
         .lock_goal(user, goal)

@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 
 use crate::{
     clock::Clock,
-    db::{GoalRow, Store},
+    db::{GoalRow, Hold, Store},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -14,7 +14,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     idempotency::{self, Claim, Idempotent},
-    services::{active_user, badges::award_earned, checkins::history},
+    services::{active_user, badges::award_earned, checkins::history, retry},
 };
 
 /// The answer to a creation: the goal as created, new or (with an idempotency key used
@@ -36,8 +36,18 @@ pub async fn create(
     goal: NewGoal,
     idempotent: Option<&Idempotent>,
 ) -> AppResult<Created> {
+    retry(|| create_once(store, clock, user, goal.clone(), idempotent)).await
+}
+
+async fn create_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: NewGoal,
+    idempotent: Option<&Idempotent>,
+) -> AppResult<Created> {
     let now = clock.now();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     active_user(&mut *tx, user).await?;
     if let Some(request) = idempotent
         && let Claim::Replay(goal) = idempotency::claim(&mut *tx, user, request, now).await?
@@ -90,7 +100,18 @@ pub async fn update(
     changes: GoalChanges,
     expected: Option<&Expected>,
 ) -> AppResult<GoalToday> {
-    let mut tx = store.begin().await?;
+    retry(|| update_once(store, clock, user, goal, changes.clone(), expected)).await
+}
+
+async fn update_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+    changes: GoalChanges,
+    expected: Option<&Expected>,
+) -> AppResult<GoalToday> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     let owner = active_user(&mut *tx, user).await?;
     let current = tx
         .lock_goal(user, goal)
@@ -157,7 +178,16 @@ pub async fn delete(
     user: UserId,
     goal: GoalId,
 ) -> AppResult<()> {
-    let mut tx = store.begin().await?;
+    retry(|| delete_once(store, clock, user, goal)).await
+}
+
+async fn delete_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    goal: GoalId,
+) -> AppResult<()> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     active_user(&mut *tx, user).await?;
     let title = tx
         .delete_goal(user, goal)

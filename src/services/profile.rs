@@ -1,6 +1,6 @@
 use crate::{
     clock::Clock,
-    db::{Store, UserRow},
+    db::{Hold, Store, UserRow},
     domain::{
         UserId,
         activity::NewEvent,
@@ -11,7 +11,7 @@ use crate::{
         visibility::{PrivacyChanges, Viewer},
     },
     error::{AppError, AppResult},
-    services::{badges::award_earned, checkins::history},
+    services::{badges::award_earned, checkins::history, retry},
 };
 
 /// Applies a partial update to a user's profile and visibilities if its stored version (as
@@ -26,7 +26,18 @@ pub async fn update(
     privacy: PrivacyChanges,
     expected: Option<&Expected>,
 ) -> AppResult<UserRow> {
-    let mut tx = store.begin().await?;
+    retry(|| update_once(store, clock, user, changes.clone(), privacy, expected)).await
+}
+
+async fn update_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user: UserId,
+    changes: ProfileChanges,
+    privacy: PrivacyChanges,
+    expected: Option<&Expected>,
+) -> AppResult<UserRow> {
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     let current = tx
         .lock_user(user)
         .await?

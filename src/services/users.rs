@@ -5,12 +5,13 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     clock::Clock,
-    db::{Store, Tx},
+    db::{Hold, Store, Tx},
     domain::{
         UserId,
         account::{Change, Plan},
     },
     error::{AppError, AppResult},
+    services::retry,
 };
 
 /// How long an applied message's key is kept to recognise a redelivery or a repeat.
@@ -47,8 +48,21 @@ pub async fn apply(
     key: &str,
     change: &Change,
 ) -> AppResult<Outcome> {
+    retry(|| apply_once(store, clock, key, change)).await
+}
+
+async fn apply_once(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    key: &str,
+    change: &Change,
+) -> AppResult<Outcome> {
     let now = clock.now();
-    let mut tx = store.begin().await?;
+    let hold = match change {
+        Change::Deleted { .. } => Hold::Erase,
+        _ => Hold::Write,
+    };
+    let mut tx = store.begin_for(change.user(), hold).await?;
     if !tx.claim_inbox_message(key, now).await? {
         return Ok(Outcome::AlreadyApplied);
     }
@@ -93,12 +107,17 @@ pub async fn apply(
 }
 
 /// Erases everything this service holds about a user, in one transaction: goals,
-/// check-ins, badge awards, activity, idempotency keys and the profile columns (and the
-/// row, when this service owns `users`). Whether there was anything; erasing twice is
-/// harmless.
+/// check-ins, badge awards, activity, idempotency keys, its events in the outbox and the
+/// profile columns (and the row, when this service owns `users`). It holds the user
+/// exclusively, so the user's writes commit before it or find no user after it. Whether
+/// there was anything; erasing twice is harmless.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn erase(store: &dyn Store, clock: &dyn Clock, user: UserId) -> AppResult<bool> {
-    let mut tx = store.begin().await?;
+    retry(|| erase_once(store, clock, user)).await
+}
+
+async fn erase_once(store: &dyn Store, clock: &dyn Clock, user: UserId) -> AppResult<bool> {
+    let mut tx = store.begin_for(user, Hold::Erase).await?;
     let delete_row = tx.owns_users();
     let erased = erase_in(&mut *tx, user, delete_row, clock.now()).await?;
     tx.commit().await?;
@@ -127,7 +146,7 @@ pub async fn create(
     user: UserId,
     username: &str,
 ) -> AppResult<()> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin_for(user, Hold::Write).await?;
     if !tx.insert_user(user, username, None, clock.now()).await? {
         return Err(AppError::Conflict(format!("user {user} already exists")));
     }

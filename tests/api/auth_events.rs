@@ -445,7 +445,7 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
 }
 
 /// Rows that name `id`, per table: every table with a `user_id` column, and `users`.
-async fn rows_of(app: &TestApp, id: i64) -> Vec<(String, i64)> {
+pub(crate) async fn rows_of(app: &TestApp, id: i64) -> Vec<(String, i64)> {
     let tables = match app.backend {
         Backend::Postgres => {
             "SELECT string_agg(table_name, ',' ORDER BY table_name) FROM information_schema.columns \

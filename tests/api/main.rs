@@ -11,6 +11,7 @@ mod browser;
 mod card;
 mod cli;
 mod deactivated;
+mod erasure;
 mod events;
 mod faults;
 mod gamification;
