@@ -15,9 +15,9 @@ use crate::{
     auth_events::rows_of,
     cli::{command, run},
     helpers::{
-        Backend, HeldLock, TestApp, TestDb, default_now,
+        Backend, TestApp, default_now,
         events::{Bus, Subscriber, all_marked_published},
-        eventually, hold_lock_on_user, json_body,
+        eventually, json_body,
         rabbitmq::{AMQP_URL, Broker, Proxy},
         token,
     },
@@ -223,61 +223,76 @@ async fn concurrent_writes_and_an_erasure_leave_nothing_of_the_user_anywhere_nor
         .await;
 }
 
-/// Waits until some transaction waits for a lock that `holder` (a backend's pid) holds, and
-/// returns the virtual transaction ids of those waiting.
-async fn waiting_on(app: &TestApp, holder: i64) -> HashSet<String> {
-    eventually("a transaction waits for the lock held", || async {
-        let waiting = app
-            .db
-            .text(&format!(
-                "SELECT string_agg(DISTINCT virtualtransaction, ',') FROM pg_locks \
-                 WHERE NOT granted AND {holder} = ANY(pg_blocking_pids(pid))"
-            ))
-            .await?;
-        Some(waiting.split(',').map(str::to_owned).collect())
-    })
-    .await
+/// The backends' pids whose locks another backend waits for, now.
+async fn blocking(app: &TestApp) -> HashSet<i64> {
+    let pids = app
+        .db
+        .text(
+            "SELECT string_agg(DISTINCT blocker::text, ',') FROM pg_locks, \
+             unnest(pg_blocking_pids(pid)) AS blocker WHERE NOT granted",
+        )
+        .await
+        .unwrap_or_default();
+    pids.split(',').filter_map(|p| p.parse().ok()).collect()
 }
 
-/// The transaction `held` runs in (a PostgreSQL one).
-fn transaction(held: &mut HeldLock) -> &mut sqlx::Transaction<'static, sqlx::Postgres> {
-    match held {
-        HeldLock::Postgres(tx) => tx,
-        HeldLock::Sqlite(_) => unreachable!("a PostgreSQL test"),
+/// Another program's transactions, each holding what its statement took (rows it changed,
+/// a lock) until it commits. A transaction of the service that waits for rows one of them
+/// changed, and began before it committed, cannot change those rows after it: it is rolled
+/// back with a serialization failure (40001) as soon as that one commits.
+struct Others {
+    open: Vec<(i64, sqlx::Transaction<'static, sqlx::Postgres>)>,
+    _pool: sqlx::PgPool,
+}
+
+impl Others {
+    /// One transaction per statement, each run now.
+    async fn start(app: &TestApp, statements: &[String]) -> Self {
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(u32::try_from(statements.len()).unwrap())
+            .connect(&app.database_url())
+            .await
+            .unwrap();
+        let mut open = Vec::new();
+        for statement in statements {
+            let mut tx = pool.begin().await.unwrap();
+            let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
+                .fetch_one(&mut *tx)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(statement.clone()))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            open.push((i64::from(pid), tx));
+        }
+        Self { open, _pool: pool }
+    }
+
+    /// Waits until the service waits for one of these transactions: which.
+    async fn waited_for(&self, app: &TestApp) -> usize {
+        let pids: HashSet<i64> = self.open.iter().map(|(pid, _)| *pid).collect();
+        let pid = eventually("the service waits for another program", || async {
+            blocking(app).await.intersection(&pids).next().copied()
+        })
+        .await;
+        self.open.iter().position(|(p, _)| *p == pid).unwrap()
+    }
+
+    /// Waits until the service waits for one of these transactions, and commits that one.
+    async fn commit_the_one_waited_for(&mut self, app: &TestApp) {
+        let at = self.waited_for(app).await;
+        let (_, tx) = self.open.remove(at);
+        tx.commit().await.unwrap();
     }
 }
 
-async fn backend_pid(held: &mut HeldLock) -> i64 {
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut **transaction(held))
-        .await
-        .unwrap();
-    i64::from(pid)
-}
-
-/// Locks rows that the service's transaction, now waiting for `held`, has locked: the
-/// service, which waited first, is the one PostgreSQL finds in a deadlock (40P01) and rolls
-/// back, and this lock is then granted. Then waits until the service tries its work again,
-/// in a new transaction that waits in turn.
-async fn deadlock_the_waiting_transaction(app: &TestApp, held: &mut HeldLock, rows: &str) {
-    let holder = backend_pid(held).await;
-    let first = waiting_on(app, holder).await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("{rows} FOR UPDATE")))
-        .execute(&mut **transaction(held))
-        .await
-        .expect("the service is the deadlock's victim");
-    eventually("the work is tried again in a new transaction", || async {
-        let now = waiting_on(app, holder).await;
-        now.difference(&first).next().is_some().then_some(())
-    })
-    .await;
-}
-
-// SQLite runs one writer at a time, so its transactions cannot deadlock: these are
-// PostgreSQL's.
+// PostgreSQL's own: SQLite's one writer meets no other transaction, and a database another
+// program holds is answered as unavailable (503), as the fault tests show.
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_postgres_a_user_deleted_that_meets_a_deadlock_is_tried_again_and_never_dropped() {
+async fn on_postgres_a_user_deleted_that_keeps_meeting_serialization_failures_is_tried_again_and_never_dropped()
+ {
     if !Backend::Postgres.available().await {
         return;
     }
@@ -287,6 +302,7 @@ async fn on_postgres_a_user_deleted_that_meets_a_deadlock_is_tried_again_and_nev
     let queue = broker.queue_name("user-events");
     broker.declare(&queue).await;
     let app = TestApp::builder(Backend::Postgres)
+        .postgres_setting("default_transaction_isolation", "serializable")
         .config(|c| {
             c.amqp_url = Some(AMQP_URL.into());
             c.auth_events_queue = queue.clone();
@@ -294,34 +310,35 @@ async fn on_postgres_a_user_deleted_that_meets_a_deadlock_is_tried_again_and_nev
         .spawn()
         .await;
     let ada = app.user(1).await;
-    let goal = app.create_goal(1, &ada, "Learn Rust").await["id"].clone();
-    let checkin = app
-        .post(
-            &format!("/users/1/goals/{goal}/checkins"),
-            Some(&ada),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(checkin.status(), 201);
-    // Another program holds the user's row, which the erasure deletes last.
-    let mut held = hold_lock_on_user(&app.db, 1).await;
+    // More failures in a row than the service's own attempts at one transaction (4), so
+    // that the consumer has to try the message again itself.
+    let mut statements = Vec::new();
+    for n in 0..8 {
+        let goal = app.create_goal(1, &ada, &format!("Goal {n}")).await["id"].clone();
+        let checkin = app
+            .post(
+                &format!("/users/1/goals/{goal}/checkins"),
+                Some(&ada),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(checkin.status(), 201);
+        statements.push(format!(
+            "UPDATE goal_checkins SET minutes = minutes WHERE goal_id = {goal}"
+        ));
+    }
+    let mut others = Others::start(&app, &statements).await;
 
     broker.publish_json(&queue, &user_deleted(1)).await;
 
-    // The erasure has deleted the check-ins and waits for the row; the other program now
-    // asks for the check-ins.
-    deadlock_the_waiting_transaction(
-        &app,
-        &mut held,
-        "SELECT 1 FROM goal_checkins WHERE user_id = 1",
-    )
-    .await;
-    assert_eq!(
-        app.get("/users/1").await.status(),
-        200,
-        "nothing is erased while the rows are held"
-    );
-    held.release().await;
+    for _ in 0..statements.len() {
+        assert_eq!(
+            app.get("/users/1").await.status(),
+            200,
+            "nothing is erased while the check-ins are held"
+        );
+        others.commit_the_one_waited_for(&app).await;
+    }
     eventually("the user is erased", || async {
         (app.get("/users/1").await.status() == 404).then_some(())
     })
@@ -333,35 +350,33 @@ async fn on_postgres_a_user_deleted_that_meets_a_deadlock_is_tried_again_and_nev
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn on_postgres_a_request_that_meets_a_deadlock_is_tried_again_and_never_answered_500() {
+async fn on_postgres_a_request_that_meets_a_serialization_failure_is_tried_again_and_never_answered_500()
+ {
     if !Backend::Postgres.available().await {
         return;
     }
-    let app = TestApp::spawn(Backend::Postgres).await;
+    let app = TestApp::builder(Backend::Postgres)
+        .postgres_setting("default_transaction_isolation", "serializable")
+        .spawn()
+        .await;
     let ada = app.user(1).await;
     let goal = app.create_goal(1, &ada, "Learn Rust").await["id"]
         .as_i64()
         .unwrap();
-    // Another program holds the user's row, which a check-in's reference to it waits for.
-    let mut held = hold_lock_on_user(&app.db, 1).await;
+    let mut others = Others::start(
+        &app,
+        &[format!(
+            "UPDATE learning_goals SET title = title WHERE id = {goal}"
+        )],
+    )
+    .await;
 
-    let checkin = app.post(
-        &format!("/users/1/goals/{goal}/checkins"),
-        Some(&ada),
-        &json!({}),
+    let path = format!("/users/1/goals/{goal}/checkins");
+    let body = json!({});
+    let (answer, ()) = tokio::join!(
+        app.post(&path, Some(&ada), &body),
+        others.commit_the_one_waited_for(&app)
     );
-    let force = async {
-        // The check-in holds its goal's row and waits for the user's; the other program
-        // now asks for the goal's.
-        deadlock_the_waiting_transaction(
-            &app,
-            &mut held,
-            &format!("SELECT 1 FROM learning_goals WHERE id = {goal}"),
-        )
-        .await;
-        held.release().await;
-    };
-    let (answer, ()) = tokio::join!(checkin, force);
 
     let body = json_body(answer, 201).await;
     assert_eq!(body["streak"]["streak_count"], 1, "{body}");
@@ -376,21 +391,13 @@ async fn on_postgres_an_erasure_waits_for_a_relay_batch_in_flight_so_that_none_o
     let app = TestApp::spawn(Backend::Postgres).await;
     let ada = app.user(1).await;
     app.create_goal(1, &ada, "Learn Rust").await;
-    let TestDb::Postgres(pool) = &app.db else {
-        unreachable!("a PostgreSQL test");
-    };
     // A relay (of this or another replica) in the middle of a batch holds its lock until it
     // has marked the batch published.
-    let mut relay = pool.begin().await.unwrap();
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
-        .bind(RELAY_LOCK_KEY)
-        .execute(&mut *relay)
-        .await
-        .unwrap();
-    let holder: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&mut *relay)
-        .await
-        .unwrap();
+    let mut relay = Others::start(
+        &app,
+        &[format!("SELECT pg_advisory_xact_lock({RELAY_LOCK_KEY})")],
+    )
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let mut erase = command(dir.path());
     erase
@@ -398,13 +405,17 @@ async fn on_postgres_an_erasure_waits_for_a_relay_batch_in_flight_so_that_none_o
         .args(["users", "erase", "--id", "1"]);
     let erasure = tokio::task::spawn_blocking(move || run(&mut erase));
 
-    waiting_on(&app, i64::from(holder)).await;
+    relay.waited_for(&app).await;
     assert!(
         !erasure.is_finished(),
         "the erasure went ahead of the batch"
     );
-    assert!(rows_of(&app, 1).await.iter().all(|(_, n)| *n > 0));
-    relay.rollback().await.unwrap();
+    assert_eq!(
+        app.get("/users/1").await.status(),
+        200,
+        "nothing is erased while the batch is in flight"
+    );
+    relay.commit_the_one_waited_for(&app).await;
 
     erasure.await.unwrap();
     for (table, count) in rows_of(&app, 1).await {

@@ -135,6 +135,8 @@ pub struct TestAppBuilder {
     backend: Backend,
     config: Config,
     before_migrations: Vec<String>,
+    /// PostgreSQL settings of the fresh database's connections (`options[name]=value`).
+    postgres_settings: Vec<(String, String)>,
     now: DateTime<Utc>,
     existing_database: Option<String>,
 }
@@ -164,6 +166,14 @@ impl TestAppBuilder {
     /// that got there first).
     pub fn before_migrations(mut self, sql: &str) -> Self {
         self.before_migrations.push(sql.to_owned());
+        self
+    }
+
+    /// A PostgreSQL setting of every connection to the fresh database, the application's
+    /// and [`TestApp::db`]'s (e.g. `default_transaction_isolation`); nothing on SQLite.
+    pub fn postgres_setting(mut self, name: &str, value: &str) -> Self {
+        self.postgres_settings
+            .push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -222,10 +232,13 @@ impl TestAppBuilder {
                 } else {
                     '?'
                 };
-                let url = format!(
+                let mut url = format!(
                     "{}{separator}options[search_path]={schema}",
                     test_database_url()
                 );
+                for (name, value) in &self.postgres_settings {
+                    url.push_str(&format!("&options[{name}]={value}"));
+                }
                 (url, Some(schema))
             }
         };
@@ -332,6 +345,7 @@ impl TestApp {
             backend,
             config,
             before_migrations: Vec::new(),
+            postgres_settings: Vec::new(),
             now: default_now(),
             existing_database: None,
         }
