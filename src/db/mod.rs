@@ -80,9 +80,9 @@ pub trait Store: Reads {
     /// A write transaction of one user's data, ordered with an erasure of that user: it
     /// holds the user before anything else, shared among the user's writes (which still run
     /// side by side) and exclusively for an erasure. A write then commits before an erasure,
-    /// and is erased with the rest, or starts after it and finds no user. An erasure also
-    /// waits for a relay's batch in flight and keeps the relay off until it commits, so
-    /// that no event of the user goes out after it.
+    /// and is erased with the rest, or starts after it and finds no user. On PostgreSQL an
+    /// erasure also waits for a relay's batch in flight and keeps the relay off until it
+    /// commits, so that no event of the user goes out after it.
     async fn begin_for(&self, user: UserId, hold: Hold) -> sqlx::Result<Box<dyn Tx>>;
 
     /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in

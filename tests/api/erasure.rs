@@ -130,6 +130,8 @@ async fn concurrent_writes_and_an_erasure_leave_nothing_of_the_user_anywhere_nor
             c.amqp_url = Some(AMQP_URL.into());
             c.auth_events_queue = queue.clone();
             subscriber.configure_through(&proxy, &mut c.events);
+            // A connection for each writer, the erasure and the relay: a write then waits
+            // for the erasure, not for the pool.
             c.db_max_connections = 8;
         })
         .spawn()
