@@ -310,6 +310,17 @@ pub struct JwtConfig {
     pub jwt_jwks_refresh_secs: u64,
 }
 
+impl JwtConfig {
+    /// `JWT_LEEWAY_SECS`: how long past its `exp` a token still validates, and so how long a
+    /// revoked one is still refused.
+    pub fn leeway(&self) -> chrono::TimeDelta {
+        i64::try_from(self.jwt_leeway_secs)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .unwrap_or(chrono::TimeDelta::MAX)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RedisFailure {
     Open,

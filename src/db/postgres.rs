@@ -51,6 +51,10 @@ const USERS_TABLE_LOCK: &str = "SELECT pg_advisory_xact_lock(7322148270917)";
 /// publish each event once, in order.
 const RELAY_LOCK: &str = "SELECT pg_try_advisory_xact_lock(7322148270918)";
 
+/// Held by a transaction that applies an auth-service message about an account ($1), until
+/// it ends (a key space of its own, beside the outbox's).
+const LOCK_ACCOUNT: &str = "SELECT pg_advisory_xact_lock(7322149, hashint8($1::bigint))";
+
 /// A transaction's events, written as it commits, under a lock on their user that the commit
 /// releases: one user's events are then numbered in the order their transactions commit,
 /// while the rest of those transactions run side by side. The join takes the lock before
@@ -260,5 +264,6 @@ impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,
     weekly_goals_for_update: concat!(weekly_goals!(), " FOR NO KEY UPDATE"),
-    flush_outbox: flush_outbox
+    flush_outbox: flush_outbox,
+    lock_account: Some(LOCK_ACCOUNT)
 );
