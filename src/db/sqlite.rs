@@ -205,13 +205,16 @@ impl SqliteStore {
             )
             .fetch_one(&mut *tx)
             .await?;
+            // The columns and constraints, from the parenthesis on: SQLite may have written
+            // the table's name quoted.
             let rebuilt = declared
-                .strip_prefix("CREATE TABLE users ")
-                .filter(|rest| rest.contains(USERNAME_UNIQUE))
-                .map(|rest| {
+                .find('(')
+                .map(|start| &declared[start..])
+                .filter(|definition| definition.contains(USERNAME_UNIQUE))
+                .map(|definition| {
                     format!(
                         "CREATE TABLE users_rebuilt {}",
-                        rest.replacen(USERNAME_UNIQUE, "username TEXT NOT NULL", 1)
+                        definition.replacen(USERNAME_UNIQUE, "username TEXT NOT NULL", 1)
                     )
                 })
                 .with_context(|| {

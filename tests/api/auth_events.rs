@@ -16,7 +16,7 @@ use crate::{
     },
 };
 
-fn created(id: i64, username: &str) -> Value {
+pub(crate) fn created(id: i64, username: &str) -> Value {
     json!({
         "event_type": "UserCreated",
         "user_id": id,
@@ -27,12 +27,12 @@ fn created(id: i64, username: &str) -> Value {
     })
 }
 
-fn event(event_type: &str, id: i64, at: f64) -> Value {
+pub(crate) fn event(event_type: &str, id: i64, at: f64) -> Value {
     json!({ "event_type": event_type, "user_id": id, "timestamp": at })
 }
 
 /// A service consuming `queue` on the machine's broker.
-async fn consuming(backend: Backend, queue: &str) -> TestApp {
+pub(crate) async fn consuming(backend: Backend, queue: &str) -> TestApp {
     consuming_after(backend, queue, None).await
 }
 
@@ -48,12 +48,12 @@ async fn consuming_after(backend: Backend, queue: &str, before: Option<&str>) ->
     builder.spawn().await
 }
 
-async fn status(app: &TestApp, path: &str) -> u16 {
+pub(crate) async fn status(app: &TestApp, path: &str) -> u16 {
     app.get(path).await.status().as_u16()
 }
 
 /// Waits until `GET path` answers `expected`.
-async fn until_status(app: &TestApp, path: &str, expected: u16) {
+pub(crate) async fn until_status(app: &TestApp, path: &str, expected: u16) {
     eventually(&format!("GET {path} answers {expected}"), || async {
         (status(app, path).await == expected).then_some(())
     })
@@ -193,7 +193,9 @@ async fn a_poison_message_is_dead_lettered_and_logged_without_its_email_while_th
     };
     let queue = broker.queue_name("user-events");
     let dead = broker.queue_name("user-events-dead");
-    broker.declare_with_dead_letters(&queue, &dead).await;
+    if !broker.declare_with_dead_letters(&queue, &dead).await {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::start(
         command(dir.path())
