@@ -76,17 +76,16 @@ impl Broker {
             "dead-letter-routing-key": dead_letters,
         })
         .to_string();
-        if !rabbitmqctl(&[
+        let pattern = format!("^{queue}$");
+        let set = [
             "set_policy",
             "--apply-to",
             "queues",
             &policy,
-            &format!("^{queue}$"),
+            &pattern,
             &definition,
-        ])
-        .await
-        .is_some()
-        {
+        ];
+        if rabbitmqctl(&set).await.is_none() {
             return false;
         }
         self.policies.push(policy.clone());
