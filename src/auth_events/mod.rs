@@ -1,14 +1,15 @@
-//! The auth-service's user lifecycle events, consumed from RabbitMQ (`AMQP_URL`).
+//! The auth-service's user lifecycle events and token revocations, consumed from RabbitMQ
+//! (`AMQP_URL`).
 //!
 //! The auth-service publishes to a durable queue on the default exchange (`user_events`),
 //! which this service declares exactly as the auth-service does, so either may start first;
 //! dead-lettering is the broker's policy, never a queue argument, which would make the
-//! auth-service's own declaration fail. Each
-//! message is applied in one transaction ([`crate::services::users::apply`]) and
-//! acknowledged only after it commits; while the database is down the message waits,
-//! unacknowledged, and is applied once it is back. A message that cannot be read is
-//! rejected without requeue (dead-lettered when the queue has a dead-letter exchange),
-//! logged with its delivery tag and the reason, and the consumer goes on.
+//! auth-service's own declaration fail. Each message is applied in one transaction
+//! ([`crate::services::users::apply`]) and acknowledged only after it commits; while the
+//! database is down the message waits, unacknowledged, and is applied once it is back. A
+//! message that cannot be read is rejected without requeue (dead-lettered when a policy
+//! gives the queue a dead-letter exchange), logged with its delivery tag and the reason,
+//! and the consumer goes on.
 //!
 //! The broker is optional: unreachable at start or lost later, the consumer reconnects with
 //! capped backoff and logs each change of state once, and the HTTP API never waits for it.

@@ -33,8 +33,7 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: migrated, not shutting down, the database answers, and the deny-list table
-/// that every request with a token reads is there.
+/// Readiness: migrated, not shutting down, the database answers, its deny-list table exists.
 #[utoipa::path(
     get,
     path = "/readyz",

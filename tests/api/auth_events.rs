@@ -393,12 +393,15 @@ async fn two_replicas_on_one_queue_apply_each_message_once(backend: Backend) {
 /// check-in, badges (by the rules and by a trusted service), activity and an idempotency key.
 async fn give_data_everywhere(app: &TestApp, id: i64) {
     let token = token(id);
-    // An event waiting for the broker, as a service publishing events would hold.
+    // An event waiting for the broker, as a service publishing events would hold, and a
+    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it.
     app.db
         .execute(&format!(
             "INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
              VALUES ('event-of-{id}', {id}, 'profile.updated.v1', '{{\"user_id\":{id}}}', \
-             '2026-03-10T12:00:00Z')"
+             '2026-03-10T12:00:00Z'); \
+             INSERT INTO revoked_user_tokens (user_id, revoked_before) \
+             VALUES ({id}, '2026-03-10T12:00:00Z')"
         ))
         .await;
     json_body(

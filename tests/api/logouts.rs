@@ -291,17 +291,16 @@ async fn revoked_tokens_are_purged_once_their_tokens_can_no_longer_validate(back
     let store = user_service::db::connect(&config).await.unwrap();
     store.migrate().await.unwrap();
 
-    let purged =
-        user_service::services::users::purge_revoked_tokens(&*store, TimeDelta::seconds(30))
-            .await
-            .unwrap();
+    // The application's own housekeeping purges at its start too, and may come first.
+    user_service::services::users::purge_revoked_tokens(&*store, TimeDelta::seconds(30))
+        .await
+        .unwrap();
 
-    assert_eq!(purged, 1, "{backend:?}");
     let left = app
         .db
         .text("SELECT min(jti) || ',' || max(jti) FROM revoked_tokens")
         .await;
-    assert_eq!(left.as_deref(), Some("live,within-leeway"));
+    assert_eq!(left.as_deref(), Some("live,within-leeway"), "{backend:?}");
     store.close().await;
 }
 
