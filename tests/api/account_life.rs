@@ -24,11 +24,9 @@ async fn own_profile(app: &TestApp, id: i64) -> Value {
 async fn two_accounts_with_one_username_or_usernames_equal_once_trimmed_are_both_created(
     backend: Backend,
 ) {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((broker, queue)) = Broker::with_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    broker.declare(&queue).await;
     let app = consuming(backend, &queue).await;
 
     for (id, username) in [(1, "spaced"), (2, " spaced"), (3, "spaced")] {
@@ -51,11 +49,9 @@ async fn two_accounts_with_one_username_or_usernames_equal_once_trimmed_are_both
 async fn usernames_the_service_would_refuse_are_stored_exactly_as_sent_and_only_a_nul_replaced(
     backend: Backend,
 ) {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((broker, queue)) = Broker::with_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    broker.declare(&queue).await;
     let app = consuming(backend, &queue).await;
     let long = "é".repeat(300);
     // What the real auth-service accepted, and a NUL, which PostgreSQL's text cannot hold.
@@ -183,11 +179,9 @@ fn consuming_child(app: &TestApp, dir: &std::path::Path, queue: &str) -> ChildSe
 async fn a_late_creation_neither_brings_an_erased_account_back_nor_activates_a_deactivated_one(
     backend: Backend,
 ) {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((broker, queue)) = Broker::with_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    broker.declare(&queue).await;
     let app = TestApp::spawn(backend).await;
     let dir = tempfile::tempdir().unwrap();
     // An operator's erasure, before the auth-service said anything of the account.
@@ -288,14 +282,9 @@ async fn a_late_creation_neither_brings_an_erased_account_back_nor_activates_a_d
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_letter_policy_dead_letters_a_poison_message_while_the_auth_services_plain_declaration_still_succeeds()
  {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((mut broker, queue, dead)) = Broker::with_dead_lettered_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    let dead = broker.queue_name("user-events-dead");
-    if !broker.declare_with_dead_letters(&queue, &dead).await {
-        return;
-    }
     let app = consuming(Backend::Sqlite, &queue).await;
     eventually("the service consumes", || async {
         (broker.consumers(&queue).await == 1).then_some(())

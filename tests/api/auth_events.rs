@@ -188,14 +188,9 @@ async fn in_the_auth_services_table_only_missing_rows_are_inserted_and_its_colum
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_dead_lettered_and_logged_without_its_email_while_the_next_good_one_is_applied()
  {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((broker, queue, dead)) = Broker::with_dead_lettered_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    let dead = broker.queue_name("user-events-dead");
-    if !broker.declare_with_dead_letters(&queue, &dead).await {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::start(
         command(dir.path())

@@ -51,6 +51,28 @@ impl Broker {
         }
     }
 
+    /// Connects (see [`connect`](Self::connect)) and declares a fresh queue as the
+    /// auth-service does: the kit and the queue's name.
+    pub async fn with_queue() -> Option<(Self, String)> {
+        let mut broker = Self::connect().await?;
+        let queue = broker.queue_name("user-events");
+        broker.declare(&queue).await;
+        Some((broker, queue))
+    }
+
+    /// The same, with a queue of its own for what the first dead-letters by a policy (see
+    /// [`declare_with_dead_letters`](Self::declare_with_dead_letters)): the kit, the queue
+    /// and the dead letters' queue.
+    pub async fn with_dead_lettered_queue() -> Option<(Self, String, String)> {
+        let mut broker = Self::connect().await?;
+        let queue = broker.queue_name("user-events");
+        let dead = broker.queue_name("user-events-dead");
+        broker
+            .declare_with_dead_letters(&queue, &dead)
+            .await
+            .then_some((broker, queue, dead))
+    }
+
     /// A fresh queue name for this test.
     pub fn queue_name(&mut self, what: &str) -> String {
         let name = format!("test-{what}-{}", uuid::Uuid::new_v4().simple());
