@@ -141,7 +141,7 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
 
     /// The auth-service's RabbitMQ (`amqp://user:password@host:5672/%2f`): consume its user
-    /// lifecycle events. Unset: no consumer.
+    /// lifecycle events, and refuse the tokens its revocations name. Unset: no consumer.
     #[arg(long, env = "AMQP_URL", global = true, hide_env_values = true)]
     pub amqp_url: Option<String>,
 
@@ -266,7 +266,8 @@ pub struct JwtConfig {
     #[arg(long, env = "JWT_USER_CLAIM", default_value = "sub", global = true)]
     pub jwt_user_claim: String,
 
-    /// Clock skew allowed on `exp` and `nbf`.
+    /// Clock skew allowed on `exp` and `nbf`; a revoked token stays refused as long past its
+    /// `exp`.
     #[arg(long, env = "JWT_LEEWAY_SECS", default_value_t = 30, global = true)]
     pub jwt_leeway_secs: u64,
 
@@ -287,11 +288,12 @@ pub struct JwtConfig {
 
     /// A table of revoked tokens in the service's database (columns `jti` and
     /// `expires_at`), such as the auth-service's `token_blacklist`. Tokens listed there,
-    /// and tokens without a `jti`, are refused.
+    /// and tokens without a `jti`, are refused; readiness waits for the table.
     #[arg(long, env = "JWT_DENYLIST_TABLE", global = true)]
     pub jwt_denylist_table: Option<String>,
 
-    /// Longest a deny-list answer is remembered: a logout takes effect within this.
+    /// Longest a deny-list answer is remembered (of `JWT_DENYLIST_TABLE` and of the
+    /// revocations from `AMQP_URL`): a logout takes effect within this.
     #[arg(
         long,
         env = "JWT_DENYLIST_CACHE_SECS",
@@ -308,6 +310,17 @@ pub struct JwtConfig {
         global = true
     )]
     pub jwt_jwks_refresh_secs: u64,
+}
+
+impl JwtConfig {
+    /// `JWT_LEEWAY_SECS`: how long past its `exp` a token still validates, and so how long a
+    /// revoked one is still refused.
+    pub fn leeway(&self) -> chrono::TimeDelta {
+        i64::try_from(self.jwt_leeway_secs)
+            .ok()
+            .and_then(chrono::TimeDelta::try_seconds)
+            .unwrap_or(chrono::TimeDelta::MAX)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::{
-    auth::{Authenticator, denylist::Denylist, keys::dev_secret},
+    auth::{Authenticator, denylist::Denylist, keys::dev_secret, revocations::Revocations},
     auth_events,
     clock::Clock,
     config::Config,
@@ -110,7 +110,10 @@ impl Application {
             )),
             None => None,
         };
-        let mut background = vec![tokio::spawn(housekeeping(state.clone()))];
+        let mut background = vec![tokio::spawn(housekeeping(
+            state.clone(),
+            config.jwt.leeway(),
+        ))];
         if let Some(limit) = limit {
             background.push(tokio::spawn(limit.check_redis()));
         }
@@ -248,9 +251,10 @@ async fn migrate_when_reachable(
     }
 }
 
-/// Hourly: deletes idempotency keys past their 24 hours, and the keys of auth-service
-/// messages applied more than a week ago.
-async fn housekeeping(state: AppState) {
+/// Hourly: deletes idempotency keys past their 24 hours, the keys of auth-service messages
+/// applied more than a week ago, and revoked tokens that can no longer validate (`leeway`
+/// past their expiry).
+async fn housekeeping(state: AppState, leeway: chrono::TimeDelta) {
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tick.tick().await;
@@ -270,11 +274,17 @@ async fn housekeeping(state: AppState) {
                 tracing::warn!(error = %err, "deleting applied auth-service event keys failed")
             }
         }
+        match services::users::purge_revoked_tokens(store, leeway).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired revoked tokens deleted"),
+            Err(err) => tracing::warn!(error = %err, "deleting expired revoked tokens failed"),
+        }
     }
 }
 
 /// The verifier for the configured keys; with none configured, the development secret,
-/// announced loudly. With a deny-list table, revoked tokens are looked up in `store`.
+/// announced loudly. With a deny-list table, or the auth-service's messages, revoked tokens
+/// are looked up in `store`.
 pub async fn authenticator(
     config: &Config,
     store: &Arc<dyn Store>,
@@ -292,15 +302,22 @@ pub async fn authenticator(
         } else {
             None
         };
-    let authenticator = Authenticator::from_config(jwt, dev).await?;
-    Ok(match &jwt.jwt_denylist_table {
-        Some(table) => authenticator.with_denylist(Denylist::new(
+    let mut authenticator = Authenticator::from_config(jwt, dev).await?;
+    let remember = Duration::from_secs(jwt.jwt_denylist_cache_secs);
+    if let Some(table) = &jwt.jwt_denylist_table {
+        authenticator = authenticator.with_denylist(Denylist::new(
             DenylistTable::parse(table).map_err(anyhow::Error::msg)?,
             store.clone(),
-            Duration::from_secs(jwt.jwt_denylist_cache_secs),
-        )),
-        None => authenticator,
-    })
+            remember,
+            jwt.leeway(),
+        ));
+    }
+    // Fed by the auth-service's messages, which arrive only with AMQP_URL.
+    if config.amqp_url.is_some() {
+        authenticator =
+            authenticator.with_revocations(Revocations::new(store.clone(), remember, jwt.leeway()));
+    }
+    Ok(authenticator)
 }
 
 /// The whole HTTP surface. The probes sit outside the API's guards, so a saturated or

@@ -2,26 +2,33 @@
 //! into a table (its `token_blacklist`), and with `JWT_DENYLIST_TABLE` naming it this
 //! service refuses those tokens too.
 //!
-//! Answers are remembered for at most `JWT_DENYLIST_CACHE_SECS` (so a logout takes effect
-//! within that), for a bounded number of tokens, and concurrent lookups of one `jti` share
-//! one query. When the table cannot be read the request is refused with 503: a revoked
-//! token is never let through because the database is away.
+//! A listed token is refused for as long as it could validate: until its entry's
+//! `expires_at` (the token's `exp`) plus `JWT_LEEWAY_SECS`. Answers are remembered for at
+//! most `JWT_DENYLIST_CACHE_SECS` (so a logout takes effect within that), for a bounded
+//! number of tokens, and concurrent lookups of one `jti` share one query. When the table
+//! cannot be read the request is refused with 503: a revoked token is never let through
+//! because the database is away.
 
 use std::{sync::Arc, time::Duration};
 
-use chrono::Utc;
+use chrono::{TimeDelta, Utc};
 use moka::future::Cache;
 
-use crate::db::{DenylistTable, Store};
+use crate::{
+    db::{DenylistTable, Store},
+    domain::revocation::still_listed,
+};
 
 /// Tokens whose answer is remembered at once; beyond it the least used are forgotten.
-const CACHED_TOKENS: u64 = 100_000;
+pub(super) const CACHED_TOKENS: u64 = 100_000;
 
 pub struct Denylist {
     table: DenylistTable,
     store: Arc<dyn Store>,
     /// `jti` → revoked; `None` when answers are not remembered at all.
     cache: Option<Cache<String, bool>>,
+    /// How long past its `exp` a token still validates.
+    leeway: TimeDelta,
 }
 
 /// The deny-list could not be read (the database is down, or the table is not there).
@@ -30,7 +37,12 @@ pub struct Denylist {
 pub struct Unreadable(pub String);
 
 impl Denylist {
-    pub fn new(table: DenylistTable, store: Arc<dyn Store>, remember: Duration) -> Self {
+    pub fn new(
+        table: DenylistTable,
+        store: Arc<dyn Store>,
+        remember: Duration,
+        leeway: TimeDelta,
+    ) -> Self {
         let cache = (!remember.is_zero()).then(|| {
             Cache::builder()
                 .max_capacity(CACHED_TOKENS)
@@ -41,7 +53,12 @@ impl Denylist {
             table,
             store,
             cache,
+            leeway,
         }
+    }
+
+    pub fn table(&self) -> &DenylistTable {
+        &self.table
     }
 
     /// Whether the token with this `jti` has been revoked.
@@ -65,12 +82,9 @@ impl Denylist {
             .denylist_entry(&self.table, jti)
             .await
             .map_err(|err| Unreadable(err.to_string()))?;
-        // The entry's expiry is the token's; a token past it is refused by its `exp`
-        // anyway, which is checked against the same system clock.
-        Ok(match entry {
-            None => false,
-            Some(None) => true,
-            Some(Some(expires_at)) => expires_at.0 > Utc::now(),
-        })
+        // The entry's expiry is the token's `exp`, checked against the same system clock.
+        Ok(entry.is_some_and(|expires_at| {
+            still_listed(expires_at.map(|t| t.0), self.leeway, Utc::now())
+        }))
     }
 }

@@ -4,12 +4,14 @@
 //!   generated development secret), a PEM public key, or a JWKS endpoint ([`jwks`]).
 //! - [`Authenticator::verify`] checks a token against RFC 8725's advice and yields the caller.
 //! - [`AuthUser`] is the axum extractor handlers take to require a caller.
-//! - [`denylist`] refuses tokens the auth-service revoked (its logout) before they expire.
+//! - [`denylist`] refuses tokens the auth-service revoked (its logout) before they expire, as
+//!   its shared table lists them; [`revocations`] as its messages report them.
 
 pub mod denylist;
 mod extract;
 pub mod jwks;
 pub mod keys;
+pub mod revocations;
 
 use std::collections::HashSet;
 
@@ -20,8 +22,16 @@ use serde_json::{Map, Value};
 use denylist::Denylist;
 pub use extract::{AuthUser, bearer_token};
 use keys::KeySource;
+use revocations::{Presented, Revocations, Verdict};
 
-use crate::{config::JwtConfig, domain::UserId};
+use crate::{
+    config::JwtConfig,
+    db::DenylistTable,
+    domain::{
+        UserId,
+        revocation::{epoch_seconds, plausible_jti},
+    },
+};
 
 /// Tokens longer than this are refused before any parsing or cryptography.
 pub const MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -66,6 +76,8 @@ pub enum TokenError {
     NoJti,
     #[error("revoked: its `jti` is on the deny-list")]
     Revoked,
+    #[error("revoked: it was issued before its user's tokens were revoked")]
+    RevokedForUser,
 }
 
 impl TokenError {
@@ -92,7 +104,7 @@ impl TokenError {
             Self::BadUserClaim(_) => "bad_user_claim",
             Self::RequiredClaim(_) => "required_claim",
             Self::NoJti => "no_jti",
-            Self::Revoked => "denied",
+            Self::Revoked | Self::RevokedForUser => "denied",
         }
     }
 }
@@ -146,6 +158,7 @@ pub struct Authenticator {
     required_typ: Option<String>,
     required_claims: Vec<RequiredClaim>,
     denylist: Option<Denylist>,
+    revocations: Option<Revocations>,
 }
 
 impl Authenticator {
@@ -177,6 +190,7 @@ impl Authenticator {
             required_typ: config.jwt_required_typ.as_deref().map(media_type),
             required_claims,
             denylist: None,
+            revocations: None,
         })
     }
 
@@ -184,6 +198,17 @@ impl Authenticator {
     pub fn with_denylist(mut self, denylist: Denylist) -> Self {
         self.denylist = Some(denylist);
         self
+    }
+
+    /// Also refuses the tokens this service's own deny-list names (see [`revocations`]).
+    pub fn with_revocations(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The table of `JWT_DENYLIST_TABLE`, which readiness waits for.
+    pub fn denylist_table(&self) -> Option<&DenylistTable> {
+        self.denylist.as_ref().map(Denylist::table)
     }
 
     /// Verifies a bearer token and names its caller.
@@ -225,6 +250,25 @@ impl Authenticator {
                 .ok_or(TokenError::NoJti)?;
             if denylist.is_revoked(jti).await? {
                 return Err(TokenError::Revoked.into());
+            }
+        }
+        if let Some(revocations) = &self.revocations {
+            let jti = claims
+                .get("jti")
+                .and_then(Value::as_str)
+                .filter(|jti| plausible_jti(jti));
+            let presented = Presented {
+                jti,
+                user: user_id,
+                iat: claims
+                    .get("iat")
+                    .and_then(Value::as_f64)
+                    .and_then(epoch_seconds),
+            };
+            match revocations.verdict(presented).await? {
+                Verdict::Accepted => {}
+                Verdict::Listed => return Err(TokenError::Revoked.into()),
+                Verdict::CutOff => return Err(TokenError::RevokedForUser.into()),
             }
         }
         Ok(Caller {
@@ -327,12 +371,6 @@ fn user_id_from_claim(value: &Value) -> Option<UserId> {
         Value::String(s) => s.parse().ok(),
         _ => None,
     }
-}
-
-/// A `jti` is a token's opaque id, printed by its issuer: short, without control
-/// characters (a NUL could not even be looked up in PostgreSQL).
-fn plausible_jti(jti: &str) -> bool {
-    (1..=255).contains(&jti.len()) && !jti.chars().any(char::is_control)
 }
 
 /// Scopes from the `scope` claim, separated by single spaces as RFC 6749 §3.3 says (a tab is
@@ -485,13 +523,5 @@ mod tests {
             unreachable!()
         };
         assert_eq!(scopes(&claims), ["x\tbadges:award", "read\nwrite"]);
-    }
-
-    #[test]
-    fn a_jti_is_short_printable_text() {
-        assert!(plausible_jti("2f1c0a7e-8c55-4f0e-9d5b-1d3f4b0c6a2e"));
-        for bad in ["", "a\u{0}b", "tab\there", &"j".repeat(256)] {
-            assert!(!plausible_jti(bad), "{bad:?}");
-        }
     }
 }

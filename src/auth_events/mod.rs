@@ -1,14 +1,16 @@
-//! The auth-service's user lifecycle events, consumed from RabbitMQ (`AMQP_URL`).
+//! The auth-service's user lifecycle events and token revocations, consumed from RabbitMQ
+//! (`AMQP_URL`).
 //!
 //! The auth-service publishes to a durable queue on the default exchange (`user_events`),
 //! which this service declares exactly as the auth-service does, so either may start first;
-//! a queue that exists already (with a dead-letter exchange, say) is used as it is. Each
-//! message is applied in one transaction ([`crate::services::users::apply`]) and
-//! acknowledged only after it commits; while the database is down, or the transaction keeps
-//! meeting others (a deadlock, a lock not available), the message waits, unacknowledged,
-//! and is tried again with backoff until it applies. A message that cannot be read is
-//! rejected without requeue (dead-lettered when the queue has a dead-letter exchange),
-//! logged with its delivery tag and the reason, and the consumer goes on.
+//! dead-lettering is the broker's policy, never a queue argument, which would make the
+//! auth-service's own declaration fail. Each message is applied in one transaction
+//! ([`crate::services::users::apply`]) and acknowledged only after it commits; while the
+//! database is down, or the transaction keeps meeting others (a deadlock, a lock not
+//! available), the message waits, unacknowledged, and is tried again with backoff until it
+//! applies. A message that cannot be read is rejected without requeue (dead-lettered when a
+//! policy gives the queue a dead-letter exchange), logged with its delivery tag and the
+//! reason, and the consumer goes on.
 //!
 //! The broker is optional: unreachable at start or lost later, the consumer reconnects with
 //! capped backoff and logs each change of state once, and the HTTP API never waits for it.
@@ -123,29 +125,40 @@ async fn session(
     Ok(())
 }
 
-/// A channel on which the queue exists: used as it is when it does (whatever arguments it
-/// was declared with), else declared durable as the auth-service declares it.
+/// A channel on which the queue exists, declared as the auth-service declares it (durable,
+/// no arguments): that creates it on a first start, and changes nothing when the
+/// auth-service got there first. A queue declared with other arguments (a dead-letter
+/// exchange set as a queue argument rather than by a policy) refuses that declaration, as
+/// it refuses the auth-service's own; it is then consumed as it is, with a warning. Asking
+/// first whether the queue exists would make every first start fail that question, which
+/// the broker answers by closing the channel, an error in the AMQP client's log.
 async fn declared_queue(connection: &Connection, queue: &str) -> anyhow::Result<Channel> {
     let channel = connection.create_channel().await?;
-    let passive = QueueDeclareOptions {
-        passive: true,
-        ..QueueDeclareOptions::default()
-    };
-    if channel
-        .queue_declare(queue.into(), passive, FieldTable::default())
-        .await
-        .is_ok()
-    {
-        return Ok(channel);
-    }
-    // A failed passive declaration closes its channel.
-    let channel = connection.create_channel().await?;
-    channel
+    let declared = channel
         .queue_declare(
             queue.into(),
             QueueDeclareOptions::durable(),
             FieldTable::default(),
         )
+        .await;
+    let Err(error) = declared else {
+        return Ok(channel);
+    };
+    tracing::warn!(
+        queue,
+        error = %error,
+        "auth-service events: the queue refuses the auth-service's own declaration (durable, \
+         no arguments), so its signups cannot be published; consuming it as it is. Set a \
+         dead-letter exchange with a policy, not a queue argument"
+    );
+    // A refused declaration closes its channel.
+    let channel = connection.create_channel().await?;
+    let passive = QueueDeclareOptions {
+        passive: true,
+        ..QueueDeclareOptions::default()
+    };
+    channel
+        .queue_declare(queue.into(), passive, FieldTable::default())
         .await?;
     Ok(channel)
 }
@@ -180,7 +193,7 @@ async fn handle(delivery: Delivery, queue: &str, state: &AppState) -> anyhow::Re
                 tracing::info!(
                     delivery_tag = tag,
                     event_type = change.event_type(),
-                    user_id = %change.user(),
+                    user_id = change.user().map(tracing::field::display),
                     outcome = outcome.as_str(),
                     "auth-service event"
                 );
@@ -204,7 +217,7 @@ async fn handle(delivery: Delivery, queue: &str, state: &AppState) -> anyhow::Re
                 tracing::error!(
                     delivery_tag = tag,
                     event_type = change.event_type(),
-                    user_id = %change.user(),
+                    user_id = change.user().map(tracing::field::display),
                     error = %error.log_text(),
                     "auth-service event cannot be applied; rejected"
                 );

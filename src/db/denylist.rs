@@ -4,7 +4,9 @@
 /// The lookup of one `jti` in a deny-list table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DenylistTable {
+    name: String,
     lookup: String,
+    probe: String,
 }
 
 impl DenylistTable {
@@ -21,8 +23,19 @@ impl DenylistTable {
             ));
         }
         Ok(Self {
+            name: name.to_owned(),
             lookup: format!("SELECT expires_at FROM {name} WHERE jti = $1"),
+            probe: format!("SELECT jti, expires_at FROM {name} WHERE 1 = 0"),
         })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Reads no row, and fails when the table or the lookup's columns are missing.
+    pub fn probe(&self) -> &str {
+        &self.probe
     }
 
     /// $1 the token's `jti`: its `expires_at` (null: never) when it is listed.
@@ -61,5 +74,10 @@ mod tests {
             table.lookup(),
             "SELECT expires_at FROM token_blacklist WHERE jti = $1"
         );
+        assert_eq!(
+            table.probe(),
+            "SELECT jti, expires_at FROM token_blacklist WHERE 1 = 0"
+        );
+        assert_eq!(table.name(), "token_blacklist");
     }
 }

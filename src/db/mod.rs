@@ -26,6 +26,7 @@ use crate::{
     config::Config,
     domain::{
         GoalId, GoalStatus, UserId,
+        account::Ending,
         activity::NewEvent,
         badges::Tier,
         checkin::NewCheckin,
@@ -97,7 +98,9 @@ pub trait Store: Reads {
 pub enum Hold {
     /// A write of the user's data, beside the user's other writes.
     Write,
-    /// Their erasure, alone.
+    /// A change of the account (an auth-service message), alone.
+    Account,
+    /// Their erasure, alone, and after the relay's batch in flight.
     Erase,
 }
 
@@ -223,6 +226,14 @@ pub trait Reads: Send + Sync + 'static {
         table: &DenylistTable,
         jti: &str,
     ) -> sqlx::Result<Option<Option<UtcTimestamp>>>;
+    /// Reads nothing from the deny-list table but fails as a lookup would: when it does
+    /// not exist, or lacks `jti` or `expires_at`.
+    async fn probe_denylist(&self, table: &DenylistTable) -> sqlx::Result<()>;
+    /// What this service's own deny-list holds against a token: its `jti`'s entry (when it
+    /// has one) and its user's.
+    async fn revocations(&self, jti: Option<&str>, user: UserId) -> sqlx::Result<RevocationRow>;
+    /// Whether this service's own deny-list holds anything at all.
+    async fn anything_revoked(&self) -> sqlx::Result<bool>;
 }
 
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
@@ -272,6 +283,24 @@ pub trait Tx: Send {
     async fn claim_inbox_message(&mut self, key: &str, now: DateTime<Utc>) -> sqlx::Result<bool>;
     /// Forgets claimed messages received before `before`: how many.
     async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
+    /// How the account ended, if it did. Read under the account's hold
+    /// ([`Hold::Account`] or [`Hold::Erase`]), so that two messages about one account (on two
+    /// replicas) apply one after the other, each seeing what the other wrote.
+    async fn account_ending(&mut self, id: UserId) -> sqlx::Result<Option<Ending>>;
+    /// Remembers how the account ended (under the same hold); an erasure is final.
+    async fn record_account_ending(
+        &mut self,
+        id: UserId,
+        ending: Ending,
+        now: DateTime<Utc>,
+    ) -> sqlx::Result<()>;
+    /// Lists a revoked token's `jti` until `expires_at`.
+    async fn revoke_token(&mut self, jti: &str, expires_at: DateTime<Utc>) -> sqlx::Result<()>;
+    /// Refuses the user's tokens issued before `before`.
+    async fn revoke_user_tokens(&mut self, user: UserId, before: DateTime<Utc>)
+    -> sqlx::Result<()>;
+    /// Forgets revoked tokens that expired before `before`: how many.
+    async fn purge_revoked_tokens(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
     /// Deletes up to `limit` events published before `before`: how many.
     async fn purge_outbox(&mut self, before: DateTime<Utc>, limit: i64) -> sqlx::Result<u64>;
 
@@ -379,6 +408,15 @@ pub struct Announced {
     pub event_type: &'static str,
     pub data: String,
     pub occurred_at: DateTime<Utc>,
+}
+
+/// A token's entries in this service's own deny-list.
+#[derive(Debug, Clone, Copy, FromRow)]
+pub struct RevocationRow {
+    /// The expiry its `jti` is listed with.
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// Its user's tokens issued before this are refused.
+    pub tokens_before: Option<DateTime<Utc>>,
 }
 
 /// A row of `users`: the auth-service's columns this service reads, and its own.

@@ -63,7 +63,7 @@ const WAIT_FOR_RELAY: &str = "SELECT pg_advisory_xact_lock(7322148270918)";
 /// transactions wait for these locks in opposite orders.
 const HOLD_USER_TO_WRITE: &str =
     "SELECT pg_advisory_xact_lock_shared(7322149, hashint8($1::bigint))";
-const HOLD_USER_TO_ERASE: &str = "SELECT pg_advisory_xact_lock(7322149, hashint8($1::bigint))";
+const HOLD_USER_ALONE: &str = "SELECT pg_advisory_xact_lock(7322149, hashint8($1::bigint))";
 
 /// A transaction's events, written as it commits, under a lock on their user that the commit
 /// releases: one user's events are then numbered in the order their transactions commit,
@@ -234,9 +234,15 @@ impl Store for PgStore {
                     .execute(&mut *tx)
                     .await?;
             }
+            Hold::Account => {
+                sqlx::query(HOLD_USER_ALONE)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             Hold::Erase => {
                 // The user first: waiting for the user's writes never holds the relay up.
-                sqlx::query(HOLD_USER_TO_ERASE)
+                sqlx::query(HOLD_USER_ALONE)
                     .bind(user)
                     .execute(&mut *tx)
                     .await?;

@@ -181,6 +181,31 @@ macro_rules! impl_reads {
                     .fetch_optional(&self.$pool)
                     .await
             }
+
+            async fn probe_denylist(&self, table: &$crate::db::DenylistTable) -> sqlx::Result<()> {
+                sqlx::query(sqlx::AssertSqlSafe(table.probe()))
+                    .execute(&self.$pool)
+                    .await
+                    .map(drop)
+            }
+
+            async fn revocations(
+                &self,
+                jti: Option<&str>,
+                user: UserId,
+            ) -> sqlx::Result<$crate::db::RevocationRow> {
+                sqlx::query_as(sql::REVOCATIONS)
+                    .bind(jti)
+                    .bind(user)
+                    .fetch_one(&self.$pool)
+                    .await
+            }
+
+            async fn anything_revoked(&self) -> sqlx::Result<bool> {
+                sqlx::query_scalar(sql::ANYTHING_REVOKED)
+                    .fetch_one(&self.$pool)
+                    .await
+            }
         }
     };
 }
@@ -343,6 +368,68 @@ macro_rules! impl_tx {
 
             async fn purge_inbox(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64> {
                 let done = sqlx::query(sql::PURGE_INBOX)
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(done.rows_affected())
+            }
+
+            async fn account_ending(
+                &mut self,
+                id: UserId,
+            ) -> sqlx::Result<Option<$crate::domain::account::Ending>> {
+                let stored: Option<String> = sqlx::query_scalar(sql::ACCOUNT_ENDING)
+                    .bind(id)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(stored
+                    .as_deref()
+                    .and_then($crate::domain::account::Ending::from_stored))
+            }
+
+            async fn record_account_ending(
+                &mut self,
+                id: UserId,
+                ending: $crate::domain::account::Ending,
+                now: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
+                sqlx::query(sql::RECORD_ACCOUNT_ENDING)
+                    .bind(id)
+                    .bind(ending.as_str())
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn revoke_token(
+                &mut self,
+                jti: &str,
+                expires_at: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
+                sqlx::query(sql::REVOKE_TOKEN)
+                    .bind(jti)
+                    .bind(expires_at)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn revoke_user_tokens(
+                &mut self,
+                user: UserId,
+                before: DateTime<Utc>,
+            ) -> sqlx::Result<()> {
+                sqlx::query(sql::REVOKE_USER_TOKENS)
+                    .bind(user)
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn purge_revoked_tokens(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64> {
+                let done = sqlx::query(sql::PURGE_REVOKED_TOKENS)
                     .bind(before)
                     .execute(&mut *self.tx)
                     .await?;

@@ -252,6 +252,7 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM activity_events WHERE user_id = $1",
     "DELETE FROM idempotency_keys WHERE user_id = $1",
     "DELETE FROM event_outbox WHERE user_id = $1",
+    "DELETE FROM revoked_user_tokens WHERE user_id = $1",
 ];
 
 pub const INSERT_OUTBOX: &str = "\
@@ -293,6 +294,40 @@ pub const CLAIM_INBOX_MESSAGE: &str = "\
     ON CONFLICT (message_key) DO NOTHING RETURNING message_key";
 
 pub const PURGE_INBOX: &str = "DELETE FROM auth_event_inbox WHERE received_at < $1";
+
+/// How the account ended, if it did ($1 the id).
+pub const ACCOUNT_ENDING: &str = "SELECT ending FROM ended_accounts WHERE account_id = $1";
+
+/// Remembers how an account ended ($2, at $3): an erasure is final, a deactivation is
+/// remembered only until then.
+pub const RECORD_ACCOUNT_ENDING: &str = "\
+    INSERT INTO ended_accounts (account_id, ending, ended_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (account_id) DO UPDATE SET ending = excluded.ending, ended_at = excluded.ended_at \
+    WHERE ended_accounts.ending <> 'erased'";
+
+/// Lists a token's `jti` until $2, the latest expiry it was listed with.
+pub const REVOKE_TOKEN: &str = "\
+    INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) \
+    ON CONFLICT (jti) DO UPDATE SET expires_at = excluded.expires_at \
+    WHERE excluded.expires_at > revoked_tokens.expires_at";
+
+/// Refuses user $1's tokens issued before $2, or before a later moment already recorded.
+pub const REVOKE_USER_TOKENS: &str = "\
+    INSERT INTO revoked_user_tokens (user_id, revoked_before) VALUES ($1, $2) \
+    ON CONFLICT (user_id) DO UPDATE SET revoked_before = excluded.revoked_before \
+    WHERE excluded.revoked_before > revoked_user_tokens.revoked_before";
+
+pub const PURGE_REVOKED_TOKENS: &str = "DELETE FROM revoked_tokens WHERE expires_at < $1";
+
+/// A token's revocations: the expiry its `jti` ($1, null for none) is listed with, and the
+/// moment before which its user's ($2) tokens are refused. One row, of nulls when neither.
+pub const REVOCATIONS: &str = "\
+    SELECT (SELECT expires_at FROM revoked_tokens WHERE jti = $1) AS token_expires_at, \
+      (SELECT revoked_before FROM revoked_user_tokens WHERE user_id = $2) AS tokens_before";
+
+/// Whether any token or user is revoked at all: while none is, no token needs a lookup.
+pub const ANYTHING_REVOKED: &str = "\
+    SELECT EXISTS (SELECT 1 FROM revoked_tokens) OR EXISTS (SELECT 1 FROM revoked_user_tokens)";
 
 /// This service's own notes about the database it runs on.
 pub const CREATE_META: &str = "\

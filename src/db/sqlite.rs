@@ -50,11 +50,11 @@ static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 const GOAL_FOR_UPDATE: &str = select_goal!();
 
 /// The auth-service's minimal `users` table, for standalone use: created, and recorded as
-/// this service's, only when there is none.
+/// this service's, only when there is none. The id is the account: a username may repeat.
 const CREATE_USERS: &str = "\
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
-        username TEXT NOT NULL UNIQUE,
+        username TEXT NOT NULL,
         email TEXT,
         hashed_password TEXT,
         is_active BOOLEAN NOT NULL DEFAULT TRUE,
@@ -80,6 +80,17 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     // Moved by every write of the profile: what its entity tag is derived from.
     ("profile_revision", "INTEGER NOT NULL DEFAULT 0"),
 ];
+
+/// The unique indexes on `users.username`, and whether each is a column constraint (`u`,
+/// which only a rebuild of the table drops) or a `CREATE UNIQUE INDEX` (`c`).
+const USERNAME_UNIQUE_INDEXES: &str = "\
+    SELECT l.name, l.origin FROM pragma_index_list('users') l \
+    WHERE l.\"unique\" AND l.origin <> 'pk' \
+      AND EXISTS (SELECT 1 FROM pragma_index_info(l.name) i WHERE i.name = 'username')";
+
+/// How earlier versions declared `users.username` in the table they created (see
+/// [`username_not_unique`]).
+const USERNAME_UNIQUE: &str = "username TEXT NOT NULL UNIQUE";
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -163,6 +174,84 @@ impl SqliteStore {
     fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
         self.users.get().ok_or_else(not_inspected)
     }
+
+    /// The `users` this service created keeps no uniqueness on `username`: the id is the
+    /// account, and the auth-service may give two accounts one name. Earlier versions
+    /// declared the column `UNIQUE`, which SQLite drops only by rebuilding the table, with
+    /// foreign keys off so that dropping the old table does not cascade to the rows that
+    /// refer to it; the connection that turned them off is closed, never reused. Nothing is
+    /// done when there is no such index, so this runs at every start.
+    async fn username_not_unique(&self) -> anyhow::Result<()> {
+        let mut conn = self.writer.acquire().await?;
+        conn.close_on_drop();
+        sqlx::query("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let mut tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?;
+        let unique: Vec<(String, String)> = sqlx::query_as(USERNAME_UNIQUE_INDEXES)
+            .fetch_all(&mut *tx)
+            .await?;
+        if unique.is_empty() {
+            return Ok(());
+        }
+        for (index, _) in unique.iter().filter(|(_, origin)| origin == "c") {
+            let drop = format!("DROP INDEX \"{}\"", index.replace('"', "\"\""));
+            sqlx::query(sqlx::AssertSqlSafe(drop))
+                .execute(&mut *tx)
+                .await?;
+        }
+        if unique.iter().any(|(_, origin)| origin == "u") {
+            let declared: String = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'users'",
+            )
+            .fetch_one(&mut *tx)
+            .await?;
+            // The columns and constraints, from the parenthesis on: SQLite may have written
+            // the table's name quoted.
+            let rebuilt = declared
+                .find('(')
+                .map(|start| &declared[start..])
+                .filter(|definition| definition.contains(USERNAME_UNIQUE))
+                .map(|definition| {
+                    format!(
+                        "CREATE TABLE users_rebuilt {}",
+                        definition.replacen(USERNAME_UNIQUE, "username TEXT NOT NULL", 1)
+                    )
+                })
+                .with_context(|| {
+                    format!(
+                        "users.username is unique, but not as declared by this service: {declared}"
+                    )
+                })?;
+            let indexes: Vec<String> = sqlx::query_scalar(
+                "SELECT sql FROM sqlite_master \
+                 WHERE type = 'index' AND tbl_name = 'users' AND sql IS NOT NULL",
+            )
+            .fetch_all(&mut *tx)
+            .await?;
+            let statements = [
+                rebuilt,
+                "INSERT INTO users_rebuilt SELECT * FROM users".into(),
+                "DROP TABLE users".into(),
+                "ALTER TABLE users_rebuilt RENAME TO users".into(),
+            ];
+            for statement in statements.into_iter().chain(indexes) {
+                sqlx::query(sqlx::AssertSqlSafe(statement))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let dangling: Vec<(String,)> = sqlx::query_as("PRAGMA foreign_key_check")
+                .fetch_all(&mut *tx)
+                .await?;
+            anyhow::ensure!(
+                dangling.is_empty(),
+                "rebuilding users left rows without their user in {dangling:?}"
+            );
+        }
+        tx.commit().await?;
+        tracing::info!("users.username is no longer unique: the id is the account");
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -205,6 +294,9 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
+        if users.owned {
+            self.username_not_unique().await?;
+        }
         MIGRATOR.run(&self.writer).await?;
         let _ = self.users.set(Arc::new(users.statements()));
         Ok(())

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod patch;
 pub mod platform_event;
 pub mod profile;
+pub mod revocation;
 pub mod streak;
 pub mod text;
 pub mod version;

@@ -6,7 +6,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
-    error::{AppError, AppResult},
+    error::{AppError, AppResult, is_transient},
     state::AppState,
 };
 
@@ -33,14 +33,14 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok" })
 }
 
-/// Readiness: migrated, not shutting down, and the database answers.
+/// Readiness: migrated, not shutting down, the database answers, its deny-list table exists.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "Starting, shutting down, or the database does not answer"),
+        (status = 503, description = "Starting, shutting down, the database does not answer, or the deny-list table of `JWT_DENYLIST_TABLE` is missing"),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
@@ -57,5 +57,18 @@ async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
         .ping()
         .await
         .map_err(|err| AppError::DatabaseUnavailable(err.to_string()))?;
+    if let Some(table) = state.auth.denylist_table() {
+        state.store.probe_denylist(table).await.map_err(|err| {
+            if is_transient(&err) {
+                AppError::DatabaseUnavailable(err.to_string())
+            } else {
+                AppError::Unavailable(format!(
+                    "the deny-list table `{}` (JWT_DENYLIST_TABLE) is missing or lacks `jti` \
+                     or `expires_at`",
+                    table.name()
+                ))
+            }
+        })?;
+    }
     Ok(Json(Health { status: "ready" }))
 }

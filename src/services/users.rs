@@ -4,11 +4,11 @@
 use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
-    clock::Clock,
+    clock::{Clock, SystemClock},
     db::{Hold, Store, Tx},
     domain::{
         UserId,
-        account::{Change, Plan},
+        account::{Change, Ending, Plan},
     },
     error::{AppError, AppResult},
     services::retry,
@@ -26,6 +26,8 @@ pub enum Outcome {
     /// Nothing to write: the row was there already, names no row, or the auth-service keeps
     /// those columns itself.
     NothingToDo,
+    /// The account was erased: nothing about it is written again (its ids are never reused).
+    Ignored,
 }
 
 impl Outcome {
@@ -34,14 +36,16 @@ impl Outcome {
             Self::Applied => "applied",
             Self::AlreadyApplied => "already applied",
             Self::NothingToDo => "nothing to do",
+            Self::Ignored => "ignored",
         }
     }
 }
 
 /// Applies one lifecycle event in one transaction, at most once per `key` (the message's
 /// identity): the key is claimed in the same transaction, so a message redelivered after
-/// its commit, or sent twice, changes nothing.
-#[tracing::instrument(skip_all, fields(user_id = %change.user(), event_type = change.event_type()))]
+/// its commit, or sent twice, changes nothing. What is remembered of the account's end
+/// decides the rest (see [`Change::plan`]).
+#[tracing::instrument(skip_all, fields(user_id = change.user().map(tracing::field::display), event_type = change.event_type()))]
 pub async fn apply(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -58,59 +62,105 @@ async fn apply_once(
     change: &Change,
 ) -> AppResult<Outcome> {
     let now = clock.now();
-    let hold = match change {
-        Change::Deleted { .. } => Hold::Erase,
-        _ => Hold::Write,
+    // A message about an account holds it alone: messages about one account apply one
+    // after the other, and after the user's writes in flight.
+    let mut tx = match change.user() {
+        Some(user) => {
+            let hold = match change {
+                Change::Deleted { .. } => Hold::Erase,
+                _ => Hold::Account,
+            };
+            store.begin_for(user, hold).await?
+        }
+        None => store.begin().await?,
     };
-    let mut tx = store.begin_for(change.user(), hold).await?;
     if !tx.claim_inbox_message(key, now).await? {
         return Ok(Outcome::AlreadyApplied);
     }
-    let user = change.user();
-    let done = match (change.plan(tx.owns_users()), change) {
+    let ending = match change.user() {
+        Some(user) => tx.account_ending(user).await?,
+        None => None,
+    };
+    let outcome = match (change.plan(tx.owns_users(), ending), change) {
         (
-            Plan::InsertIfMissing,
+            plan @ (Plan::InsertIfMissing | Plan::InsertInactive),
             Change::Created {
-                username, email, ..
+                user,
+                username,
+                email,
             },
         ) => {
             // Checked first: a table whose other columns need values this event does not
             // carry must not fail for a row that is already there.
-            !tx.user_exists(user).await?
+            let inserted = !tx.user_exists(*user).await?
                 && tx
-                    .insert_user(user, username, email.as_deref(), now)
-                    .await?
+                    .insert_user(*user, username, email.as_deref(), now)
+                    .await?;
+            if inserted && plan == Plan::InsertInactive {
+                tx.deactivate_user(*user).await?;
+            }
+            done(inserted)
         }
         (
             Plan::UpdateAccount,
             Change::Updated {
-                username, email, ..
-            },
-        ) => {
-            tx.update_account(
                 user,
+                username,
+                email,
+            },
+        ) => done(
+            tx.update_account(
+                *user,
                 username.as_deref(),
                 email.as_ref().map(Option::as_deref),
             )
-            .await?
+            .await?,
+        ),
+        (Plan::Deactivate, Change::Deactivated { user }) => {
+            // Before the creation: remembered, so that the account is created inactive.
+            if !tx.deactivate_user(*user).await? {
+                tx.record_account_ending(*user, Ending::Deactivated, now)
+                    .await?;
+            }
+            Outcome::Applied
         }
-        (Plan::Deactivate, _) => tx.deactivate_user(user).await?,
-        (Plan::Erase { delete_row }, _) => erase_in(&mut *tx, user, delete_row, now).await?,
-        _ => false,
+        (Plan::Erase { delete_row }, Change::Deleted { user }) => {
+            done(erase_in(&mut *tx, *user, delete_row, now).await?)
+        }
+        (Plan::DenyToken, Change::TokenRevoked { jti, expires_at }) => {
+            tx.revoke_token(jti, *expires_at).await?;
+            Outcome::Applied
+        }
+        (Plan::DenyUserTokens, Change::TokensRevoked { user, before }) => {
+            tx.revoke_user_tokens(*user, *before).await?;
+            Outcome::Applied
+        }
+        (Plan::IgnoreErased, _) => {
+            tracing::warn!(
+                "auth-service event about an erased account: ignored (its id is never reused)"
+            );
+            Outcome::Ignored
+        }
+        _ => Outcome::NothingToDo,
     };
     tx.commit().await?;
-    Ok(if done {
+    Ok(outcome)
+}
+
+fn done(wrote: bool) -> Outcome {
+    if wrote {
         Outcome::Applied
     } else {
         Outcome::NothingToDo
-    })
+    }
 }
 
 /// Erases everything this service holds about a user, in one transaction: goals,
-/// check-ins, badge awards, activity, idempotency keys, its events in the outbox and the
-/// profile columns (and the row, when this service owns `users`). It holds the user
-/// exclusively, so the user's writes commit before it or find no user after it. Whether
-/// there was anything; erasing twice is harmless.
+/// check-ins, badge awards, activity, idempotency keys, its events in the outbox,
+/// revocations and the profile columns (and the row, when this service owns `users`). It
+/// holds the user exclusively, so the user's writes commit before it or find no user after
+/// it. The id alone is kept, as erased, so that nothing about the account is written again.
+/// Whether there was anything; erasing twice is harmless.
 #[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn erase(store: &dyn Store, clock: &dyn Clock, user: UserId) -> AppResult<bool> {
     retry(|| erase_once(store, clock, user)).await
@@ -130,6 +180,8 @@ async fn erase_in(
     delete_row: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
+    // A late UserCreated then finds the id erased.
+    tx.record_account_ending(user, Ending::Erased, now).await?;
     let rows = tx.erase_user_data(user).await?;
     let row = if delete_row {
         tx.delete_user(user).await?
@@ -152,6 +204,18 @@ pub async fn create(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Forgets the revoked tokens that can no longer validate: those past their expiry by more
+/// than `leeway`, by the system clock that tokens are checked against. How many.
+pub async fn purge_revoked_tokens(store: &dyn Store, leeway: TimeDelta) -> AppResult<u64> {
+    let Some(expired_before) = SystemClock.now().checked_sub_signed(leeway) else {
+        return Ok(0);
+    };
+    let mut tx = store.begin().await?;
+    let purged = tx.purge_revoked_tokens(expired_before).await?;
+    tx.commit().await?;
+    Ok(purged)
 }
 
 /// Forgets the keys of messages applied longer ago than [`INBOX_TTL`]: how many.

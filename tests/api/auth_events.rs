@@ -16,7 +16,7 @@ use crate::{
     },
 };
 
-fn created(id: i64, username: &str) -> Value {
+pub(crate) fn created(id: i64, username: &str) -> Value {
     json!({
         "event_type": "UserCreated",
         "user_id": id,
@@ -27,12 +27,12 @@ fn created(id: i64, username: &str) -> Value {
     })
 }
 
-fn event(event_type: &str, id: i64, at: f64) -> Value {
+pub(crate) fn event(event_type: &str, id: i64, at: f64) -> Value {
     json!({ "event_type": event_type, "user_id": id, "timestamp": at })
 }
 
 /// A service consuming `queue` on the machine's broker.
-async fn consuming(backend: Backend, queue: &str) -> TestApp {
+pub(crate) async fn consuming(backend: Backend, queue: &str) -> TestApp {
     consuming_after(backend, queue, None).await
 }
 
@@ -48,12 +48,12 @@ async fn consuming_after(backend: Backend, queue: &str, before: Option<&str>) ->
     builder.spawn().await
 }
 
-async fn status(app: &TestApp, path: &str) -> u16 {
+pub(crate) async fn status(app: &TestApp, path: &str) -> u16 {
     app.get(path).await.status().as_u16()
 }
 
 /// Waits until `GET path` answers `expected`.
-async fn until_status(app: &TestApp, path: &str, expected: u16) {
+pub(crate) async fn until_status(app: &TestApp, path: &str, expected: u16) {
     eventually(&format!("GET {path} answers {expected}"), || async {
         (status(app, path).await == expected).then_some(())
     })
@@ -188,12 +188,9 @@ async fn in_the_auth_services_table_only_missing_rows_are_inserted_and_its_colum
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_poison_message_is_dead_lettered_and_logged_without_its_email_while_the_next_good_one_is_applied()
  {
-    let Some(mut broker) = Broker::connect().await else {
+    let Some((broker, queue, dead)) = Broker::with_dead_lettered_queue().await else {
         return;
     };
-    let queue = broker.queue_name("user-events");
-    let dead = broker.queue_name("user-events-dead");
-    broker.declare_with_dead_letters(&queue, &dead).await;
     let dir = tempfile::tempdir().unwrap();
     let mut server = ChildServer::start(
         command(dir.path())
@@ -391,12 +388,15 @@ async fn two_replicas_on_one_queue_apply_each_message_once(backend: Backend) {
 /// check-in, badges (by the rules and by a trusted service), activity and an idempotency key.
 async fn give_data_everywhere(app: &TestApp, id: i64) {
     let token = token(id);
-    // An event waiting for the broker, as a service publishing events would hold.
+    // An event waiting for the broker, as a service publishing events would hold, and a
+    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it.
     app.db
         .execute(&format!(
             "INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
              VALUES ('event-of-{id}', {id}, 'profile.updated.v1', '{{\"user_id\":{id}}}', \
-             '2026-03-10T12:00:00Z')"
+             '2026-03-10T12:00:00Z'); \
+             INSERT INTO revoked_user_tokens (user_id, revoked_before) \
+             VALUES ({id}, '2026-03-10T12:00:00Z')"
         ))
         .await;
     json_body(

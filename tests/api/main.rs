@@ -2,6 +2,7 @@
 //! over a fresh database, once on SQLite and once on PostgreSQL (see `helpers`).
 
 mod access;
+mod account_life;
 mod asyncapi;
 mod auth;
 mod auth_events;
@@ -20,6 +21,7 @@ mod hardening;
 mod heatmap;
 mod helpers;
 mod icons;
+mod logouts;
 mod logs;
 mod metrics;
 mod operations;

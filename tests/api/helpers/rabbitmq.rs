@@ -1,5 +1,6 @@
 //! The machine's RabbitMQ (127.0.0.1:5672, guest/guest), used as the auth-service uses it:
-//! each test on queues of its own, deleted when the kit is dropped. [`Proxy`] stands
+//! each test on queues of its own, deleted when the kit is dropped, and policies of its own
+//! (set with `rabbitmqctl`, as an operator would), cleared likewise. [`Proxy`] stands
 //! between a service and the broker so that a test can take the broker away from the
 //! service (and give it back) without stopping the broker everyone shares.
 
@@ -12,12 +13,12 @@ use std::{
 use lapin::{
     BasicProperties, Channel, Connection, ConnectionProperties,
     options::{BasicGetOptions, BasicPublishOptions, QueueDeclareOptions, QueueDeleteOptions},
-    types::{AMQPValue, FieldTable},
+    types::FieldTable,
 };
-use serde_json::Value;
+use serde_json::{Value, json};
 use tokio::{net::TcpListener, task::JoinHandle};
 
-use super::after_the_test;
+use super::{after_the_test, eventually};
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 
@@ -26,6 +27,7 @@ pub struct Broker {
     channel: Channel,
     connection: Connection,
     queues: Vec<String>,
+    policies: Vec<String>,
 }
 
 impl Broker {
@@ -37,6 +39,7 @@ impl Broker {
                 channel: connection.create_channel().await.expect("a channel"),
                 connection,
                 queues: Vec::new(),
+                policies: Vec::new(),
             }),
             Err(err) if std::env::var("CI").is_ok_and(|v| v == "true") => {
                 panic!("CI=true and RabbitMQ is not reachable at {AMQP_URL}: {err}")
@@ -46,6 +49,28 @@ impl Broker {
                 None
             }
         }
+    }
+
+    /// Connects (see [`connect`](Self::connect)) and declares a fresh queue as the
+    /// auth-service does: the kit and the queue's name.
+    pub async fn with_queue() -> Option<(Self, String)> {
+        let mut broker = Self::connect().await?;
+        let queue = broker.queue_name("user-events");
+        broker.declare(&queue).await;
+        Some((broker, queue))
+    }
+
+    /// The same, with a queue of its own for what the first dead-letters by a policy (see
+    /// [`declare_with_dead_letters`](Self::declare_with_dead_letters)): the kit, the queue
+    /// and the dead letters' queue.
+    pub async fn with_dead_lettered_queue() -> Option<(Self, String, String)> {
+        let mut broker = Self::connect().await?;
+        let queue = broker.queue_name("user-events");
+        let dead = broker.queue_name("user-events-dead");
+        broker
+            .declare_with_dead_letters(&queue, &dead)
+            .await
+            .then_some((broker, queue, dead))
     }
 
     /// A fresh queue name for this test.
@@ -60,20 +85,45 @@ impl Broker {
         self.declare_with(queue, FieldTable::default()).await;
     }
 
-    /// Declares `queue` durable, dead-lettering rejected messages into `dead_letters`
-    /// (also declared) through the default exchange.
-    pub async fn declare_with_dead_letters(&mut self, queue: &str, dead_letters: &str) {
+    /// Declares `queue` as the auth-service does (durable, no arguments) and dead-letters
+    /// what it rejects into `dead_letters` (also declared) through the default exchange, by
+    /// a broker policy, as the README recommends. `false` when `rabbitmqctl` cannot set
+    /// policies here: the test is then skipped (with `CI=true` it fails).
+    pub async fn declare_with_dead_letters(&mut self, queue: &str, dead_letters: &str) -> bool {
         self.declare(dead_letters).await;
-        let mut arguments = FieldTable::default();
-        arguments.insert(
-            "x-dead-letter-exchange".into(),
-            AMQPValue::LongString("".into()),
-        );
-        arguments.insert(
-            "x-dead-letter-routing-key".into(),
-            AMQPValue::LongString(dead_letters.into()),
-        );
-        self.declare_with(queue, arguments).await;
+        self.declare(queue).await;
+        let policy = format!("dlx-{queue}");
+        let definition = json!({
+            "dead-letter-exchange": "",
+            "dead-letter-routing-key": dead_letters,
+        })
+        .to_string();
+        let pattern = format!("^{queue}$");
+        let set = [
+            "set_policy",
+            "--apply-to",
+            "queues",
+            &policy,
+            &pattern,
+            &definition,
+        ];
+        if rabbitmqctl(&set).await.is_none() {
+            return false;
+        }
+        self.policies.push(policy.clone());
+        eventually("the policy applies to the queue", || async {
+            let listed = run_rabbitmqctl(&["list_queues", "--formatter", "json", "name", "policy"])
+                .await
+                .unwrap_or_default();
+            let queues: Value = serde_json::from_str(&listed).unwrap_or_default();
+            queues
+                .as_array()?
+                .iter()
+                .any(|q| q["name"] == queue && q["policy"] == policy.as_str())
+                .then_some(())
+        })
+        .await;
+        true
     }
 
     async fn declare_with(&mut self, queue: &str, arguments: FieldTable) {
@@ -148,11 +198,50 @@ impl Broker {
     }
 }
 
+/// Runs `rabbitmqctl` (as root, or a user with the broker's Erlang cookie): its output when
+/// it succeeds, else why not.
+async fn run_rabbitmqctl(args: &[&str]) -> Result<String, String> {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let output = std::process::Command::new("rabbitmqctl")
+            .arg("--quiet")
+            .args(&args)
+            .output()
+            .map_err(|err| err.to_string())?;
+        if output.status.success() {
+            Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    })
+    .await
+    .map_err(|err| err.to_string())?
+}
+
+/// [`run_rabbitmqctl`] for a test: `None` when it cannot run here, said loudly; with
+/// `CI=true` a failure.
+async fn rabbitmqctl(args: &[&str]) -> Option<String> {
+    match run_rabbitmqctl(args).await {
+        Ok(output) => Some(output),
+        Err(why) if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("CI=true and rabbitmqctl {args:?} failed: {why}")
+        }
+        Err(why) => {
+            eprintln!("SKIPPED: rabbitmqctl cannot set policies here ({why})");
+            None
+        }
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         let channel = self.channel.clone();
         let queues = std::mem::take(&mut self.queues);
+        let policies = std::mem::take(&mut self.policies);
         after_the_test(async move {
+            for policy in policies {
+                let _ = run_rabbitmqctl(&["clear_policy", &policy]).await;
+            }
             for queue in queues {
                 let _ = channel
                     .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
