@@ -238,16 +238,28 @@ mod tests {
         dates: &[NaiveDate],
         today: NaiveDate,
     ) -> Streak {
+        walk_weeks(target, start, dates, today).0
+    }
+
+    /// The walk, with the first day of the run's first week (`None` at 0).
+    fn walk_weeks(
+        target: u32,
+        start: WeekStart,
+        dates: &[NaiveDate],
+        today: NaiveDate,
+    ) -> (Streak, Option<NaiveDate>) {
         let mut sorted = dates.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         let Some(&first) = sorted.first() else {
-            return Streak {
+            let streak = Streak {
                 streak_unit: StreakUnit::Week,
                 ..Streak::default()
             };
+            return (streak, None);
         };
         let (mut run, mut longest, mut freezes, mut frozen) = (0u32, 0u32, 0u32, Vec::new());
+        let mut run_start = None;
         let this_week = start.week_of(today);
         let mut week = start.week_of(first);
         // A check-in dated after today (the user moved west) makes its week the current one;
@@ -279,6 +291,9 @@ mod tests {
                 checked + left < target
             };
             if checked >= target {
+                if run == 0 {
+                    run_start = Some(week);
+                }
                 run += 1;
                 if run % FREEZE_EVERY_WEEKS == 0 && freezes < MAX_FREEZES {
                     freezes += 1;
@@ -290,19 +305,21 @@ mod tests {
                     frozen.push(week);
                 } else {
                     run = 0;
+                    run_start = None;
                     frozen.clear();
                 }
             }
             week = week + Days::new(7);
         }
-        Streak {
+        let streak = Streak {
             streak_count: run,
             longest_streak: longest,
             streak_unit: StreakUnit::Week,
             freezes_available: freezes,
             frozen_dates: frozen,
             last_checkin_date: sorted.last().copied(),
-        }
+        };
+        (streak, run_start)
     }
 
     fn week_start() -> impl Strategy<Value = WeekStart> {
@@ -338,9 +355,11 @@ mod tests {
                 + chrono::Duration::hours(hours_after);
             let today = streak::today(now, zone);
             let rule = Rule::Weekly { target, week_start: start };
+            let (walked, run_start) = walk_weeks(target, start, &dates, today);
+            prop_assert_eq!(streak::streak(rule, &dates, today), walked);
             prop_assert_eq!(
-                streak::streak(rule, &dates, today),
-                week_by_week(target, start, &dates, today)
+                StreakSummary::from_history(rule, dates).run_start_on(rule, today),
+                run_start
             );
         }
 
