@@ -405,6 +405,32 @@ async fn a_broker_outage_during_writes_loses_nothing(backend: Backend) {
     assert_eq!(ids, written);
 }
 
+/// The NATS stream deleted while the service runs: the next event creates it again and
+/// arrives, as it would on a RabbitMQ exchange declared again, with no restart.
+async fn a_nats_stream_deleted_while_the_service_runs_is_created_again(backend: Backend) {
+    let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber).await;
+    let ada = app.user(1).await;
+    app.create_goal(1, &ada, "before").await;
+    assert_eq!(
+        kinds(&subscriber.take(2).await),
+        ["goal.created.v1", "badge.awarded.v1"]
+    );
+    all_marked_published(&app).await;
+
+    subscriber.delete_stream().await;
+    let goal = app
+        .create_goal(1, &ada, "after the stream was deleted")
+        .await;
+
+    let arrived = subscriber.take(1).await;
+    assert_eq!(kinds(&arrived), ["goal.created.v1"]);
+    assert_eq!(arrived[0].data()["goal_id"], goal["id"]);
+    all_marked_published(&app).await;
+}
+
 /// With `EVENTS_URL` unset nothing is written to the outbox.
 async fn without_events_url_no_outbox_rows_are_written(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -441,6 +467,7 @@ crate::backend_tests!(
     a_day_taken_back_and_checked_in_again_announces_its_milestone_once,
     each_users_events_arrive_in_the_order_of_their_changes,
     a_broker_outage_during_writes_loses_nothing,
+    a_nats_stream_deleted_while_the_service_runs_is_created_again,
     without_events_url_no_outbox_rows_are_written,
     published_events_are_deleted_by_the_cleanup,
 );
