@@ -195,12 +195,12 @@ pub const EVENT_TYPES: [EventType; 11] = [
     },
     EventType {
         name: "streak.extended.v1",
-        summary: "A check-in lengthened a goal's streak (in days, or weeks for a weekly goal).",
+        summary: "A check-in lengthened a goal's streak past any length announced in its run (in days, or weeks for a weekly goal).",
         data: "StreakFacts",
     },
     EventType {
         name: "streak.milestone.v1",
-        summary: "A goal's daily streak reached 7, 30, 100 or 365 days.",
+        summary: "A goal's daily streak reached 7, 30, 100 or 365 days, announced once per run.",
         data: "MilestoneFacts",
     },
 ];
