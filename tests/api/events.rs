@@ -227,6 +227,15 @@ async fn on_nats_each_change_is_one_cloudevent_with_the_documented_attributes_an
     each_change_is_one_cloudevent_with_the_documented_attributes_and_data(backend, Bus::Nats).await
 }
 
+/// The streak events among `received`, each with its `streak`.
+fn streak_announcements(received: &[Received]) -> Vec<(String, u64)> {
+    received
+        .iter()
+        .filter(|r| r.kind().starts_with("streak."))
+        .map(|r| (r.kind().to_owned(), r.data()["streak"].as_u64().unwrap()))
+        .collect()
+}
+
 /// Seven consecutive days: the seventh check-in is a milestone.
 async fn a_seventh_day_in_a_row_is_announced_as_a_streak_milestone(backend: Backend) {
     let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
@@ -251,11 +260,7 @@ async fn a_seventh_day_in_a_row_is_announced_as_a_streak_milestone(backend: Back
     // The goal and its first badge; each day's check-in and streak; the milestone, and the
     // badges of 3 and 7 days.
     let everything = subscriber.take(2 + 7 * 2 + 3).await;
-    let streaks: Vec<_> = everything
-        .iter()
-        .filter(|r| r.kind().starts_with("streak."))
-        .map(|r| (r.kind().to_owned(), r.data()["streak"].as_u64().unwrap()))
-        .collect();
+    let streaks = streak_announcements(&everything);
     let mut expected: Vec<_> = (1..=7)
         .map(|n| ("streak.extended.v1".to_owned(), n))
         .collect();
@@ -304,11 +309,7 @@ async fn a_day_taken_back_and_checked_in_again_announces_its_milestone_once(back
     // badges of 3 and 7 days; three times the day taken back and added; the eighth day.
     let everything = subscriber.take(2 + 7 * 2 + 3 + 3 * 2 + 2).await;
     subscriber.assert_no_more(SETTLE).await;
-    let streaks: Vec<_> = everything
-        .iter()
-        .filter(|r| r.kind().starts_with("streak."))
-        .map(|r| (r.kind().to_owned(), r.data()["streak"].as_u64().unwrap()))
-        .collect();
+    let streaks = streak_announcements(&everything);
     let mut expected: Vec<_> = (1..=7)
         .map(|n| ("streak.extended.v1".to_owned(), n))
         .collect();
