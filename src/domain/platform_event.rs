@@ -387,27 +387,18 @@ mod tests {
 
     #[test]
     fn a_streak_that_did_not_grow_announces_nothing() {
-        let day = StreakUnit::Day;
-        assert!(
+        let from_three_to = |after| {
+            let longest = 5;
             grew(
                 StreakGrowth {
-                    longest: 5,
-                    ..growth(day, 3, 3)
+                    longest,
+                    ..growth(StreakUnit::Day, 3, after)
                 },
-                None
+                None,
             )
-            .is_empty()
-        );
-        assert!(
-            grew(
-                StreakGrowth {
-                    longest: 5,
-                    ..growth(day, 3, 1)
-                },
-                None
-            )
-            .is_empty()
-        );
+        };
+        assert!(from_three_to(3).is_empty());
+        assert!(from_three_to(1).is_empty());
     }
 
     #[test]

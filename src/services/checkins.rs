@@ -66,12 +66,6 @@ pub async fn add(
         Some(summary) => summary,
         None => history(&mut *tx, goal, rule).await?,
     };
-    tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
-        .await?;
-    tx.announce(
-        &PlatformEvent::checkin_added(user, goal, day, new.minutes),
-        now,
-    );
     let streak = summary.on(rule, today);
     let growth = StreakGrowth {
         unit: rule.unit(),
@@ -81,11 +75,17 @@ pub async fn add(
         run_start: summary.run_start_on(rule, today),
     };
     let held = AnnouncedRun::held(row.announced(), &stored, rule);
-    let (events, announced) = PlatformEvent::streak_grew(user, goal, growth, held);
-    for event in events {
+    let (streak_events, announced) = PlatformEvent::streak_grew(user, goal, growth, held);
+    tx.save_streak(goal, &summary, announced, 1).await?;
+    tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
+        .await?;
+    tx.announce(
+        &PlatformEvent::checkin_added(user, goal, day, new.minutes),
+        now,
+    );
+    for event in streak_events {
         tx.announce(&event, now);
     }
-    tx.save_streak(goal, &summary, announced, 1).await?;
     award_earned(
         &mut *tx,
         user,
