@@ -93,7 +93,8 @@ pub struct Config {
     )]
     pub rate_limit_redis_failure: RedisFailure,
 
-    /// Longest a request waits for Redis's answer before the failure mode applies.
+    /// While Redis is down: longest a request waits for its answer before the failure mode
+    /// applies.
     #[arg(
         long,
         env = "RATE_LIMIT_REDIS_TIMEOUT_MS",
@@ -101,6 +102,16 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_redis_timeout_ms: u64,
+
+    /// While Redis is up: how long a check may go unanswered before Redis is taken for down
+    /// (a slow answer from a busy service is waited for, not taken for an outage).
+    #[arg(
+        long,
+        env = "RATE_LIMIT_REDIS_DOWN_AFTER_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub rate_limit_redis_down_after_ms: u64,
 
     /// Prefix of the limiter's keys in Redis, so that several services can share one.
     #[arg(
@@ -357,6 +368,10 @@ impl Config {
 
     pub fn rate_limit_redis_timeout(&self) -> Duration {
         Duration::from_millis(self.rate_limit_redis_timeout_ms)
+    }
+
+    pub fn rate_limit_redis_down_after(&self) -> Duration {
+        Duration::from_millis(self.rate_limit_redis_down_after_ms)
     }
 
     pub fn shutdown_grace(&self) -> Duration {

@@ -4,10 +4,15 @@
 //! replica enforces one limit: GCRA in one Lua script, one round trip per request, on
 //! Redis's clock, in keys that expire once their bucket is full again.
 //!
-//! Redis is optional at start and may go away: a check it does not answer within
-//! `RATE_LIMIT_REDIS_TIMEOUT_MS` applies `RATE_LIMIT_REDIS_FAILURE` (serve without limiting,
-//! or 503), each change of state is logged once and counted in the metrics, and the
-//! connection manager reconnects by itself.
+//! Redis is optional at start and may go away; the failure mode (`RATE_LIMIT_REDIS_FAILURE`:
+//! serve without limiting, or 503) follows its health, not one request's patience. While
+//! Redis is up, a check waits for its answer: under load the answer is late because this
+//! process is busy, and serving the request unchecked then would open the limit exactly when
+//! it matters. Redis is down once a command fails (refused, lost) or goes unanswered for
+//! `RATE_LIMIT_REDIS_DOWN_AFTER_MS`; while down, a check waits at most
+//! `RATE_LIMIT_REDIS_TIMEOUT_MS` before the failure mode applies, and the first answer
+//! brings the limit back. Each change of state is logged once and counted in the metrics,
+//! and the connection manager reconnects by itself.
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -16,7 +21,7 @@ use std::{
         Arc,
         atomic::{AtomicU8, Ordering},
     },
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use axum::{
@@ -30,7 +35,7 @@ use governor::{
     middleware::StateInformationMiddleware, state::keyed::DefaultKeyedStateStore,
 };
 use redis::{
-    Script,
+    RedisResult, Script,
     aio::{ConnectionManager, ConnectionManagerConfig},
 };
 
@@ -182,13 +187,22 @@ struct RedisBuckets {
     connection: ConnectionManager,
     script: Script,
     prefix: String,
+    /// While Redis is down: longest a check waits.
     timeout: Duration,
+    /// While Redis is up: longest a check waits before Redis is taken for down.
+    down_after: Duration,
     failure: RedisFailure,
     state: RedisState,
 }
 
 /// Whether Redis answered the last check: logged and counted on each change only.
 struct RedisState(AtomicU8);
+
+impl RedisState {
+    fn is_down(&self) -> bool {
+        self.0.load(Ordering::Acquire) == DOWN
+    }
+}
 
 const UNKNOWN: u8 = 0;
 const UP: u8 = 1;
@@ -199,9 +213,12 @@ impl RedisBuckets {
         let client = redis::Client::open(url)
             .map_err(|err| anyhow::anyhow!("RATE_LIMIT_REDIS_URL is not a Redis URL: {err}"))?;
         // Reconnection attempts back off to at most a second, so the limit returns soon
-        // after Redis does; the requests meanwhile wait no longer than their timeout.
+        // after Redis does; the requests meanwhile wait no longer than their timeout. The
+        // connection forgets a command unanswered for as long as a check waits at most.
+        let down_after = config.rate_limit_redis_down_after();
         let manager = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(down_after))
             .set_max_delay(Duration::from_secs(1));
         let connection = ConnectionManager::new_lazy_with_config(client, manager)
             .map_err(|err| anyhow::anyhow!("the rate limiter's Redis client: {err}"))?;
@@ -210,6 +227,7 @@ impl RedisBuckets {
             script: Script::new(GCRA),
             prefix: config.rate_limit_redis_prefix.clone(),
             timeout: config.rate_limit_redis_timeout(),
+            down_after,
             failure: config.rate_limit_redis_failure,
             state: RedisState(AtomicU8::new(UNKNOWN)),
         })
@@ -235,13 +253,11 @@ impl RedisBuckets {
         let mut connection = self.connection.clone();
         let mut invocation = self.script.key(key);
         invocation.arg(per_minute);
-        let answer = tokio::time::timeout(
-            self.timeout,
-            invocation.invoke_async::<(u8, u32, u64)>(&mut connection),
-        )
-        .await;
+        let answer = self
+            .answer(invocation.invoke_async::<(u8, u32, u64)>(&mut connection))
+            .await;
         let cause = match answer {
-            Ok(Ok((admitted, remaining, wait_ms))) => {
+            Ok((admitted, remaining, wait_ms)) => {
                 self.observe(Ok(()));
                 return if admitted == 1 {
                     Decision::Admit { remaining }
@@ -251,14 +267,31 @@ impl RedisBuckets {
                     }
                 };
             }
-            Ok(Err(err)) => err.to_string(),
-            Err(_) => format!("no answer within {:?}", self.timeout),
+            Err(cause) => cause,
         };
         metrics::redis_error();
         self.observe(Err(&cause));
         match self.failure {
             RedisFailure::Open => Decision::Unlimited,
             RedisFailure::Closed => Decision::Unavailable,
+        }
+    }
+
+    /// Waits for Redis's answer to a check as its health says: while Redis is up (or not
+    /// yet known), until it comes or `down_after` passes, since a late answer is this
+    /// process being busy; while it is down, or once another check found it so, no longer
+    /// than `timeout`.
+    async fn answer<T>(&self, call: impl Future<Output = RedisResult<T>>) -> Result<T, String> {
+        let started = Instant::now();
+        let mut call = std::pin::pin!(call);
+        loop {
+            match tokio::time::timeout(self.timeout, &mut call).await {
+                Ok(answer) => return answer.map_err(|err| err.to_string()),
+                Err(_) if self.state.is_down() || started.elapsed() >= self.down_after => {
+                    return Err(format!("no answer within {:?}", started.elapsed()));
+                }
+                Err(_) => {}
+            }
         }
     }
 

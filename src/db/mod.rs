@@ -31,7 +31,7 @@ use crate::{
         badges::Tier,
         checkin::NewCheckin,
         goal::{Cadence, GoalFields, NewGoal, Schedule},
-        platform_event::PlatformEvent,
+        platform_event::{AnnouncedRun, PlatformEvent},
         profile::{Profile, TimeZone},
         streak::StreakSummary,
         version::Version,
@@ -337,11 +337,14 @@ pub trait Tx: Send {
     async fn checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<Option<CheckinRow>>;
     async fn delete_checkin(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
     async fn checkin_dates(&mut self, goal: GoalId) -> sqlx::Result<Vec<NaiveDate>>;
-    /// Stores the goal's streak summary and moves its check-in count by `checkins_added`.
+    /// Stores the goal's streak summary and how far its run was announced (`None` for a
+    /// streak counted again under a new rule), and moves its check-in count by
+    /// `checkins_added`.
     async fn save_streak(
         &mut self,
         goal: GoalId,
         summary: &StreakSummary,
+        announced: Option<AnnouncedRun>,
         checkins_added: i64,
     ) -> sqlx::Result<()>;
 
@@ -501,6 +504,9 @@ pub struct GoalRow {
     pub completed_at: Option<DateTime<Utc>>,
     #[sqlx(flatten)]
     pub streak: StreakRow,
+    /// How far the current run was announced: its first day and the longest announced.
+    pub streak_announced_run: Option<NaiveDate>,
+    pub streak_announced: i32,
     #[sqlx(try_from = "String")]
     pub cadence: Cadence,
     pub days_per_week: Option<i32>,
@@ -527,6 +533,14 @@ impl GoalRow {
 
     pub fn schedule(&self) -> Schedule {
         Schedule::from_stored(self.cadence, self.days_per_week)
+    }
+
+    /// The stored mark of the run's announcements, if any.
+    pub fn announced(&self) -> Option<AnnouncedRun> {
+        self.streak_announced_run.map(|start| AnnouncedRun {
+            start,
+            streak: u32::try_from(self.streak_announced).unwrap_or(0),
+        })
     }
 
     /// The version of this goal as shown on `today`, the owner's day: its streak is of that

@@ -33,7 +33,7 @@ use crate::{
         activity::NewEvent,
         checkin::NewCheckin,
         goal::{GoalFields, NewGoal},
-        platform_event::PlatformEvent,
+        platform_event::{AnnouncedRun, PlatformEvent},
         profile::Profile,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},

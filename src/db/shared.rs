@@ -592,6 +592,7 @@ macro_rules! impl_tx {
                 &mut self,
                 goal: GoalId,
                 summary: &StreakSummary,
+                announced: Option<AnnouncedRun>,
                 checkins_added: i64,
             ) -> sqlx::Result<()> {
                 let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
@@ -604,6 +605,8 @@ macro_rules! impl_tx {
                     .bind(Json(&summary.frozen_dates))
                     .bind(checkins_added)
                     .bind(count(summary.week_days))
+                    .bind(announced.map(|mark| mark.start))
+                    .bind(announced.map_or(0, |mark| count(mark.streak)))
                     .execute(&mut *self.tx)
                     .await?;
                 Ok(())

@@ -8,7 +8,8 @@ macro_rules! goal_columns {
     () => {
         "id, user_id, title, description, status, created_at, updated_at, completed_at, \
          last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, \
-         streak_week_days, cadence, days_per_week, revision"
+         streak_week_days, streak_announced_run, streak_announced, cadence, days_per_week, \
+         revision"
     };
 }
 pub(crate) use goal_columns;
@@ -100,12 +101,13 @@ pub const LONGEST_STREAK: &str = "\
     SELECT CAST(COALESCE(max(longest_streak), 0) AS BIGINT) FROM learning_goals \
     WHERE user_id = $1 AND cadence = 'daily'";
 
-/// The streak summary, and the check-in count moved by $7 (+1 or -1): a new revision of
-/// the goal, whose representation shows the streak.
+/// The streak summary, the check-in count moved by $7 (+1 or -1) and how far the run was
+/// announced ($9, $10): a new revision of the goal, whose representation shows the streak.
 pub const SAVE_STREAK: &str = "\
     UPDATE learning_goals SET last_checkin_date = $2, streak_run = $3, longest_streak = $4, \
     freezes_held = $5, frozen_dates = $6, checkin_count = checkin_count + $7, \
-    streak_week_days = $8, revision = revision + 1 WHERE id = $1";
+    streak_week_days = $8, streak_announced_run = $9, streak_announced = $10, \
+    revision = revision + 1 WHERE id = $1";
 
 macro_rules! checkin_columns {
     () => {

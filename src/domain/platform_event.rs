@@ -8,7 +8,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{GoalId, GoalStatus, UserId, streak::StreakUnit};
+use super::{
+    GoalId, GoalStatus, UserId,
+    streak::{Rule, StreakSummary, StreakUnit},
+};
 
 /// The streak lengths (in days) announced as milestones.
 pub const MILESTONES: [u32; 4] = [7, 30, 100, 365];
@@ -19,6 +22,43 @@ pub fn milestone_reached(before: u32, after: u32) -> Option<u32> {
         .into_iter()
         .rev()
         .find(|&milestone| before < milestone && milestone <= after)
+}
+
+/// How far a goal's current run has been announced: the run, known by its first day (see
+/// [`StreakSummary::run_start_on`]), and the longest streak announced in it. Kept with the
+/// goal, so that a day taken back and checked in again announces nothing a second time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AnnouncedRun {
+    pub start: NaiveDate,
+    pub streak: u32,
+}
+
+impl AnnouncedRun {
+    /// The mark a goal holds: the stored one or, for a goal without (its streak last moved
+    /// before marks were kept, or was counted again under a new rule), its summary's run as
+    /// far as it went, which was announced or counted then.
+    pub fn held(stored: Option<Self>, summary: &StreakSummary, rule: Rule) -> Option<Self> {
+        stored.or_else(|| {
+            let last = summary.last_checkin?;
+            summary.run_start_on(rule, last).map(|start| Self {
+                start,
+                streak: summary.run,
+            })
+        })
+    }
+}
+
+/// What a check-in did to a goal's streak, read on the owner's today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StreakGrowth {
+    pub unit: StreakUnit,
+    /// The streak before the check-in.
+    pub before: u32,
+    /// The streak after it, and the longest ever.
+    pub after: u32,
+    pub longest: u32,
+    /// The first day of the run the streak is in after it (`None` at 0).
+    pub run_start: Option<NaiveDate>,
 }
 
 /// A goal as events describe it.
@@ -155,12 +195,12 @@ pub const EVENT_TYPES: [EventType; 11] = [
     },
     EventType {
         name: "streak.extended.v1",
-        summary: "A check-in lengthened a goal's streak (in days, or weeks for a weekly goal).",
+        summary: "A check-in lengthened a goal's streak past any length announced in its run (in days, or weeks for a weekly goal).",
         data: "StreakFacts",
     },
     EventType {
         name: "streak.milestone.v1",
-        summary: "A goal's daily streak reached 7, 30, 100 or 365 days.",
+        summary: "A goal's daily streak reached 7, 30, 100 or 365 days, announced once per run.",
         data: "MilestoneFacts",
     },
 ];
@@ -242,37 +282,50 @@ impl PlatformEvent {
         })
     }
 
-    /// The events a check-in that took a goal's streak from `before` to `after` (days or
-    /// weeks, as `unit` says) announces: none when it did not lengthen it (a day before the
-    /// last check-in, or a weekly goal's week not met yet). Milestones are of daily streaks.
+    /// The events a check-in that grew a goal's streak announces, and the goal's mark after
+    /// them. A run announces each length once: the streak is extended (and a milestone of a
+    /// daily streak reached) only past both the streak before the check-in and the longest
+    /// already announced in the same run. So a day taken back and checked in again, which
+    /// reaches a length the run had reached, announces nothing; nor does a check-in that did
+    /// not lengthen the streak (a day before the last one, a weekly goal's week not met yet).
     pub fn streak_grew(
         user: UserId,
         goal: GoalId,
-        unit: StreakUnit,
-        before: u32,
-        (after, longest): (u32, u32),
-    ) -> Vec<Self> {
-        if after <= before {
-            return Vec::new();
+        growth: StreakGrowth,
+        held: Option<AnnouncedRun>,
+    ) -> (Vec<Self>, Option<AnnouncedRun>) {
+        let Some(start) = growth.run_start else {
+            return (Vec::new(), held);
+        };
+        let reached = match held {
+            Some(mark) if mark.start == start => growth.before.max(mark.streak),
+            _ => growth.before,
+        };
+        if growth.after <= reached {
+            return (Vec::new(), held);
         }
         let mut events = vec![Self::StreakExtended(StreakFacts {
             user_id: user,
             goal_id: goal,
-            streak: after,
-            longest_streak: longest,
-            unit,
+            streak: growth.after,
+            longest_streak: growth.longest,
+            unit: growth.unit,
         })];
-        if unit == StreakUnit::Day
-            && let Some(milestone) = milestone_reached(before, after)
+        if growth.unit == StreakUnit::Day
+            && let Some(milestone) = milestone_reached(reached, growth.after)
         {
             events.push(Self::StreakMilestone(MilestoneFacts {
                 user_id: user,
                 goal_id: goal,
                 milestone,
-                streak: after,
+                streak: growth.after,
             }));
         }
-        events
+        let mark = AnnouncedRun {
+            start,
+            streak: growth.after,
+        };
+        (events, Some(mark))
     }
 }
 
@@ -312,17 +365,45 @@ mod tests {
         assert_eq!(milestone_reached(5, 31), Some(30));
     }
 
+    fn date(day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, day).unwrap()
+    }
+
+    /// A streak from `before` to `after` (longest `after`) in a run starting on 1 March.
+    fn growth(unit: StreakUnit, before: u32, after: u32) -> StreakGrowth {
+        StreakGrowth {
+            unit,
+            before,
+            after,
+            longest: after,
+            run_start: (after > 0).then(|| date(1)),
+        }
+    }
+
+    fn grew(growth: StreakGrowth, held: Option<AnnouncedRun>) -> Vec<PlatformEvent> {
+        let (user, goal) = ids();
+        PlatformEvent::streak_grew(user, goal, growth, held).0
+    }
+
     #[test]
     fn a_streak_that_did_not_grow_announces_nothing() {
-        let (user, goal) = ids();
-        assert!(PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 3, (3, 5)).is_empty());
-        assert!(PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 3, (1, 5)).is_empty());
+        let from_three_to = |after| {
+            let longest = 5;
+            grew(
+                StreakGrowth {
+                    longest,
+                    ..growth(StreakUnit::Day, 3, after)
+                },
+                None,
+            )
+        };
+        assert!(from_three_to(3).is_empty());
+        assert!(from_three_to(1).is_empty());
     }
 
     #[test]
     fn a_streak_reaching_seven_days_is_extended_and_a_milestone() {
-        let (user, goal) = ids();
-        let events = PlatformEvent::streak_grew(user, goal, StreakUnit::Day, 6, (7, 7));
+        let events = grew(growth(StreakUnit::Day, 6, 7), None);
         let names: Vec<_> = events.iter().map(PlatformEvent::type_name).collect();
         assert_eq!(names, ["streak.extended.v1", "streak.milestone.v1"]);
         assert_eq!(
@@ -332,9 +413,69 @@ mod tests {
     }
 
     #[test]
-    fn a_weekly_streak_is_extended_in_weeks_and_has_no_day_milestones() {
+    fn a_length_the_run_already_announced_is_announced_no_more() {
         let (user, goal) = ids();
-        let events = PlatformEvent::streak_grew(user, goal, StreakUnit::Week, 6, (7, 7));
+        let (events, mark) =
+            PlatformEvent::streak_grew(user, goal, growth(StreakUnit::Day, 6, 7), None);
+        assert_eq!(events.len(), 2);
+        let mark = mark.unwrap();
+        assert_eq!(
+            mark,
+            AnnouncedRun {
+                start: date(1),
+                streak: 7
+            }
+        );
+        // The seventh day taken back and checked in again: the same run, the same length.
+        let (again, kept) =
+            PlatformEvent::streak_grew(user, goal, growth(StreakUnit::Day, 6, 7), Some(mark));
+        assert!(again.is_empty());
+        assert_eq!(kept, Some(mark));
+        // The eighth day is news, and no milestone.
+        let events = grew(growth(StreakUnit::Day, 7, 8), Some(mark));
+        let names: Vec<_> = events.iter().map(PlatformEvent::type_name).collect();
+        assert_eq!(names, ["streak.extended.v1"]);
+        // Another run (another first day) reaching 7 is announced as its own.
+        let other = StreakGrowth {
+            run_start: Some(date(20)),
+            ..growth(StreakUnit::Day, 6, 7)
+        };
+        assert_eq!(grew(other, Some(mark)).len(), 2);
+        // A weekly run, too, announces a week met again only once.
+        let week = AnnouncedRun {
+            start: date(1),
+            streak: 3,
+        };
+        assert!(grew(growth(StreakUnit::Week, 2, 3), Some(week)).is_empty());
+    }
+
+    #[test]
+    fn a_goal_without_a_mark_holds_its_summarys_run() {
+        let summary = StreakSummary::from_history(Rule::Daily, (1..=6).map(date));
+        assert_eq!(
+            AnnouncedRun::held(None, &summary, Rule::Daily),
+            Some(AnnouncedRun {
+                start: date(1),
+                streak: 6
+            })
+        );
+        let stored = AnnouncedRun {
+            start: date(1),
+            streak: 7,
+        };
+        assert_eq!(
+            AnnouncedRun::held(Some(stored), &summary, Rule::Daily),
+            Some(stored)
+        );
+        assert_eq!(
+            AnnouncedRun::held(None, &StreakSummary::default(), Rule::Daily),
+            None
+        );
+    }
+
+    #[test]
+    fn a_weekly_streak_is_extended_in_weeks_and_has_no_day_milestones() {
+        let events = grew(growth(StreakUnit::Week, 6, 7), None);
         assert_eq!(events.len(), 1);
         assert_eq!(
             serde_json::from_str::<serde_json::Value>(&events[0].data()).unwrap()["unit"],

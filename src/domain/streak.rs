@@ -135,6 +135,28 @@ impl StreakSummary {
         }
     }
 
+    /// The first day of the run the streak reads on `today`: a daily goal's first check-in
+    /// day of it, a weekly goal's first day of its first week. `None` when no streak reads
+    /// on `today`. A run is every day (or week) from there checked in or frozen, so it is
+    /// known by that day whatever is taken back or added at its end.
+    pub fn run_start_on(&self, rule: Rule, today: NaiveDate) -> Option<NaiveDate> {
+        let last = self.last_checkin?;
+        if self.on(rule, today).streak_count == 0 {
+            return None;
+        }
+        // Every day (week) of the run up to the last check-in is checked in or frozen.
+        let covered = u64::from(self.run) + self.frozen_dates.len() as u64;
+        match rule {
+            Rule::Daily => last.checked_sub_days(Days::new(covered - 1)),
+            Rule::Weekly { target, week_start } => {
+                let last_week_met = u64::from(self.week_days >= target);
+                week_start
+                    .week_of(last)
+                    .checked_sub_days(Days::new(7 * (covered - last_week_met)))
+            }
+        }
+    }
+
     /// Folds in a day after the last check-in.
     fn add_day(&mut self, date: NaiveDate) {
         if let Some(last) = self.last_checkin {
@@ -317,17 +339,26 @@ mod tests {
 
     /// The rules read literally: walk every day from the first check-in to today.
     fn day_by_day(dates: &[NaiveDate], today: NaiveDate) -> Streak {
+        walk_days(dates, today).0
+    }
+
+    /// The walk, with the first day of the run it ends in (`None` at 0).
+    fn walk_days(dates: &[NaiveDate], today: NaiveDate) -> (Streak, Option<NaiveDate>) {
         let mut sorted = dates.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         let Some(&first) = sorted.first() else {
-            return Streak::default();
+            return (Streak::default(), None);
         };
         let (mut run, mut longest, mut freezes, mut frozen) = (0u32, 0u32, 0u32, Vec::new());
+        let mut run_start = None;
         let mut d = first;
         let end = today.max(*sorted.last().unwrap());
         while d <= end {
             if sorted.binary_search(&d).is_ok() {
+                if run == 0 {
+                    run_start = Some(d);
+                }
                 run += 1;
                 if run % FREEZE_EVERY == 0 && freezes < MAX_FREEZES {
                     freezes += 1;
@@ -339,19 +370,21 @@ mod tests {
                     frozen.push(d);
                 } else {
                     run = 0;
+                    run_start = None;
                     frozen.clear();
                 }
             }
             d = d.succ_opt().unwrap();
         }
-        Streak {
+        let streak = Streak {
             streak_count: run,
             longest_streak: longest,
             streak_unit: StreakUnit::Day,
             freezes_available: freezes,
             frozen_dates: frozen,
             last_checkin_date: sorted.last().copied(),
-        }
+        };
+        (streak, run_start)
     }
 
     proptest! {
@@ -364,6 +397,19 @@ mod tests {
             let last = offsets.iter().copied().max().unwrap_or(0);
             let today = day(last + after);
             prop_assert_eq!(streak(Rule::Daily, &dates, today), day_by_day(&dates, today));
+        }
+
+        /// A run is known by its first day: the summary's is the walk's, on any later day.
+        #[test]
+        fn the_summary_knows_the_first_day_of_its_run(
+            offsets in proptest::collection::vec(0i64..120, 0..80),
+            after in 0i64..10,
+        ) {
+            let dates = days(&offsets);
+            let last = offsets.iter().copied().max().unwrap_or(0);
+            let today = day(last + after);
+            let summary = StreakSummary::from_history(Rule::Daily, dates.clone());
+            prop_assert_eq!(summary.run_start_on(Rule::Daily, today), walk_days(&dates, today).1);
         }
 
         #[test]

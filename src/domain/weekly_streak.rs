@@ -8,7 +8,8 @@
 //! - a week that ended below target (or the current week, once too few of its days are left
 //!   to meet it) spends a held freeze, which keeps the streak alive without adding to it;
 //!   with no freeze left the streak resets to 0. A current week that can still be met
-//!   breaks nothing;
+//!   breaks nothing. The days left are those from today to the week's end that come after
+//!   the last check-in: today, once checked in, is no longer left;
 //! - the longest streak is the best run ever, in weeks.
 //!
 //! The summary is the daily one's ([`StreakSummary`]) with `week_days`, the days checked in
@@ -55,12 +56,12 @@ pub(super) fn on(
         let (last_week, this_week) = (start.week_of(last), start.week_of(today));
         if this_week > last_week {
             close_weeks(&mut carried, target, start, last_week, this_week);
-            if days_left(start, today) < target {
+            if days_left(start, today, last) < target {
                 missed(&mut carried, this_week);
             }
         } else if this_week == last_week
             && summary.week_days < target
-            && days_left(start, today) < target - summary.week_days
+            && days_left(start, today, last) < target - summary.week_days
         {
             missed(&mut carried, this_week);
         }
@@ -94,10 +95,13 @@ fn close_weeks(
     }
 }
 
-/// Days of the week from `today` to its end, today included.
-fn days_left(start: WeekStart, today: NaiveDate) -> u32 {
+/// Days of the week left to meet its target: from `today` to the week's end, after the
+/// `last` check-in (a check-in dated after today, made before a move west, leaves only
+/// the days after it).
+fn days_left(start: WeekStart, today: NaiveDate, last: NaiveDate) -> u32 {
+    let first = last.succ_opt().map_or(today, |after| today.max(after));
     let end = start.next_week(today);
-    u32::try_from((end - today).num_days()).unwrap_or(0)
+    u32::try_from((end - first).num_days()).unwrap_or(0)
 }
 
 fn met(summary: &mut StreakSummary) {
@@ -174,6 +178,27 @@ mod tests {
     }
 
     #[test]
+    fn a_check_in_on_the_last_day_of_a_week_that_cannot_meet_its_target_extends_nothing() {
+        // Week 0 met; week 1 has nothing until its Sunday (day 13), 2 days needed. Checked
+        // in, Sunday is no longer left: the week is lost on that day, as it was before.
+        assert_eq!(streak(2, &[0, 1], 13).streak_count, 0);
+        let s = streak(2, &[0, 1, 13], 13);
+        assert_eq!((s.streak_count, s.longest_streak), (0, 1));
+        // Four weeks met hold a freeze; week 4 (days 28–34) gets only its Sunday: the freeze
+        // is spent on it, and the streak stays where it was.
+        let four_weeks = [0, 1, 7, 8, 14, 15, 21, 22];
+        assert_eq!(streak(2, &four_weeks, 27).freezes_available, 1);
+        let checked_in = streak(2, &[&four_weeks[..], &[34]].concat(), 34);
+        assert_eq!(
+            (checked_in.streak_count, checked_in.freezes_available),
+            (4, 0)
+        );
+        assert_eq!(checked_in.frozen_dates, [day(28)]);
+        // A second day that meets the target still counts on the last day.
+        assert_eq!(streak(2, &[0, 1, 10, 13], 13).streak_count, 2);
+    }
+
+    #[test]
     fn a_week_that_ended_below_target_breaks_the_streak() {
         let s = streak(2, &[0, 1, 7, 8, 14], 21);
         assert_eq!((s.streak_count, s.longest_streak), (0, 2));
@@ -213,16 +238,28 @@ mod tests {
         dates: &[NaiveDate],
         today: NaiveDate,
     ) -> Streak {
+        walk_weeks(target, start, dates, today).0
+    }
+
+    /// The walk, with the first day of the run's first week (`None` at 0).
+    fn walk_weeks(
+        target: u32,
+        start: WeekStart,
+        dates: &[NaiveDate],
+        today: NaiveDate,
+    ) -> (Streak, Option<NaiveDate>) {
         let mut sorted = dates.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
         let Some(&first) = sorted.first() else {
-            return Streak {
+            let streak = Streak {
                 streak_unit: StreakUnit::Week,
                 ..Streak::default()
             };
+            return (streak, None);
         };
         let (mut run, mut longest, mut freezes, mut frozen) = (0u32, 0u32, 0u32, Vec::new());
+        let mut run_start = None;
         let this_week = start.week_of(today);
         let mut week = start.week_of(first);
         // A check-in dated after today (the user moved west) makes its week the current one;
@@ -233,8 +270,18 @@ mod tests {
                 u32::try_from(sorted.iter().filter(|d| start.week_of(**d) == week).count())
                     .unwrap();
             let ended = week < current;
+            // The days left: today and the rest of the week, but none at or before a
+            // check-in (today, once checked in, is no longer left).
             let left = if week == this_week {
-                u32::try_from((start.next_week(today) - today).num_days()).unwrap()
+                let mut left = 0;
+                let mut d = today;
+                while d < start.next_week(today) {
+                    if sorted.iter().all(|checked| *checked < d) {
+                        left += 1;
+                    }
+                    d = d.succ_opt().unwrap();
+                }
+                left
             } else {
                 7
             };
@@ -244,6 +291,9 @@ mod tests {
                 checked + left < target
             };
             if checked >= target {
+                if run == 0 {
+                    run_start = Some(week);
+                }
                 run += 1;
                 if run % FREEZE_EVERY_WEEKS == 0 && freezes < MAX_FREEZES {
                     freezes += 1;
@@ -255,19 +305,21 @@ mod tests {
                     frozen.push(week);
                 } else {
                     run = 0;
+                    run_start = None;
                     frozen.clear();
                 }
             }
             week = week + Days::new(7);
         }
-        Streak {
+        let streak = Streak {
             streak_count: run,
             longest_streak: longest,
             streak_unit: StreakUnit::Week,
             freezes_available: freezes,
             frozen_dates: frozen,
             last_checkin_date: sorted.last().copied(),
-        }
+        };
+        (streak, run_start)
     }
 
     fn week_start() -> impl Strategy<Value = WeekStart> {
@@ -303,9 +355,11 @@ mod tests {
                 + chrono::Duration::hours(hours_after);
             let today = streak::today(now, zone);
             let rule = Rule::Weekly { target, week_start: start };
+            let (walked, run_start) = walk_weeks(target, start, &dates, today);
+            prop_assert_eq!(streak::streak(rule, &dates, today), walked);
             prop_assert_eq!(
-                streak::streak(rule, &dates, today),
-                week_by_week(target, start, &dates, today)
+                StreakSummary::from_history(rule, dates).run_start_on(rule, today),
+                run_start
             );
         }
 
@@ -346,6 +400,36 @@ mod tests {
                 let summary = StreakSummary::from_history(rule, dates.clone());
                 prop_assert_eq!(summary.on(rule, today), week_by_week(target, start, &dates, today));
             }
+        }
+
+        /// A check-in on the last day of a week that holds too few days to meet its target
+        /// even with that day: the literal reading, and no figure moves (the week was
+        /// already lost that morning).
+        #[test]
+        fn a_check_in_on_the_last_day_of_a_week_that_cannot_meet_its_target_changes_no_figure(
+            offsets in proptest::collection::vec(0i64..120, 0..60),
+            target in 2u32..=7,
+            start in week_start(),
+            earlier in proptest::collection::btree_set(0u64..6, 0..6),
+            weeks_later in 0u64..3,
+        ) {
+            let rule = Rule::Weekly { target, week_start: start };
+            let mut dates = days(&offsets);
+            let after = dates.iter().max().copied().unwrap_or(day(0));
+            let week = start.next_week(after) + Days::new(7 * weeks_later);
+            let last_day = start.next_week(week).pred_opt().unwrap();
+            // At most target - 2 days before the last: the week stays below target.
+            let room = usize::try_from(target - 2).unwrap();
+            dates.extend(earlier.iter().take(room).map(|n| week + Days::new(*n)));
+            let before = StreakSummary::from_history(rule, dates.clone()).on(rule, last_day);
+            dates.push(last_day);
+            let checked_in = StreakSummary::from_history(rule, dates.clone()).on(rule, last_day);
+            prop_assert_eq!(&checked_in, &week_by_week(target, start, &dates, last_day));
+            prop_assert_eq!(
+                (checked_in.streak_count, checked_in.longest_streak, checked_in.freezes_available),
+                (before.streak_count, before.longest_streak, before.freezes_available)
+            );
+            prop_assert_eq!(checked_in.frozen_dates, before.frozen_dates);
         }
 
         #[test]

@@ -8,7 +8,7 @@ use crate::{
         activity::NewEvent,
         badges::Measure,
         checkin::CheckinRequest,
-        platform_event::PlatformEvent,
+        platform_event::{AnnouncedRun, PlatformEvent, StreakGrowth},
         streak::{self, Rule, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
@@ -71,26 +71,29 @@ async fn add_once(
             created: false,
         });
     };
-    let summary = match row.streak.summary().with_later_day(rule, day) {
+    let stored = row.streak.summary();
+    let summary = match stored.with_later_day(rule, day) {
         Some(summary) => summary,
         None => history(&mut *tx, goal, rule).await?,
     };
-    tx.save_streak(goal, &summary, 1).await?;
+    let streak = summary.on(rule, today);
+    let growth = StreakGrowth {
+        unit: rule.unit(),
+        before: stored.on(rule, today).streak_count,
+        after: streak.streak_count,
+        longest: streak.longest_streak,
+        run_start: summary.run_start_on(rule, today),
+    };
+    let held = AnnouncedRun::held(row.announced(), &stored, rule);
+    let (streak_events, announced) = PlatformEvent::streak_grew(user, goal, growth, held);
+    tx.save_streak(goal, &summary, announced, 1).await?;
     tx.insert_event(user, &NewEvent::checkin_added(goal, &row.title, day), now)
         .await?;
     tx.announce(
         &PlatformEvent::checkin_added(user, goal, day, new.minutes),
         now,
     );
-    let before = row.streak.summary().on(rule, today).streak_count;
-    let streak = summary.on(rule, today);
-    for event in PlatformEvent::streak_grew(
-        user,
-        goal,
-        rule.unit(),
-        before,
-        (streak.streak_count, streak.longest_streak),
-    ) {
+    for event in streak_events {
         tx.announce(&event, now);
     }
     award_earned(
@@ -140,7 +143,9 @@ async fn remove_once(
     }
     let rule = row.schedule().rule(owner.week_start());
     let summary = history(&mut *tx, goal, rule).await?;
-    tx.save_streak(goal, &summary, -1).await?;
+    // The run keeps what it announced: checked in again, the day is not news.
+    let held = AnnouncedRun::held(row.announced(), &row.streak.summary(), rule);
+    tx.save_streak(goal, &summary, held, -1).await?;
     let now = clock.now();
     tx.insert_event(user, &NewEvent::checkin_removed(goal, &row.title, day), now)
         .await?;

@@ -142,10 +142,11 @@ async fn update_once(
     let mut updated = tx.save_goal(user, goal, &fields, now).await?;
     let mut streak = streak;
     if fields.schedule != current.schedule() {
-        // A new cadence or target: the same check-ins, counted by the new rule.
+        // A new cadence or target: the same check-ins, counted by the new rule (whose runs
+        // and their announcements start from that count).
         let rule = fields.schedule.rule(week_start);
         let summary = history(&mut *tx, goal, rule).await?;
-        tx.save_streak(goal, &summary, 0).await?;
+        tx.save_streak(goal, &summary, None, 0).await?;
         streak = summary.on(rule, today);
         updated = tx.lock_goal(user, goal).await?.ok_or_else(|| {
             AppError::Internal(anyhow::anyhow!("goal vanished inside its transaction"))

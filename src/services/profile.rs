@@ -61,7 +61,7 @@ async fn update_once(
         for goal in tx.weekly_goals(user).await? {
             let rule = goal.schedule().rule(profile.week_start);
             let summary = history(&mut *tx, goal.id, rule).await?;
-            tx.save_streak(goal.id, &summary, 0).await?;
+            tx.save_streak(goal.id, &summary, None, 0).await?;
         }
     }
     tx.insert_event(user, &NewEvent::profile_updated(), now)

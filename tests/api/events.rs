@@ -227,6 +227,15 @@ async fn on_nats_each_change_is_one_cloudevent_with_the_documented_attributes_an
     each_change_is_one_cloudevent_with_the_documented_attributes_and_data(backend, Bus::Nats).await
 }
 
+/// The streak events among `received`, each with its `streak`.
+fn streak_announcements(received: &[Received]) -> Vec<(String, u64)> {
+    received
+        .iter()
+        .filter(|r| r.kind().starts_with("streak."))
+        .map(|r| (r.kind().to_owned(), r.data()["streak"].as_u64().unwrap()))
+        .collect()
+}
+
 /// Seven consecutive days: the seventh check-in is a milestone.
 async fn a_seventh_day_in_a_row_is_announced_as_a_streak_milestone(backend: Backend) {
     let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
@@ -251,11 +260,7 @@ async fn a_seventh_day_in_a_row_is_announced_as_a_streak_milestone(backend: Back
     // The goal and its first badge; each day's check-in and streak; the milestone, and the
     // badges of 3 and 7 days.
     let everything = subscriber.take(2 + 7 * 2 + 3).await;
-    let streaks: Vec<_> = everything
-        .iter()
-        .filter(|r| r.kind().starts_with("streak."))
-        .map(|r| (r.kind().to_owned(), r.data()["streak"].as_u64().unwrap()))
-        .collect();
+    let streaks = streak_announcements(&everything);
     let mut expected: Vec<_> = (1..=7)
         .map(|n| ("streak.extended.v1".to_owned(), n))
         .collect();
@@ -266,6 +271,56 @@ async fn a_seventh_day_in_a_row_is_announced_as_a_streak_milestone(backend: Back
         .find(|r| r.kind() == "streak.milestone.v1")
         .unwrap();
     assert_eq!(milestone.data()["milestone"], 7);
+}
+
+/// The report: on a 6-day streak, today checked in, taken back and checked in again, three
+/// times. The run announces 7 days and its milestone once; the day taken back and added
+/// again is not news (neither a milestone nor an extension to a length already announced),
+/// and the eighth day is.
+async fn a_day_taken_back_and_checked_in_again_announces_its_milestone_once(backend: Backend) {
+    let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber).await;
+    let ada = app.user(1).await;
+    let goal = app.create_goal(1, &ada, "Daily reading").await["id"].clone();
+    let checkins = format!("/users/1/goals/{goal}/checkins");
+    let check_in = || async {
+        let answer = json_body(app.post(&checkins, Some(&ada), &json!({})).await, 201).await;
+        answer["streak"]["streak_count"].clone()
+    };
+    for day in 0..7 {
+        if day > 0 {
+            app.clock.advance(TimeDelta::days(1));
+        }
+        check_in().await;
+    }
+    // The seventh day, six after the clock's 10 March.
+    let today = "2026-03-16";
+    for _ in 0..3 {
+        let removed = app.delete(&format!("{checkins}/{today}"), Some(&ada)).await;
+        assert_eq!(removed.status(), 204);
+        assert_eq!(check_in().await, 7);
+    }
+    app.clock.advance(TimeDelta::days(1));
+    assert_eq!(check_in().await, 8);
+
+    // The goal and its first badge; seven days with their streaks, the milestone and the
+    // badges of 3 and 7 days; three times the day taken back and added; the eighth day.
+    let everything = subscriber.take(2 + 7 * 2 + 3 + 3 * 2 + 2).await;
+    subscriber.assert_no_more(SETTLE).await;
+    let streaks = streak_announcements(&everything);
+    let mut expected: Vec<_> = (1..=7)
+        .map(|n| ("streak.extended.v1".to_owned(), n))
+        .collect();
+    expected.push(("streak.milestone.v1".to_owned(), 7));
+    expected.push(("streak.extended.v1".to_owned(), 8));
+    assert_eq!(streaks, expected);
+    let retakes: Vec<_> = everything[19..25].iter().map(Received::kind).collect();
+    assert_eq!(
+        retakes,
+        ["checkin.removed.v1", "checkin.added.v1"].repeat(3)
+    );
 }
 
 /// Four users writing at once, each one change after another: every user's events arrive
@@ -351,6 +406,32 @@ async fn a_broker_outage_during_writes_loses_nothing(backend: Backend) {
     assert_eq!(ids, written);
 }
 
+/// The NATS stream deleted while the service runs: the next event creates it again and
+/// arrives, as it would on a RabbitMQ exchange declared again, with no restart.
+async fn a_nats_stream_deleted_while_the_service_runs_is_created_again(backend: Backend) {
+    let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber).await;
+    let ada = app.user(1).await;
+    app.create_goal(1, &ada, "before").await;
+    assert_eq!(
+        kinds(&subscriber.take(2).await),
+        ["goal.created.v1", "badge.awarded.v1"]
+    );
+    all_marked_published(&app).await;
+
+    subscriber.delete_stream().await;
+    let goal = app
+        .create_goal(1, &ada, "after the stream was deleted")
+        .await;
+
+    let arrived = subscriber.take(1).await;
+    assert_eq!(kinds(&arrived), ["goal.created.v1"]);
+    assert_eq!(arrived[0].data()["goal_id"], goal["id"]);
+    all_marked_published(&app).await;
+}
+
 /// With `EVENTS_URL` unset nothing is written to the outbox.
 async fn without_events_url_no_outbox_rows_are_written(backend: Backend) {
     let app = TestApp::spawn(backend).await;
@@ -384,8 +465,10 @@ crate::backend_tests!(
     on_rabbitmq_each_change_is_one_cloudevent_with_the_documented_attributes_and_data,
     on_nats_each_change_is_one_cloudevent_with_the_documented_attributes_and_data,
     a_seventh_day_in_a_row_is_announced_as_a_streak_milestone,
+    a_day_taken_back_and_checked_in_again_announces_its_milestone_once,
     each_users_events_arrive_in_the_order_of_their_changes,
     a_broker_outage_during_writes_loses_nothing,
+    a_nats_stream_deleted_while_the_service_runs_is_created_again,
     without_events_url_no_outbox_rows_are_written,
     published_events_are_deleted_by_the_cleanup,
 );

@@ -6,7 +6,11 @@
 use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, json_body, problem};
+use crate::helpers::{
+    Backend, TestApp,
+    events::{Bus, Subscriber},
+    json_body, problem,
+};
 
 /// 2026-03-10, where test clocks start, is a Tuesday.
 async fn weekly_goal(app: &TestApp, token: &str, days_per_week: i64) -> Value {
@@ -134,6 +138,69 @@ async fn a_weeks_target_met_counts_at_once_and_a_week_that_can_no_longer_be_met_
         figures(&read(&app, &goal).await),
         (json!(0), json!(1), json!("week"))
     );
+}
+
+/// The report: in `Etc/GMT+12`, on a Sunday, a twice-a-week goal with nothing yet that week.
+/// Checked in, Sunday is no longer left: the week is lost, the streak stays 0, and nothing
+/// announces it extended.
+async fn a_check_in_on_the_last_day_of_a_week_that_cannot_meet_its_target_extends_nothing(
+    backend: Backend,
+) {
+    let Some(mut subscriber) = Subscriber::start(Bus::Nats).await else {
+        return;
+    };
+    // 08:00 on Monday 9 March in Etc/GMT+12 (UTC−12).
+    let monday = Utc.with_ymd_and_hms(2026, 3, 9, 20, 0, 0).unwrap();
+    let app = TestApp::builder(backend)
+        .at(monday)
+        .config(|c| subscriber.configure(&mut c.events))
+        .spawn()
+        .await;
+    let ada = app.user(1).await;
+    let zone = app
+        .put("/users/1", Some(&ada), &json!({"timezone": "Etc/GMT+12"}))
+        .await;
+    assert_eq!(zone.status(), 200);
+    let goal = weekly_goal(&app, &ada, 2).await;
+    check_in(&app, &ada, &goal, None).await;
+    app.clock.advance(TimeDelta::days(1));
+    assert_eq!(
+        check_in(&app, &ada, &goal, None).await["streak"]["streak_count"],
+        1
+    );
+
+    // 18:00 on Sunday 22 March there, already Monday in UTC; nothing this week yet.
+    app.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 23, 6, 0, 0).unwrap());
+    assert_eq!(read(&app, &goal).await["streak_count"], 0);
+    let sunday = check_in(&app, &ada, &goal, None).await;
+    assert_eq!(sunday["date"], "2026-03-22");
+    assert_eq!(
+        (
+            sunday["streak"]["streak_count"].clone(),
+            sunday["streak"]["longest_streak"].clone()
+        ),
+        (json!(0), json!(1))
+    );
+    assert_eq!(read(&app, &goal).await["streak_count"], 0);
+
+    // The zone, the goal and its badge, two check-ins and the week met; then Sunday's
+    // check-in, and nothing after it.
+    let events = subscriber.take(7).await;
+    let kinds: Vec<_> = events.iter().map(|e| e.kind()).collect();
+    assert_eq!(
+        kinds[3..],
+        [
+            "checkin.added.v1",
+            "checkin.added.v1",
+            "streak.extended.v1",
+            "checkin.added.v1"
+        ]
+    );
+    assert_eq!(events[6].data()["date"], "2026-03-22");
+    subscriber
+        .assert_no_more(std::time::Duration::from_millis(700))
+        .await;
 }
 
 async fn changing_the_cadence_or_the_target_counts_the_same_check_ins_again(backend: Backend) {
@@ -298,6 +365,7 @@ crate::backend_tests!(
     a_weekly_goal_says_its_cadence_target_and_unit_and_a_daily_one_its_own,
     a_bad_cadence_or_target_is_a_422_naming_the_field_and_writes_nothing,
     a_weeks_target_met_counts_at_once_and_a_week_that_can_no_longer_be_met_ends_the_streak,
+    a_check_in_on_the_last_day_of_a_week_that_cannot_meet_its_target_extends_nothing,
     changing_the_cadence_or_the_target_counts_the_same_check_ins_again,
     a_new_week_start_counts_weekly_goals_again_in_the_new_weeks,
     four_weeks_met_in_a_row_earn_the_weekly_streak_badge,

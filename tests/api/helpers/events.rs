@@ -326,6 +326,19 @@ impl Subscriber {
         received
     }
 
+    /// NATS: deletes the test's stream, as a clumsy operator would while the service runs;
+    /// the next read waits for the stream to exist again and reads it from its start.
+    pub async fn delete_stream(&mut self) {
+        let Inbox::Nats { context, messages } = &mut self.inbox else {
+            panic!("only a NATS stream can be deleted");
+        };
+        *messages = None;
+        context
+            .delete_stream(&self.name)
+            .await
+            .expect("the stream deleted");
+    }
+
     /// Asserts that nothing more arrives within `patience`.
     pub async fn assert_no_more(&mut self, patience: Duration) {
         if let Some(extra) = self.next_within(patience).await {

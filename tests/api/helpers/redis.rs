@@ -1,6 +1,6 @@
 //! Redis for the rate limiter's tests: the machine's at 127.0.0.1:6379, shared, each test
 //! under a key prefix of its own; and [`PrivateRedis`], a `redis-server` a test starts on a
-//! port of its own so that it can stop it and start it again (never the shared one).
+//! port of its own so that it can stop, pause and start it again (never the shared one).
 
 use std::{
     net::TcpListener,
@@ -105,6 +105,26 @@ impl PrivateRedis {
             async move { ping(&url).await.ok() }
         })
         .await;
+    }
+
+    /// Stops the server in its tracks (SIGSTOP): connections stay open and nothing answers,
+    /// as with a Redis cut off by the network.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused server run again (SIGCONT).
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let child = self.child.as_ref().expect("the private Redis is running");
+        let status = Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal}");
     }
 
     /// Kills the server: every connection to it drops, and the port refuses new ones.
