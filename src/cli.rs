@@ -3,7 +3,7 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::{Arg, Parser, Subcommand};
 use jsonwebtoken::{EncodingKey, Header, encode};
 use serde_json::{Map, Value, json};
 
@@ -23,7 +23,8 @@ use crate::{
 
 /// Profiles, badges and the learning tracker of a learning platform, beside its auth-service.
 #[derive(Debug, Parser)]
-#[command(name = "user-service", version)]
+// Every setting may follow the subcommand too: `user-service badges add --database-url …`.
+#[command(name = "user-service", version, mut_args = |arg: Arg| arg.global(true))]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -261,5 +262,35 @@ fn shutdown_signal() -> impl std::future::Future<Output = Stop> {
         };
         tracing::info!(?stop, "shutdown signal received");
         stop
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn every_setting_is_a_global_flag_read_from_the_variable_of_its_name() {
+        let command = Cli::command();
+        let settings: Vec<&Arg> = command.get_arguments().collect();
+        assert!(settings.len() >= 40, "{}", settings.len());
+        for arg in settings {
+            let flag = arg.get_long().expect("every setting is a flag");
+            let variable = flag.to_uppercase().replace('-', "_");
+            assert_eq!(
+                arg.get_env().and_then(|v| v.to_str()),
+                Some(variable.as_str()),
+                "--{flag}"
+            );
+            assert!(
+                arg.is_global_set(),
+                "--{flag} is accepted after a subcommand"
+            );
+        }
+        let parsed =
+            Cli::try_parse_from(["user-service", "migrate", "--db-max-connections", "3"]).unwrap();
+        assert_eq!(parsed.config.db_max_connections, 3);
     }
 }

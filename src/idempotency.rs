@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     clock::Clock,
     db::{Store, Tx},
-    domain::{GoalId, UserId, goal::CreatedGoal},
-    error::{AppError, AppResult, FieldError},
+    domain::{FieldError, GoalId, UserId, goal::CreatedGoal},
+    error::{AppError, AppResult},
 };
 
 /// How long a key is remembered.

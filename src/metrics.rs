@@ -2,12 +2,18 @@
 //! request, `/metrics` (on the main listener or on `METRICS_ADDR`), and one function per
 //! figure for the modules that have something to count. Every name is listed here, with
 //! its labels, and in the README; labels never carry a raw path, a token or personal data.
+//!
+//! It names nothing of the crate: the modules above feed it figures, and the database's
+//! pools are read at each scrape through [`Pools`], which the database implements.
 
-use std::{sync::OnceLock, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::{
     Router,
-    extract::{MatchedPath, Request, State},
+    extract::{FromRef, MatchedPath, Request, State},
     http::{HeaderValue, Method, header},
     middleware::Next,
     response::{IntoResponse, Response},
@@ -17,8 +23,6 @@ use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gau
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio::time::Instant;
 use utoipa_axum::{router::OpenApiRouter, routes};
-
-use crate::{db::PoolFigures, state::AppState};
 
 const HTTP_REQUESTS: &str = "user_service_http_requests_total";
 const HTTP_DURATION: &str = "user_service_http_request_duration_seconds";
@@ -186,13 +190,38 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
+/// One connection pool's connections at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub name: &'static str,
+    /// Connections open, in use or idle.
+    pub size: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+/// Connection pools, read at each scrape rather than reported on every change: the
+/// database's (`db::Store`).
+pub trait Pools: Send + Sync {
+    /// How full each pool is, now.
+    fn pools(&self) -> Vec<PoolFigures>;
+}
+
 /// `/metrics` for the main listener, documented beside the probes.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes<S>() -> OpenApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Pools>: FromRef<S>,
+{
     OpenApiRouter::new().routes(routes!(metrics))
 }
 
 /// `/metrics` alone, for the listener of `METRICS_ADDR`.
-pub fn router(state: AppState) -> Router {
+pub fn router<S>(state: S) -> Router
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<dyn Pools>: FromRef<S>,
+{
     Router::new()
         .route("/metrics", get(metrics))
         .with_state(state)
@@ -210,9 +239,8 @@ pub fn router(state: AppState) -> Router {
         body = String
     ))
 )]
-async fn metrics(State(state): State<AppState>) -> Response {
-    // The pools are read when asked rather than reported on every change.
-    for pool in state.store.pools() {
+async fn metrics(State(pools): State<Arc<dyn Pools>>) -> Response {
+    for pool in pools.pools() {
         record_pool(&pool);
     }
     let mut response = handle().render().into_response();

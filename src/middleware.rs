@@ -148,7 +148,7 @@ pub async fn private_when_authenticated(request: Request, next: Next) -> Respons
     response
 }
 
-/// A strong entity tag of a JSON representation: the first 128 bits of its SHA-256.
+/// A strong entity tag of a representation: the first 128 bits of its SHA-256.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
     format!(
@@ -204,17 +204,25 @@ pub fn with_version(answer: impl IntoResponse, version: &version::Version) -> Re
     response
 }
 
-/// `ETag` on every JSON answer to a GET or PUT (the version its handler tagged it with,
-/// else a digest of its bytes), and 304 when a GET's `If-None-Match` names it.
-pub async fn conditional_get(request: Request, next: Next) -> Response {
-    if request.method() != Method::GET && request.method() != Method::PUT {
+/// `ETag` on every answer to a GET, HEAD or PUT that is a representation of the API (JSON,
+/// or an SVG picture): the version its handler tagged it with, else a digest of its bytes;
+/// and 304 when a GET's or HEAD's `If-None-Match` names it. Handlers set only the body, its
+/// type and their `Cache-Control`, which the 304 carries too.
+pub async fn conditional_get(mut request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    if method != Method::GET && method != Method::HEAD && method != Method::PUT {
         return next.run(request).await;
     }
-    let if_none_match = (request.method() == Method::GET)
+    // A HEAD is answered as its GET, tag and all (RFC 9110 §9.3.2); its body is dropped on
+    // the way out, after this has read it.
+    if method == Method::HEAD {
+        *request.method_mut() = Method::GET;
+    }
+    let if_none_match = (method != Method::PUT)
         .then(|| request.headers().get(header::IF_NONE_MATCH).cloned())
         .flatten();
     let response = next.run(request).await;
-    if response.status() != StatusCode::OK || !is_json(response.headers()) {
+    if response.status() != StatusCode::OK || !is_representation(response.headers()) {
         return response;
     }
     if let Some(tagged) = response.headers().get(header::ETAG) {
@@ -253,11 +261,15 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> Response {
     not_modified
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+/// The media types of the API's representations. Others (the pages and scripts of `/docs`)
+/// are served as they are.
+const TAGGED_TYPES: [&str; 2] = ["application/json", "image/svg+xml"];
+
+fn is_representation(headers: &HeaderMap) -> bool {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        .is_some_and(|v| TAGGED_TYPES.iter().any(|t| v.starts_with(t)))
 }
 
 #[cfg(test)]

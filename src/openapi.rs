@@ -15,12 +15,13 @@ use utoipa::{
 
 use crate::{
     domain::{
+        FieldError,
         badges::CODE_PATTERN,
         checkin, goal,
         profile::{self, AVATAR_URL_PATTERN},
         text::{Kind, pattern},
     },
-    error::{FieldError, Problem},
+    error::Problem,
     idempotency,
 };
 

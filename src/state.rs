@@ -6,7 +6,9 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::{auth::Authenticator, clock::Clock, db::Store};
+use axum::extract::FromRef;
+
+use crate::{auth::Authenticator, clock::Clock, db::Store, metrics::Pools};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +18,20 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// `CARD_MAX_AGE_SECS`: the profile card's cache lifetime.
     pub card_max_age_secs: u64,
+}
+
+/// The token verifier, for the `AuthUser` extractor (which knows no `AppState`).
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// The database's pools, for a scrape of `/metrics` (which knows no `AppState`).
+impl FromRef<AppState> for Arc<dyn Pools> {
+    fn from_ref(state: &AppState) -> Self {
+        state.store.clone()
+    }
 }
 
 /// Whether the schema is in place, and whether the process is shutting down.

@@ -2,46 +2,54 @@
 //! makes a handler require authentication; `Option<AuthUser>` makes it optional, but a token
 //! that is present and invalid is still refused.
 
+use std::sync::Arc;
+
 use axum::{
-    extract::{FromRequestParts, OptionalFromRequestParts},
+    extract::{FromRef, FromRequestParts, OptionalFromRequestParts},
     http::{HeaderMap, header, request::Parts},
 };
 
-use super::{AuthError, Caller};
-use crate::{error::AppError, metrics, state::AppState};
+use super::{AuthError, Authenticator, Caller};
+use crate::{error::AppError, metrics};
 
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Caller);
 
-impl FromRequestParts<AppState> for AuthUser {
+/// Any application state that holds the verifier will do.
+impl<S> FromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        authenticate(parts, state).await
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        authenticate(parts, &Arc::from_ref(state)).await
     }
 }
 
-impl OptionalFromRequestParts<AppState> for AuthUser {
+impl<S> OptionalFromRequestParts<S> for AuthUser
+where
+    S: Send + Sync,
+    Arc<Authenticator>: FromRef<S>,
+{
     type Rejection = AppError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Option<Self>, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, AppError> {
         if !parts.headers.contains_key(header::AUTHORIZATION) {
             return Ok(None);
         }
-        authenticate(parts, state).await.map(Some)
+        authenticate(parts, &Arc::from_ref(state)).await.map(Some)
     }
 }
 
 /// Verifies once per request: a caller verified earlier (by the rate limiter, say) is reused.
-async fn authenticate(parts: &mut Parts, state: &AppState) -> Result<AuthUser, AppError> {
+async fn authenticate(parts: &mut Parts, auth: &Authenticator) -> Result<AuthUser, AppError> {
     if let Some(user) = parts.extensions.get::<AuthUser>() {
         return Ok(user.clone());
     }
     let token = bearer_token(&parts.headers).ok_or(AppError::Unauthenticated)?;
-    let caller = state.auth.verify(token).await.map_err(|err| match err {
+    let caller = auth.verify(token).await.map_err(|err| match err {
         AuthError::Token(err) => {
             metrics::token_rejected(err.reason());
             AppError::InvalidToken(err.to_string())

@@ -422,17 +422,16 @@ mod tests {
     }
 
     fn authenticator() -> Authenticator {
-        use clap::Parser;
-        let mut cli = crate::cli::Cli::try_parse_from(["user-service"]).unwrap();
-        cli.config.jwt.jwt_secret = Some("fuzz-secret".into());
-        cli.config.jwt.jwt_public_key = None;
-        cli.config.jwt.jwt_jwks_url = None;
-        cli.config.jwt.jwt_algorithms = Vec::new();
+        let mut jwt: JwtConfig = crate::config::from_env();
+        jwt.jwt_secret = Some("fuzz-secret".into());
+        jwt.jwt_public_key = None;
+        jwt.jwt_jwks_url = None;
+        jwt.jwt_algorithms = Vec::new();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
         runtime
-            .block_on(Authenticator::from_config(&cli.config.jwt, None))
+            .block_on(Authenticator::from_config(&jwt, None))
             .unwrap()
     }
 

@@ -15,12 +15,12 @@ mod sqlite;
 mod types;
 mod users_table;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::bail;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{FromRow, types::Json};
+use sqlx::{FromRow, pool::PoolOptions, types::Json};
 
 use crate::{
     config::Config,
@@ -38,14 +38,47 @@ use crate::{
         visibility::{self, Access, Privacy, Viewer, Visibility},
         week::WeekStart,
     },
+    metrics::Pools,
 };
 pub use denylist::DenylistTable;
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
-/// The statements on `users` are built by `Store::migrate`, which every command runs first.
-fn not_inspected() -> sqlx::Error {
-    sqlx::Error::Protocol("the users table has not been inspected: migrate first".into())
+/// What both stores hold beside their pools.
+struct Common {
+    /// The statements on `users`, built from the table's shape by `Store::migrate`, which
+    /// every command runs first.
+    users: OnceLock<Arc<UserStatements>>,
+    /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
+    outbox: bool,
+}
+
+impl Common {
+    fn new(config: &Config) -> Self {
+        Self {
+            users: OnceLock::new(),
+            outbox: config.events.events_url.is_some(),
+        }
+    }
+
+    fn inspected(&self, users: &UsersTable) {
+        let _ = self.users.set(Arc::new(users.statements()));
+    }
+
+    fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
+        self.users.get().ok_or_else(|| {
+            sqlx::Error::Protocol("the users table has not been inspected: migrate first".into())
+        })
+    }
+}
+
+/// A pool as both backends open it: lazily (`connect_lazy_with`), so the service starts
+/// while the database is down, with at most `max` connections, and a request waits at most
+/// `DB_ACQUIRE_TIMEOUT_SECS` for one. Each backend adds what is its own.
+fn pool_options<DB: sqlx::Database>(config: &Config, max: u32) -> PoolOptions<DB> {
+    PoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(config.db_acquire_timeout())
 }
 
 /// Opens the database named by the configuration: PostgreSQL for `postgres://` URLs, SQLite
@@ -62,9 +95,10 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-/// A database: its lifecycle and write transactions, and through [`Reads`] its queries.
+/// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
+/// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads {
+pub trait Store: Reads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table, standalone, when there is
     /// none) and refuses one this service cannot work with, naming what is missing.
@@ -89,8 +123,6 @@ pub trait Store: Reads {
     /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in
     /// a turn are published by this relay alone until it marks them or drops the turn.
     async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
-    /// How full each connection pool is, now (for the metrics).
-    fn pools(&self) -> Vec<PoolFigures>;
 }
 
 /// How a transaction holds its user (see [`Store::begin_for`]).
@@ -131,20 +163,10 @@ pub struct OutboxBacklog {
     pub oldest: Option<DateTime<Utc>>,
 }
 
-/// One connection pool's connections at a moment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolFigures {
-    pub name: &'static str,
-    /// Connections open, in use or idle.
-    pub size: u32,
-    pub idle: u32,
-    pub max: u32,
-}
-
 /// The figures of one backend's pool (a macro, as the backends share no pool type).
 macro_rules! pool_figures {
     ($name:expr, $pool:expr) => {
-        $crate::db::PoolFigures {
+        $crate::metrics::PoolFigures {
             name: $name,
             size: $pool.size(),
             idle: u32::try_from($pool.num_idle()).unwrap_or(u32::MAX),

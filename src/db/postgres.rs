@@ -3,26 +3,19 @@
 //! that inserting a child row (an event, a check-in) takes on its parent, which would
 //! otherwise deadlock two transactions of one user.
 
-use std::{
-    str::FromStr,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{
-    Connection, PgPool, Postgres, Transaction,
-    migrate::Migrator,
-    postgres::{PgConnectOptions, PgPoolOptions},
+    Connection, PgPool, Postgres, Transaction, migrate::Migrator, postgres::PgConnectOptions,
     types::Json,
 };
 
 use super::{
-    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
+    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    PoolFigures, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
-    pool_figures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, pool_figures, pool_options,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -38,6 +31,7 @@ use crate::{
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
+    metrics::{PoolFigures, Pools},
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -113,19 +107,18 @@ const USERS_COLUMNS: &str = "\
 /// which saves a round trip per request.
 const PING_IF_IDLE_FOR: Duration = Duration::from_secs(10);
 
+/// How the service names itself to the server (`pg_stat_activity`).
+const APPLICATION_NAME: &str = "user-service";
+
 pub struct PgStore {
     pool: PgPool,
-    users: OnceLock<Arc<UserStatements>>,
-    /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
-    outbox: bool,
+    common: Common,
 }
 
 impl PgStore {
     pub fn connect(url: &str, config: &Config) -> anyhow::Result<Self> {
-        let options = PgConnectOptions::from_str(url)?.application_name("user-service");
-        let pool = PgPoolOptions::new()
-            .max_connections(config.db_max_connections)
-            .acquire_timeout(config.db_acquire_timeout())
+        let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
+        let pool = pool_options::<Postgres>(config, config.db_max_connections)
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -138,13 +131,8 @@ impl PgStore {
             .connect_lazy_with(options);
         Ok(Self {
             pool,
-            users: OnceLock::new(),
-            outbox: config.events.events_url.is_some(),
+            common: Common::new(config),
         })
-    }
-
-    fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
-        self.users.get().ok_or_else(not_inspected)
     }
 
     /// Before the migrations touch it: an auth-service's `users` is read and checked, and
@@ -192,7 +180,7 @@ impl Store for PgStore {
             Some(users) => users,
             None => users_shape(&mut self.pool.begin().await?).await?,
         };
-        let _ = self.users.set(Arc::new(users.statements()));
+        self.common.inspected(&users);
         Ok(())
     }
 
@@ -215,17 +203,17 @@ impl Store for PgStore {
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
-        let users = self.user_statements()?.clone();
+        let users = self.common.user_statements()?.clone();
         Ok(Box::new(PgTx {
             tx: self.pool.begin().await?,
             users,
-            outbox: self.outbox,
+            outbox: self.common.outbox,
             announced: Vec::new(),
         }))
     }
 
     async fn begin_for(&self, user: UserId, hold: Hold) -> sqlx::Result<Box<dyn Tx>> {
-        let users = self.user_statements()?.clone();
+        let users = self.common.user_statements()?.clone();
         let mut tx = self.pool.begin().await?;
         match hold {
             Hold::Write => {
@@ -252,7 +240,7 @@ impl Store for PgStore {
         Ok(Box::new(PgTx {
             tx,
             users,
-            outbox: self.outbox,
+            outbox: self.common.outbox,
             announced: Vec::new(),
         }))
     }
@@ -262,7 +250,9 @@ impl Store for PgStore {
         let ours: bool = sqlx::query_scalar(RELAY_LOCK).fetch_one(&mut *tx).await?;
         Ok(ours.then(|| Box::new(PgTurn { tx }) as Box<dyn OutboxTurn>))
     }
+}
 
+impl Pools for PgStore {
     fn pools(&self) -> Vec<PoolFigures> {
         vec![pool_figures!("main", self.pool)]
     }

@@ -3,13 +3,14 @@
 //! types. Each expansion is ordinary code for one backend; nothing here is generic over
 //! `sqlx::Database`. Statements that differ by backend come in as arguments.
 
-/// `impl Reads for $store`, reading from its pool field `$pool`.
+/// `impl Reads for $store`, reading from its pool field `$pool` with the statements on `users`
+/// of its `common`.
 macro_rules! impl_reads {
     ($store:ty, $pool:ident) => {
         #[async_trait::async_trait]
         impl $crate::db::Reads for $store {
             async fn user(&self, id: UserId) -> sqlx::Result<Option<UserRow>> {
-                let statements = self.user_statements()?;
+                let statements = self.common.user_statements()?;
                 sqlx::query_as(sqlx::AssertSqlSafe(statements.active.clone()))
                     .bind(id)
                     .fetch_optional(&self.$pool)

@@ -2,13 +2,7 @@
 //! readers, and a single writer connection whose transactions start `IMMEDIATE`, so writes
 //! queue in the pool instead of failing with "database is locked".
 
-use std::{
-    future::Future,
-    pin::Pin,
-    str::FromStr,
-    sync::{Arc, OnceLock},
-    time::Duration,
-};
+use std::{future::Future, pin::Pin, str::FromStr, sync::Arc, time::Duration};
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -17,15 +11,14 @@ use sqlx::{
     Sqlite, SqliteConnection, SqlitePool, Transaction,
     migrate::Migrator,
     pool::PoolConnectionMetadata,
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
     types::Json,
 };
 
 use super::{
-    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
+    ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    PoolFigures, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected,
-    pool_figures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, pool_figures, pool_options,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -42,6 +35,7 @@ use crate::{
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
+    metrics::{PoolFigures, Pools},
 };
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -125,9 +119,7 @@ fn readers(max_connections: u32) -> u32 {
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
-    users: OnceLock<Arc<UserStatements>>,
-    /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
-    outbox: bool,
+    common: Common,
 }
 
 impl SqliteStore {
@@ -148,31 +140,20 @@ impl SqliteStore {
                 .await
                 .with_context(|| format!("creating {}", dir.display()))?;
         }
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(config.db_acquire_timeout())
-            .after_release(still_reads_the_file)
-            .connect_lazy_with(options.clone());
+        let pool = |max| pool_options::<Sqlite>(config, max).after_release(still_reads_the_file);
+        let writer = pool(1).connect_lazy_with(options.clone());
         // An in-memory database exists once per connection: share the one.
         let reader = if in_memory {
             writer.clone()
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(readers(config.db_max_connections))
-                .acquire_timeout(config.db_acquire_timeout())
-                .after_release(still_reads_the_file)
+            pool(readers(config.db_max_connections))
                 .connect_lazy_with(options.pragma("cache_size", READER_CACHE_KIB))
         };
         Ok(Self {
             reader,
             writer,
-            users: OnceLock::new(),
-            outbox: config.events.events_url.is_some(),
+            common: Common::new(config),
         })
-    }
-
-    fn user_statements(&self) -> sqlx::Result<&Arc<UserStatements>> {
-        self.users.get().ok_or_else(not_inspected)
     }
 
     /// The `users` this service created keeps no uniqueness on `username`: the id is the
@@ -298,7 +279,7 @@ impl Store for SqliteStore {
             self.username_not_unique().await?;
         }
         MIGRATOR.run(&self.writer).await?;
-        let _ = self.users.set(Arc::new(users.statements()));
+        self.common.inspected(&users);
         Ok(())
     }
 
@@ -340,11 +321,11 @@ impl Store for SqliteStore {
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
-        let users = self.user_statements()?.clone();
+        let users = self.common.user_statements()?.clone();
         Ok(Box::new(SqliteTx {
             tx: self.writer.begin_with("BEGIN IMMEDIATE").await?,
             users,
-            outbox: self.outbox,
+            outbox: self.common.outbox,
             announced: Vec::new(),
         }))
     }
@@ -361,7 +342,9 @@ impl Store for SqliteStore {
             writer: self.writer.clone(),
         })))
     }
+}
 
+impl Pools for SqliteStore {
     fn pools(&self) -> Vec<PoolFigures> {
         vec![
             pool_figures!("reader", self.reader),

@@ -3,8 +3,7 @@
 
 use chrono::{Days, NaiveDate};
 
-use super::text;
-use crate::error::{FieldError, field};
+use super::{FieldError, field, text};
 
 /// A check-in as the client sent it, with the errors for members it should not have sent.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{Patch, streak::Rule, text, week::WeekStart};
-use crate::error::FieldError;
+use super::{FieldError, Patch, streak::Rule, text, week::WeekStart};
 
 pub const TITLE_MAX: usize = 200;
 pub const DESCRIPTION_MAX: usize = 2000;

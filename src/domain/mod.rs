@@ -1,14 +1,16 @@
 //! The rules of the service as plain types and functions: no I/O, no SQL and no HTTP
 //! handling. Every validated value here is built only through its `parse`, so a value of one
 //! of these types is valid wherever it travels. A validation that fails names its fields
-//! with `FieldError`s, the entries of the problem document the edge sends; some types derive
-//! the traits the edges use to carry them (serde and utoipa for the API, sqlx for ids, clap
-//! for the tier), which nothing here calls.
+//! with `FieldError`s (`field_error.rs`), which the edge puts in its problem document; some
+//! types derive the traits the edges use to carry them (serde and utoipa for the API, sqlx
+//! for ids, clap for the tier), which nothing here calls. Nothing here names the crate
+//! outside `domain` (`tests/layering.rs` checks it): the rest of the crate stands on this.
 
 pub mod account;
 pub mod activity;
 pub mod badges;
 pub mod checkin;
+pub mod field_error;
 pub mod goal;
 pub mod heatmap;
 pub mod ids;
@@ -23,6 +25,7 @@ pub mod visibility;
 pub mod week;
 pub mod weekly_streak;
 
+pub use field_error::{FieldError, field};
 pub use goal::{GoalDescription, GoalStatus, GoalTitle};
 pub use ids::{GoalId, UserId};
 pub use patch::Patch;

@@ -6,8 +6,7 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use url::Url;
 
-use super::{Patch, text, week::WeekStart};
-use crate::error::FieldError;
+use super::{FieldError, Patch, text, week::WeekStart};
 
 pub const DISPLAY_NAME_MAX: usize = 100;
 pub const BIO_MAX: usize = 500;

@@ -141,11 +141,7 @@ mod tests {
 
     #[test]
     fn every_reference_in_the_document_resolves() {
-        use clap::Parser;
-        let config = crate::cli::Cli::try_parse_from(["user-service"])
-            .unwrap()
-            .config
-            .events;
+        let config: EventsConfig = crate::config::from_env();
         let document = document(&config);
         fn refs(value: &Value, found: &mut Vec<String>) {
             match value {

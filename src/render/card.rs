@@ -37,22 +37,24 @@ impl Theme {
         }
     }
 
+    /// Each role's colour for a light page, then for a dark one.
     fn palette(self) -> Palette {
+        Palette {
+            background: self.pick("#ffffff", "#0d1117"),
+            border: self.pick("#d0d7de", "#30363d"),
+            text: self.pick("#1f2328", "#e6edf3"),
+            muted: self.pick("#59636e", "#8d96a0"),
+            levels: self.pick(
+                ["#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39"],
+                ["#161b22", "#0e4429", "#006d32", "#26a641", "#39d353"],
+            ),
+        }
+    }
+
+    fn pick<T>(self, light: T, dark: T) -> T {
         match self {
-            Self::Light => Palette {
-                background: "#ffffff",
-                border: "#d0d7de",
-                text: "#1f2328",
-                muted: "#59636e",
-                levels: ["#ebedf0", "#9be9a8", "#40c463", "#30a14e", "#216e39"],
-            },
-            Self::Dark => Palette {
-                background: "#0d1117",
-                border: "#30363d",
-                text: "#e6edf3",
-                muted: "#8d96a0",
-                levels: ["#161b22", "#0e4429", "#006d32", "#26a641", "#39d353"],
-            },
+            Self::Light => light,
+            Self::Dark => dark,
         }
     }
 }
@@ -173,8 +175,7 @@ pub fn render(card: &Card) -> String {
             match badge_icon::icon(code) {
                 // The icon is drawn at 96×96; a third of it fits the row.
                 Some(icon) => svg.push_str(&format!(
-                    r#"<g transform="translate({x} 148) scale(0.3125)">{}</g>"#,
-                    icon.svg
+                    r#"<g transform="translate({x} 148) scale(0.3125)">{icon}</g>"#
                 )),
                 // A badge an operator added has no icon of ours: a plain medal.
                 None => svg.push_str(&format!(

@@ -1,17 +1,13 @@
 //! The profile card, an SVG to embed: public by nature, so it is drawn for everyone alike
 //! from the public sections only, and never reads a token.
 
-use axum::{
-    extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::{extract::State, response::Response};
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{UserPath, heatmap::activity};
+use super::{UserPath, heatmap::activity, svg_response};
 use crate::{
     db::StreakFigures,
     domain::{
@@ -21,7 +17,6 @@ use crate::{
     },
     error::{AppError, AppResult},
     extract::{ApiPath, ApiQuery},
-    middleware::{Comparison, etag_matches, etag_of},
     render::card::{self, Card, Streaks, Theme},
     state::AppState,
 };
@@ -74,7 +69,6 @@ async fn get_card(
     State(state): State<AppState>,
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<CardQuery>,
-    headers: HeaderMap,
 ) -> AppResult<Response> {
     let theme = query
         .theme
@@ -128,26 +122,8 @@ async fn get_card(
         theme,
     });
 
-    let etag = etag_of(svg.as_bytes());
-    let cache = HeaderValue::from_str(&format!("public, max-age={}", state.card_max_age_secs))
-        .expect("a number is a valid header value");
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|list| etag_matches(list, &etag, Comparison::Weak));
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut response = svg.into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("image/svg+xml"),
-        );
-        response
-    };
-    let etag = HeaderValue::from_str(&etag).expect("an entity tag is a valid header value");
-    response.headers_mut().insert(header::ETAG, etag);
-    response.headers_mut().insert(header::CACHE_CONTROL, cache);
-    Ok(response)
+    let cache = format!("public, max-age={}", state.card_max_age_secs);
+    Ok(svg_response(svg, &cache))
 }
 
 #[cfg(test)]

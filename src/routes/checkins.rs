@@ -15,14 +15,14 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    CheckinPath, GoalPath, Owned, open_section, optional_day,
+    CheckinPath, DayRange, GoalPath, Owned, RangeWording, open_section, optional_day,
     paging::{self, Limit},
     unknown_fields,
 };
 use crate::{
     auth::AuthUser,
     db::{CheckinPage, CheckinRow, EARLIEST_DAY, LATEST_DAY},
-    domain::{GoalId, UserId, checkin::CheckinRequest, streak::Streak, visibility::Goals},
+    domain::{GoalId, checkin::CheckinRequest, streak::Streak, visibility::Goals},
     error::{AppError, AppResult},
     extract::{ApiJson, ApiPath, ApiQuery},
     services,
@@ -106,17 +106,18 @@ impl CheckinCreate {
     }
 }
 
+/// The check-ins list's range: an end left out does not bound it.
+#[derive(Debug)]
+pub struct ListedDays;
+
+impl RangeWording for ListedDays {
+    const FROM: &'static str = "The earliest day to include.";
+    const TO: &'static str = "The latest day to include.";
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CheckinListQuery {
-    /// The earliest day to include.
-    #[serde(default, deserialize_with = "optional_day")]
-    #[param(value_type = Option<String>, format = Date)]
-    pub from: Option<NaiveDate>,
-    /// The latest day to include.
-    #[serde(default, deserialize_with = "optional_day")]
-    #[param(value_type = Option<String>, format = Date)]
-    pub to: Option<NaiveDate>,
     /// Page size, 1–100 (default 50).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
@@ -127,11 +128,11 @@ pub struct CheckinListQuery {
 }
 
 impl CheckinListQuery {
-    /// The page to read (fetching one check-in more than it shows) and its size.
-    fn page(&self) -> AppResult<(CheckinPage, Limit)> {
+    /// The page of `range` to read (fetching one check-in more than it shows) and its size.
+    fn page(&self, range: &DayRange<ListedDays>) -> AppResult<(CheckinPage, Limit)> {
         let limit = Limit::parse(self.limit)?;
-        let from = self.from.unwrap_or(EARLIEST_DAY);
-        let to = self.to.unwrap_or(LATEST_DAY);
+        let from = range.from.unwrap_or(EARLIEST_DAY);
+        let to = range.to.unwrap_or(LATEST_DAY);
         // The cursor is the last day of the previous page: this page ends the day before.
         let to = match self.cursor {
             Some(cursor) => to.min(
@@ -148,18 +149,24 @@ impl CheckinListQuery {
         };
         Ok((page, limit))
     }
+}
 
-    /// The path and query of the page after the one ending on `last`.
-    fn next(&self, user: UserId, goal: GoalId, limit: Limit, last: NaiveDate) -> String {
-        let mut query = format!("limit={}", limit.get());
-        if let Some(from) = self.from {
-            query.push_str(&format!("&from={from}"));
-        }
-        if let Some(to) = self.to {
-            query.push_str(&format!("&to={to}"));
-        }
-        format!("/users/{user}/goals/{goal}/checkins?{query}&cursor={last}")
+/// The path and query of the page of `range` after the one ending on `last`.
+fn next_page(
+    path: &GoalPath,
+    range: &DayRange<ListedDays>,
+    limit: Limit,
+    last: NaiveDate,
+) -> String {
+    let mut query = format!("limit={}", limit.get());
+    if let Some(from) = range.from {
+        query.push_str(&format!("&from={from}"));
     }
+    if let Some(to) = range.to {
+        query.push_str(&format!("&to={to}"));
+    }
+    let GoalPath { user_id, goal_id } = path;
+    format!("/users/{user_id}/goals/{goal_id}/checkins?{query}&cursor={last}")
 }
 
 /// A goal's check-ins, newest first, one page at a time.
@@ -167,7 +174,7 @@ impl CheckinListQuery {
     get,
     path = "/users/{user_id}/goals/{goal_id}/checkins",
     tag = "goals",
-    params(GoalPath, CheckinListQuery),
+    params(GoalPath, DayRange<ListedDays>, CheckinListQuery),
     responses(
         (status = 200, description = "One page of check-ins; `Link: <…>; rel=\"next\"` names the next page",
             body = Vec<Checkin>,
@@ -181,9 +188,10 @@ async fn list_checkins(
     State(state): State<AppState>,
     caller: Option<AuthUser>,
     ApiPath(path): ApiPath<GoalPath>,
+    ApiQuery(range): ApiQuery<DayRange<ListedDays>>,
     ApiQuery(query): ApiQuery<CheckinListQuery>,
 ) -> AppResult<Response> {
-    let (page, limit) = query.page()?;
+    let (page, limit) = query.page(&range)?;
     let (_, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     state
         .store
@@ -194,7 +202,7 @@ async fn list_checkins(
     Ok(paging::page(
         rows,
         limit,
-        |last| query.next(path.user_id, path.goal_id, limit, last.checkin_date),
+        |last| next_page(&path, &range, limit, last.checkin_date),
         Checkin::from,
     ))
 }

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{UserPath, open_section, optional_day};
+use super::{DayRange, RangeWording, UserPath, open_section};
 use crate::{
     auth::AuthUser,
     db::{EARLIEST_DAY, HeatmapRow},
@@ -25,18 +25,20 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_heatmap))
 }
 
+/// The heatmap's range: a year of weeks ending today unless chosen, and at most 371 days.
+#[derive(Debug)]
+pub struct CalendarDays;
+
+impl RangeWording for CalendarDays {
+    const FROM: &'static str = "The first day; default: the start of the 53 weeks ending with \
+        `to`'s week, aligned\nto the user's `week_start`.";
+    const TO: &'static str =
+        "The last day; default: today in the user's time zone. At most 371 days after `from`.";
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct HeatmapQuery {
-    /// The first day; default: the start of the 53 weeks ending with `to`'s week, aligned
-    /// to the user's `week_start`.
-    #[serde(default, deserialize_with = "optional_day")]
-    #[param(value_type = Option<String>, format = Date)]
-    pub from: Option<NaiveDate>,
-    /// The last day; default: today in the user's time zone. At most 371 days after `from`.
-    #[serde(default, deserialize_with = "optional_day")]
-    #[param(value_type = Option<String>, format = Date)]
-    pub to: Option<NaiveDate>,
     /// Only this goal's check-ins.
     #[param(value_type = Option<i64>, minimum = 1)]
     pub goal_id: Option<GoalId>,
@@ -82,7 +84,7 @@ pub fn activity(rows: &[HeatmapRow]) -> Vec<Activity> {
     get,
     path = "/users/{user_id}/heatmap",
     tag = "goals",
-    params(UserPath, HeatmapQuery),
+    params(UserPath, DayRange<CalendarDays>, HeatmapQuery),
     responses(
         (status = 200, description = "Every day of the range with its check-ins and level", body = Heatmap),
         (status = 400, description = "A parameter is not valid (a range longer than 371 days, or `from` after `to`); `errors` names it"),
@@ -94,11 +96,12 @@ async fn get_heatmap(
     State(state): State<AppState>,
     caller: Option<AuthUser>,
     ApiPath(path): ApiPath<UserPath>,
+    ApiQuery(range): ApiQuery<DayRange<CalendarDays>>,
     ApiQuery(query): ApiQuery<HeatmapQuery>,
 ) -> AppResult<Json<Heatmap>> {
     let (owner, access) = open_section::<Goals>(&state, path.user_id, caller.as_ref()).await?;
     let today = streak::today(state.clock.now(), owner.time_zone());
-    let (from, to) = heatmap::range(query.from, query.to, today, owner.week_start())
+    let (from, to) = heatmap::range(range.from, range.to, today, owner.week_start())
         .map_err(|e| AppError::invalid_parameter(e.parameter, e.message))?;
     // A default range near year 1 would start before the first day both backends store.
     let from = from.max(EARLIEST_DAY);

@@ -1,18 +1,16 @@
 //! The built-in badges' icons, the catalog's `icon_url`s: SVG drawn by `render`, served
-//! from the binary with a long cache lifetime and an entity tag.
+//! from the binary with a long cache lifetime (and, by `middleware::conditional_get`, an
+//! entity tag).
 
-use axum::{
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
-};
+use axum::response::Response;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+use super::svg_response;
 use crate::{
     error::{AppError, AppResult},
     extract::ApiPath,
-    middleware::{Comparison, etag_matches},
     render::badge_icon,
     state::AppState,
 };
@@ -48,28 +46,11 @@ pub struct IconPath {
         (status = 404, description = "No built-in badge has this icon"),
     )
 )]
-async fn badge_icon(ApiPath(path): ApiPath<IconPath>, headers: HeaderMap) -> AppResult<Response> {
+async fn badge_icon(ApiPath(path): ApiPath<IconPath>) -> AppResult<Response> {
     let icon = path
         .file
         .strip_suffix(".svg")
         .and_then(badge_icon::icon)
         .ok_or_else(|| AppError::NotFound("no built-in badge has this icon".into()))?;
-    let etag = HeaderValue::from_str(&icon.etag).expect("an entity tag is a valid header value");
-    let cache = HeaderValue::from_static(ICON_CACHE);
-    let not_modified = headers
-        .get(header::IF_NONE_MATCH)
-        .is_some_and(|list| etag_matches(list, &icon.etag, Comparison::Weak));
-    let mut response = if not_modified {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        let mut response = icon.svg.as_str().into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("image/svg+xml"),
-        );
-        response
-    };
-    response.headers_mut().insert(header::ETAG, etag);
-    response.headers_mut().insert(header::CACHE_CONTROL, cache);
-    Ok(response)
+    Ok(svg_response(icon, ICON_CACHE))
 }

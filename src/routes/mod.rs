@@ -15,14 +15,25 @@ mod health;
 mod stats;
 mod users;
 
-use std::collections::BTreeMap;
+use std::{collections::BTreeMap, marker::PhantomData};
 
-use axum::{extract::FromRequestParts, http::request::Parts};
+use axum::{
+    body::Body,
+    extract::FromRequestParts,
+    http::{header, request::Parts},
+    response::{IntoResponse, Response},
+};
 use serde::{
     Deserialize,
     de::{DeserializeOwned, IgnoredAny},
 };
-use utoipa::IntoParams;
+use utoipa::{
+    IntoParams,
+    openapi::{
+        KnownFormat, ObjectBuilder, Required, SchemaFormat, Type,
+        path::{Parameter, ParameterBuilder, ParameterIn},
+    },
+};
 use utoipa_axum::router::OpenApiRouter;
 
 use chrono::NaiveDate;
@@ -31,10 +42,10 @@ use crate::{
     auth::AuthUser,
     db::{EARLIEST_DAY, LATEST_DAY, UserRow},
     domain::{
-        GoalId, UserId,
+        FieldError, GoalId, UserId, field,
         visibility::{Access, SectionKind, Viewer},
     },
-    error::{AppError, AppResult, FieldError, field},
+    error::{AppError, AppResult},
     extract::ApiPath,
     state::AppState,
 };
@@ -117,6 +128,59 @@ pub fn optional_day<'de, D: serde::Deserializer<'de>>(
     #[derive(Deserialize)]
     struct Day(#[serde(deserialize_with = "day")] NaiveDate);
     Ok(Option::<Day>::deserialize(deserializer)?.map(|d| d.0))
+}
+
+/// `?from=&to=`: a range of days, either end optional. What an end left out means is the
+/// operation's, and so are the parameters' descriptions, which `W` words.
+#[derive(Debug, Deserialize)]
+#[serde(bound = "")]
+pub struct DayRange<W> {
+    #[serde(default, deserialize_with = "optional_day")]
+    pub from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "optional_day")]
+    pub to: Option<NaiveDate>,
+    #[serde(skip)]
+    wording: PhantomData<W>,
+}
+
+/// How an operation describes the ends of its [`DayRange`] in the OpenAPI document.
+pub trait RangeWording {
+    const FROM: &'static str;
+    const TO: &'static str;
+}
+
+impl<W: RangeWording> IntoParams for DayRange<W> {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        [("from", W::FROM), ("to", W::TO)]
+            .into_iter()
+            .map(|(name, description)| {
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Query)
+                    .description(Some(description))
+                    .required(Required::False)
+                    .schema(Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::String)
+                            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date))),
+                    ))
+                    .build()
+            })
+            .collect()
+    }
+}
+
+/// An SVG picture and how long caches may keep it; `middleware::conditional_get` tags it
+/// and answers revalidations.
+fn svg_response(picture: impl Into<Body>, cache_control: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, cache_control),
+        ],
+        picture.into(),
+    )
+        .into_response()
 }
 
 /// Paths under one user's resources.

@@ -89,7 +89,27 @@ async fn the_tiers_are_told_apart_by_colour(backend: Backend) {
     assert_ne!(face(&bronze), face(&gold));
 }
 
+async fn each_icon_has_its_own_entity_tag(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let catalog = json_body(app.get("/users/badges").await, 200).await;
+    let urls: Vec<&str> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|badge| badge["icon_url"].as_str())
+        .collect();
+    let mut tags = std::collections::HashSet::new();
+    for url in &urls {
+        let response = app.get(url).await;
+        assert_eq!(response.status(), 200, "{url}");
+        tags.insert(response.headers()["etag"].to_str().unwrap().to_owned());
+    }
+    assert_eq!(urls.len(), 12, "every built-in badge has its icon");
+    assert_eq!(tags.len(), urls.len());
+}
+
 crate::backend_tests!(
     every_icon_url_of_the_catalog_answers_an_svg,
     the_tiers_are_told_apart_by_colour,
+    each_icon_has_its_own_entity_tag,
 );

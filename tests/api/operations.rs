@@ -180,6 +180,29 @@ async fn every_get_documents_304_and_answers_it_to_its_own_entity_tag(backend: B
     }
 }
 
+async fn every_head_carries_the_entity_tag_of_its_get_and_answers_304_to_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let token = crate::helpers::token(1);
+    let head = |url: &str| app.request(reqwest::Method::HEAD, url, Some(&token));
+
+    for (method, path, url, _) in documented_operations(&app).await {
+        if method != reqwest::Method::GET {
+            continue;
+        }
+        let get = app.get_as(&url, &token).await;
+        let etag = get.headers()["etag"].clone();
+        let first = head(&url).send().await.unwrap();
+        assert_eq!(first.status(), 200, "HEAD {path}");
+        assert_eq!(first.headers()["etag"], etag, "HEAD {path}");
+        let again = head(&url)
+            .header("if-none-match", etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304, "HEAD {path}");
+    }
+}
+
 async fn every_operation_documents_what_the_middleware_may_answer(backend: Backend) {
     let app = TestApp::spawn(backend).await;
 
@@ -218,5 +241,6 @@ crate::backend_tests!(
     swagger_ui_is_served_from_the_binary,
     every_operation_documents_401_exactly_when_it_refuses_a_bad_token,
     every_get_documents_304_and_answers_it_to_its_own_entity_tag,
+    every_head_carries_the_entity_tag_of_its_get_and_answers_304_to_it,
     every_operation_documents_what_the_middleware_may_answer,
 );
