@@ -6,7 +6,7 @@ use std::sync::{
     atomic::{AtomicBool, Ordering},
 };
 
-use crate::{auth::Authenticator, clock::Clock, db::Store};
+use crate::{auth::Authenticator, clock::Clock, credentials::Issuer, db::Store};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -16,6 +16,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// `CARD_MAX_AGE_SECS`: the profile card's cache lifetime.
     pub card_max_age_secs: u64,
+    /// The platform as the issuer of badge credentials, with its signing key.
+    pub credentials: Arc<Issuer>,
 }
 
 /// Whether the schema is in place, and whether the process is shutting down.

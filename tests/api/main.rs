@@ -10,6 +10,7 @@ mod backup;
 mod browser;
 mod card;
 mod cli;
+mod credentials;
 mod deactivated;
 mod events;
 mod faults;
