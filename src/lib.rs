@@ -21,6 +21,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod private_file;
 pub mod rate_limit;
 pub mod render;
 pub mod routes;

@@ -2,7 +2,7 @@
 //! or, with none configured, a development key generated in the data directory and kept
 //! there (readable by its owner only), as the development JWT secret is.
 
-use std::{io::Write, path::Path};
+use std::path::Path;
 
 use anyhow::{Context, bail};
 use ed25519_dalek::{
@@ -46,27 +46,17 @@ pub fn dev_key(data_dir: &Path) -> anyhow::Result<SigningKey> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
     let mut seed = [0u8; 32];
     rand::rng().fill_bytes(&mut seed);
     let key = SigningKey::from_bytes(&seed);
     let pem = key
         .to_pkcs8_pem(LineEnding::LF)
         .context("encoding the development signing key")?;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(pem.as_bytes())
-                .with_context(|| format!("writing {}", path.display()))?;
-            Ok(key)
-        }
+    if crate::private_file::create_new(&path, pem.as_bytes())? {
+        Ok(key)
+    } else {
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => dev_key(data_dir),
-        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+        dev_key(data_dir)
     }
 }
 

@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{command, run},
-    helpers::{Backend, TestApp, award_token, catalog_entry, fixture, json_body, problem},
+    helpers::{
+        Backend, TestApp, award_token, catalog_entry, ci_node_tool, fixture, json_body, problem,
+    },
 };
 
 /// The platform's address in the tests' credentials: nothing answers there, so the verifier
@@ -43,6 +45,19 @@ async fn credential(app: &TestApp, path: &str) -> Value {
 }
 
 const FIRST_GOAL: &str = "/users/1/badges/first-goal/credential";
+
+/// Takes user 1's `first-goal` back through the API, and erases user 2 with the operator's
+/// command.
+async fn revoke_first_goal_of_1_and_erase_2(app: &TestApp) {
+    let revocation = app
+        .delete("/users/1/badges/first-goal", Some(&award_token()))
+        .await;
+    assert_eq!(revocation.status(), StatusCode::NO_CONTENT);
+    let dir = tempfile::tempdir().unwrap();
+    run(command(dir.path())
+        .env("DATABASE_URL", app.database_url())
+        .args(["users", "erase", "--id", "2"]));
+}
 
 async fn a_badge_credential_is_an_open_badge_of_the_platform_naming_the_profile_not_the_email(
     backend: Backend,
@@ -278,14 +293,7 @@ async fn a_badge_taken_away_by_any_road_flips_its_bit_and_nothing_left_names_the
 
     // A revocation, the operator's erasure, and the users row deleted under the service (as
     // the auth-service deletes its own row in a shared database: the cascade).
-    let revocation = app
-        .delete("/users/1/badges/first-goal", Some(&award_token()))
-        .await;
-    assert_eq!(revocation.status(), StatusCode::NO_CONTENT);
-    let dir = tempfile::tempdir().unwrap();
-    run(command(dir.path())
-        .env("DATABASE_URL", app.database_url())
-        .args(["users", "erase", "--id", "2"]));
+    revoke_first_goal_of_1_and_erase_2(&app).await;
     app.db.execute("DELETE FROM users WHERE id = 3").await;
 
     assert_eq!(revoked().await, [true, true, true]);
@@ -372,19 +380,12 @@ backend_tests!(
 /// The verifier of `.ci/credentials`, or `None` (loudly) when its packages are not
 /// installed; with `CI=true` that fails the test instead, as `.ci/run` installs them.
 fn verifier() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/credentials");
-    let node = Command::new("node").arg("--version").output();
-    let ready = node.is_ok_and(|out| out.status.success())
-        && dir.join("node_modules/@digitalcredentials/vc").is_dir();
-    if ready {
-        return Some(dir.join("verify.mjs"));
-    }
-    let install = format!("npm ci --prefix {}", dir.display());
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and the credential verifier is not installed (node, then `{install}`)");
-    }
-    eprintln!("SKIPPED: the credential verifier is not installed; run `{install}`");
-    None
+    ci_node_tool(
+        "credentials",
+        "@digitalcredentials/vc",
+        "the credential verifier",
+    )
+    .map(|dir| dir.join("verify.mjs"))
 }
 
 /// What the verifier says of `vc`: `{verified, revoked, errors}`. Status lists are read
@@ -470,14 +471,7 @@ async fn the_independent_verifier_reports_a_revoked_badge_and_an_erased_users_ba
     let bob_vc = credential_text(&app, "/users/2/badges/first-goal/credential").await;
     assert_eq!(verify(&verifier, &app, &ada_vc)["verified"], true);
 
-    let revocation = app
-        .delete("/users/1/badges/first-goal", Some(&award_token()))
-        .await;
-    assert_eq!(revocation.status(), StatusCode::NO_CONTENT);
-    let dir = tempfile::tempdir().unwrap();
-    run(command(dir.path())
-        .env("DATABASE_URL", app.database_url())
-        .args(["users", "erase", "--id", "2"]));
+    revoke_first_goal_of_1_and_erase_2(&app).await;
 
     for vc in [&ada_vc, &bob_vc] {
         let revoked = verify(&verifier, &app, vc);
