@@ -272,13 +272,11 @@ async fn a_badge_taken_away_by_any_road_flips_its_bit_and_nothing_left_names_the
             .parse::<i64>()
             .unwrap()
     };
-    let indexes: Vec<i64> = futures::future::join_all(
-        (1..=3).map(|id| credential(&app, &format!("/users/{id}/badges/first-goal/credential"))),
-    )
-    .await
-    .iter()
-    .map(index)
-    .collect();
+    let mut indexes = Vec::new();
+    for id in 1..=3 {
+        let path = format!("/users/{id}/badges/first-goal/credential");
+        indexes.push(index(&credential(&app, &path).await));
+    }
     let revoked = || async {
         let mut revoked = Vec::new();
         for i in &indexes {
@@ -366,7 +364,7 @@ async fn a_fresh_start_generates_a_development_signing_key_in_the_data_folder_an
     assert!(!warning.to_string().contains(key.lines().nth(1).unwrap()));
 }
 
-backend_tests!(
+crate::backend_tests!(
     a_badge_credential_is_an_open_badge_of_the_platform_naming_the_profile_not_the_email,
     a_credential_is_private_with_the_badges_section_and_only_for_a_held_badge,
     the_status_list_is_signed_by_the_issuer_and_its_etag_changes_when_a_bit_flips_and_only_then,
