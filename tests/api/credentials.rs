@@ -453,6 +453,13 @@ async fn the_independent_verifier_accepts_a_fresh_credential_and_refuses_one_wit
     let refused = verify(&verifier, &app, &tampered);
     assert_eq!(refused["verified"], false, "{refused}");
     assert_eq!(refused["revoked"], false, "{refused}");
+    assert!(
+        refused["errors"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("Invalid signature.")),
+        "{refused}"
+    );
 }
 
 async fn the_independent_verifier_reports_a_revoked_badge_and_an_erased_users_badge_as_revoked(
