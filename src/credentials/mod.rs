@@ -24,9 +24,11 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use ssi_json_ld::ContextLoader;
 
-pub use document::{OB_V3_CONTEXT, Platform, VC_V2_CONTEXT};
-pub use key::DEV_KEY_FILE;
-pub use status_list::{LIST_SIZE, StatusPosition, indexes_of, lists_in_use};
+pub use document::{OB_V3_CONTEXT, VC_V2_CONTEXT};
+pub use status_list::{indexes_of, lists_in_use};
+
+use document::Platform;
+use key::DEV_KEY_FILE;
 
 use crate::{config::CredentialsConfig, db::CredentialAward, domain::version::Version};
 
@@ -87,7 +89,7 @@ impl Issuer {
         Self::new(platform, key)
     }
 
-    pub fn new(platform: Platform, key: SigningKey) -> anyhow::Result<Self> {
+    fn new(platform: Platform, key: SigningKey) -> anyhow::Result<Self> {
         let mut multicodec = ED25519_PUB.to_vec();
         multicodec.extend(key.verifying_key().as_bytes());
         let multibase = format!("z{}", bs58::encode(multicodec).into_string());
@@ -105,15 +107,6 @@ impl Issuer {
             loader,
             signed_lists: moka::future::Cache::new(SIGNED_LISTS_KEPT),
         })
-    }
-
-    /// The issuer's `did:key`.
-    pub fn did(&self) -> &str {
-        &self.did
-    }
-
-    pub fn platform(&self) -> &Platform {
-        &self.platform
     }
 
     /// The signed `OpenBadgeCredential` of one award.
