@@ -30,6 +30,9 @@ pub struct Config {
     #[command(flatten)]
     pub events: EventsConfig,
 
+    #[command(flatten)]
+    pub credentials: CredentialsConfig,
+
     /// Most database connections the service opens.
     #[arg(long, env, default_value_t = 16)]
     pub db_max_connections: u32,
@@ -223,6 +226,37 @@ impl JwtConfig {
             .and_then(chrono::TimeDelta::try_seconds)
             .unwrap_or(chrono::TimeDelta::MAX)
     }
+}
+
+/// The platform as the issuer of badge credentials (`crate::credentials`).
+#[derive(Debug, Clone, Args)]
+pub struct CredentialsConfig {
+    /// The platform's name, the issuer's name in every badge credential.
+    #[arg(long, env, default_value = "Learning platform")]
+    pub platform_name: String,
+
+    /// The platform's public address (http or https), under which its gateway serves this
+    /// service's `/users/...` routes: the base of the profile, achievement and status-list
+    /// URLs in credentials.
+    #[arg(long, env, default_value = "http://localhost:8080", value_parser = platform_url)]
+    pub platform_url: Url,
+
+    /// A PEM file (PKCS#8) with the Ed25519 private key that signs badge credentials; unset,
+    /// a development key is generated in the data directory.
+    #[arg(long, env)]
+    pub credentials_signing_key: Option<PathBuf>,
+}
+
+/// An http(s) URL with a host and neither query nor fragment, to which paths are appended.
+fn platform_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+        return Err("must be an http or https URL with a host".into());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("must have no query and no fragment".into());
+    }
+    Ok(url)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

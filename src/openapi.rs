@@ -104,6 +104,7 @@ const TOKEN_FREE: &[(&str, &str)] = &[
     ("/users/badges", "get"),
     ("/badges/{file}", "get"),
     ("/users/{user_id}/card.svg", "get"),
+    ("/users/credentials/status/{list}", "get"),
 ];
 
 /// Paths outside the API's middleware (no rate limit, no load shedding): the probes, and

@@ -27,6 +27,7 @@ use crate::{
     auth_events,
     clock::Clock,
     config::Config,
+    credentials::Issuer,
     db::{self, DenylistTable, Store},
     error::{AppError, is_transient_chain},
     events,
@@ -92,6 +93,7 @@ impl Application {
             clock,
             readiness,
             card_max_age_secs: config.card_max_age_secs,
+            credentials: Arc::new(Issuer::from_config(&config.credentials, &config.data_dir)?),
         };
         if config.metrics_enabled {
             metrics::handle();

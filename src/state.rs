@@ -8,7 +8,7 @@ use std::sync::{
 
 use axum::extract::FromRef;
 
-use crate::{auth::Authenticator, clock::Clock, db::Store, metrics::Pools};
+use crate::{auth::Authenticator, clock::Clock, credentials::Issuer, db::Store, metrics::Pools};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -18,6 +18,8 @@ pub struct AppState {
     pub readiness: Arc<Readiness>,
     /// `CARD_MAX_AGE_SECS`: the profile card's cache lifetime.
     pub card_max_age_secs: u64,
+    /// The platform as the issuer of badge credentials, with its signing key.
+    pub credentials: Arc<Issuer>,
 }
 
 /// The token verifier, for the `AuthUser` extractor (which knows no `AppState`).

@@ -1,14 +1,14 @@
 //! Where verification keys come from: exactly one of a shared secret, a PEM public key or a
 //! JWKS endpoint; with none configured, a development secret kept in the data directory.
 
-use std::{io::Write, path::Path, sync::Arc};
+use std::{path::Path, sync::Arc};
 
 use anyhow::{Context, bail};
 use jsonwebtoken::{Algorithm, AlgorithmFamily, DecodingKey, Header};
 use rand::RngCore;
 
 use super::{TokenError, jwks::Jwks};
-use crate::config::JwtConfig;
+use crate::{config::JwtConfig, private_file};
 
 const DEV_SECRET_FILE: &str = "dev-jwt-secret";
 
@@ -130,23 +130,14 @@ pub fn dev_secret(data_dir: &Path) -> anyhow::Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     }
-    std::fs::create_dir_all(data_dir)
-        .with_context(|| format!("creating {}", data_dir.display()))?;
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    match options.open(&path) {
-        Ok(mut file) => {
-            file.write_all(secret.as_bytes())?;
-            Ok(secret)
-        }
+    if private_file::create_new(&path, secret.as_bytes())? {
+        Ok(secret)
+    } else {
         // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => dev_secret(data_dir),
-        Err(e) => Err(e).with_context(|| format!("writing {}", path.display())),
+        dev_secret(data_dir)
     }
 }
 

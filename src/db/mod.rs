@@ -7,6 +7,7 @@
 //! primitives in `crate::services`, once for both backends, and reads of a private section
 //! need the [`Access`] that only the privacy rule grants.
 
+pub mod credentials;
 mod denylist;
 mod postgres;
 mod shared;
@@ -40,6 +41,7 @@ use crate::{
     },
     metrics::Pools,
 };
+pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
@@ -98,7 +100,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + Pools {
+pub trait Store: Reads + CredentialReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table, standalone, when there is
     /// none) and refuses one this service cannot work with, naming what is missing.

@@ -293,6 +293,7 @@ impl OutboxTurn for PgTurn {
 }
 
 impl_reads!(PgStore, pool);
+super::credentials::impl_credential_reads!(PgStore, pool);
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -410,6 +410,7 @@ impl OutboxTurn for SqliteTurn {
 }
 
 impl_reads!(SqliteStore, reader);
+super::credentials::impl_credential_reads!(SqliteStore, reader);
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,

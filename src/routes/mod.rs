@@ -6,6 +6,7 @@ mod activity;
 mod badges;
 mod card;
 mod checkins;
+mod credentials;
 mod goals;
 mod heatmap;
 mod icons;
@@ -62,6 +63,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(icons::router())
         .merge(heatmap::router())
         .merge(card::router())
+        .merge(credentials::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.

@@ -9,7 +9,7 @@ use std::{
 
 use serde_json::Value;
 
-use crate::helpers::{Backend, TestApp, json_body};
+use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
 const EVENT_TYPES: [&str; 11] = [
@@ -87,19 +87,8 @@ async fn the_asyncapi_document_describes_each_of_the_eleven_event_types_with_a_s
 /// The validator of `.ci/asyncapi`, or `None` (loudly) when its packages are not installed;
 /// with `CI=true` that fails the test instead, as `.ci/run` installs them.
 fn validator() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/asyncapi");
-    let node = Command::new("node").arg("--version").output();
-    let ready = node.is_ok_and(|out| out.status.success())
-        && dir.join("node_modules/@asyncapi/parser").is_dir();
-    if ready {
-        return Some(dir.join("validate.mjs"));
-    }
-    let install = format!("npm ci --prefix {}", dir.display());
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true and the AsyncAPI parser is not installed (node, then `{install}`)");
-    }
-    eprintln!("SKIPPED: the AsyncAPI parser is not installed; run `{install}`");
-    None
+    ci_node_tool("asyncapi", "@asyncapi/parser", "the AsyncAPI parser")
+        .map(|dir| dir.join("validate.mjs"))
 }
 
 /// Runs the published parser on `doc`, written to a file of its own.

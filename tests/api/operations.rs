@@ -124,7 +124,8 @@ async fn documented_operations(app: &TestApp) -> Vec<(reqwest::Method, String, S
                 .replace("{goal_id}", &goal.to_string())
                 .replace("{date}", checkin["date"].as_str().unwrap())
                 .replace("{code}", "first-goal")
-                .replace("{file}", "first-goal.svg");
+                .replace("{file}", "first-goal.svg")
+                .replace("{list}", "1");
             operations.push((
                 method.to_uppercase().parse().unwrap(),
                 path.clone(),

@@ -1,6 +1,7 @@
 //! The tests' kits, one per file: the application on a fresh database (`app`), tokens
 //! (`tokens`), reading answers (`answers`), the binary as a child process (`child`), a
-//! consumer of the events this service publishes (`events`), a
+//! consumer of the events this service publishes (`events`), the pinned npm tools of
+//! `.ci` (`node`), a
 //! PostgreSQL server of the test's own (`temp_postgres`) or a database of its own
 //! (`own_database`), the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
 //! own (`redis`), and `/metrics` read by a Prometheus parser (`prometheus`).
@@ -9,6 +10,7 @@ mod answers;
 mod app;
 mod child;
 pub mod events;
+mod node;
 pub mod own_database;
 pub mod prometheus;
 pub mod rabbitmq;
@@ -19,6 +21,7 @@ mod tokens;
 pub use answers::*;
 pub use app::*;
 pub use child::*;
+pub use node::*;
 pub use temp_postgres::*;
 pub use tokens::*;
 
