@@ -101,6 +101,7 @@ const TEXT_RULES: &[(&str, &str, Kind, usize)] = &[
 /// Operations whose handlers never read a token: one that is sent is ignored, not refused.
 const TOKEN_FREE: &[(&str, &str)] = &[
     ("/users/badges", "get"),
+    ("/users/badges/{file}", "get"),
     ("/badges/{file}", "get"),
     ("/users/{user_id}/card.svg", "get"),
 ];

@@ -2,13 +2,15 @@
 //! (`tokens`), reading answers (`answers`), the binary as a child process (`child`), a
 //! consumer of the events this service publishes (`events`), a
 //! PostgreSQL server of the test's own (`temp_postgres`) or a database of its own
-//! (`own_database`), the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
+//! (`own_database`), the platform's gateway, which forwards `/users/*` only (`gateway`),
+//! the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
 //! own (`redis`), and `/metrics` read by a Prometheus parser (`prometheus`).
 
 mod answers;
 mod app;
 mod child;
 pub mod events;
+pub mod gateway;
 pub mod own_database;
 pub mod prometheus;
 pub mod rabbitmq;
