@@ -18,7 +18,7 @@ use crate::{
         badges::CODE_PATTERN,
         checkin, goal,
         profile::{self, AVATAR_URL_PATTERN},
-        text::{Kind, pattern},
+        text::{Kind, pattern, visible_pattern},
     },
     error::{FieldError, Problem},
     idempotency,
@@ -129,9 +129,11 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
             "{schema}.{member} is not in the document"
         );
         property["pattern"] = json!(pattern(*kind, *max));
+        with_visible_pattern(property, *kind);
     }
     let skills = &mut schemas["UserUpdate"]["properties"]["skills"]["items"];
     skills["pattern"] = json!(pattern(Kind::RequiredLine, profile::SKILL_MAX));
+    with_visible_pattern(skills, Kind::RequiredLine);
     schemas["UserUpdate"]["properties"]["avatar_url"]["pattern"] = json!(AVATAR_URL_PATTERN);
     let code = &mut schemas["BadgeAward"]["properties"]["code"];
     code["pattern"] = json!(CODE_PATTERN);
@@ -166,6 +168,13 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
         }
     }
     serde_json::from_value(doc).expect("the finished document is an OpenAPI document")
+}
+
+/// Text must also match [`visible_pattern`]: a second pattern, as one regular expression
+/// cannot say both without a lookahead, which not every reader of the document has.
+fn with_visible_pattern(property: &mut Value, kind: Kind) {
+    let visible = json!({ "type": property["type"].clone(), "pattern": visible_pattern(kind) });
+    *property = json!({ "allOf": [property.take(), visible] });
 }
 
 /// A `date` string (or one of the types it may be) takes [`DATE_PATTERN`].

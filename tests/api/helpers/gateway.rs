@@ -64,7 +64,10 @@ async fn forward(State((client, upstream)): State<(Client, String)>, request: Re
             outgoing = outgoing.header(name, value);
         }
     }
-    let answer = outgoing.send().await.expect("the service answers the gateway");
+    let answer = outgoing
+        .send()
+        .await
+        .expect("the service answers the gateway");
     let mut response = Response::builder().status(answer.status());
     for (name, value) in answer.headers().iter().filter(|(n, _)| !hop_by_hop(n)) {
         response = response.header(name, value);
