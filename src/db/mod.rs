@@ -7,6 +7,7 @@
 //! primitives in `crate::services`, once for both backends, and reads of a private section
 //! need the [`Access`] that only the privacy rule grants.
 
+mod backup;
 mod denylist;
 mod postgres;
 mod shared;
@@ -38,6 +39,7 @@ use crate::{
         week::WeekStart,
     },
 };
+pub use backup::backup;
 pub use denylist::DenylistTable;
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
@@ -70,9 +72,6 @@ pub trait Store: Reads {
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> sqlx::Result<()>;
     async fn close(&self);
-    /// A consistent copy of the whole database into a new file, taken while it serves.
-    /// Refuses a path that exists; PostgreSQL's backups are `pg_dump`'s.
-    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()>;
 
     /// A write transaction. Dropping it without `commit` rolls it back.
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>>;

@@ -193,13 +193,6 @@ impl Store for PgStore {
         tracing::info!("database pool closed");
     }
 
-    async fn backup_to(&self, _path: &std::path::Path) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "a PostgreSQL database is backed up with its own tools: \
-             pg_dump --format=custom --file=FILE DATABASE_URL (and pg_restore to restore)"
-        )
-    }
-
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
         let users = self.user_statements()?.clone();
         Ok(Box::new(PgTx {

@@ -110,6 +110,11 @@ fn readers(max_connections: u32) -> u32 {
     max_connections.clamp(1, cap.max(1))
 }
 
+/// Whether the URL names a database that lives in memory, not in a file.
+pub(super) fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
@@ -126,7 +131,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = is_in_memory(url);
         let parent = options
             .get_filename()
             .parent()
@@ -224,26 +229,6 @@ impl Store for SqliteStore {
         // Logged here, once every connection is closed, so that a clean shutdown can be told
         // from a process that merely exited (the shutdown tests read it).
         tracing::info!("database pool closed");
-    }
-
-    /// `VACUUM INTO`, on a reader: one read transaction, so the copy is the database as of
-    /// one moment, while the writer goes on writing beside it (WAL).
-    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        if path.exists() {
-            anyhow::bail!(
-                "{} exists: a backup never overwrites a file",
-                path.display()
-            );
-        }
-        let target = path
-            .to_str()
-            .with_context(|| format!("{} is not UTF-8", path.display()))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.reader)
-            .await
-            .with_context(|| format!("backing up into {}", path.display()))?;
-        Ok(())
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {
