@@ -27,7 +27,7 @@ use crate::{
     auth_events,
     clock::Clock,
     config::Config,
-    db::{self, DenylistTable, Store},
+    db::{self, DenylistTable, Store, WaitingForUsers},
     error::{AppError, is_transient_chain},
     events,
     extract::MAX_BODY_BYTES,
@@ -77,6 +77,14 @@ impl Application {
         let mut migration = None;
         match store.migrate().await {
             Ok(()) => readiness.set_migrated(),
+            Err(err) if waits_for_users(&err) => {
+                readiness.set_waiting_for_users();
+                tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
+                migration = Some(tokio::spawn(migrate_when_reachable(
+                    store.clone(),
+                    readiness.clone(),
+                )));
+            }
             Err(err) if is_transient_chain(&err) => {
                 tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
                 migration = Some(tokio::spawn(migrate_when_reachable(
@@ -224,8 +232,9 @@ impl Application {
     }
 }
 
-/// Retries the migrations until the database answers, backing off up to 10 s. A failure
-/// other than the database being out of reach ends the retries, and the process.
+/// Retries the migrations until the database answers, backing off up to 10 s, and until the
+/// auth-service's `users` table is there, looking every second. A failure other than these
+/// ends the retries, and the process.
 async fn migrate_when_reachable(
     store: Arc<dyn Store>,
     readiness: Arc<Readiness>,
@@ -239,6 +248,13 @@ async fn migrate_when_reachable(
                 tracing::info!("database reachable and migrated: ready");
                 return Ok(());
             }
+            Err(err) if waits_for_users(&err) => {
+                if !readiness.is_waiting_for_users() {
+                    readiness.set_waiting_for_users();
+                    tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
+                }
+                wait = Duration::from_secs(1);
+            }
             Err(err) if is_transient_chain(&err) => {
                 tracing::debug!(error = %err, "the database still does not answer");
                 wait = (wait * 2).min(Duration::from_secs(10));
@@ -246,6 +262,10 @@ async fn migrate_when_reachable(
             Err(err) => return Err(err),
         }
     }
+}
+
+fn waits_for_users(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<WaitingForUsers>().is_some()
 }
 
 /// Hourly: deletes idempotency keys past their 24 hours, and the keys of auth-service

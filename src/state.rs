@@ -23,6 +23,8 @@ pub struct AppState {
 pub struct Readiness {
     migrated: AtomicBool,
     draining: AtomicBool,
+    /// Not migrated yet because the auth-service has not created `users` yet.
+    waiting_for_users: AtomicBool,
 }
 
 impl Readiness {
@@ -31,7 +33,16 @@ impl Readiness {
     }
 
     pub fn set_migrated(&self) {
+        self.waiting_for_users.store(false, Ordering::Release);
         self.migrated.store(true, Ordering::Release);
+    }
+
+    pub fn is_waiting_for_users(&self) -> bool {
+        self.waiting_for_users.load(Ordering::Acquire)
+    }
+
+    pub fn set_waiting_for_users(&self) {
+        self.waiting_for_users.store(true, Ordering::Release);
     }
 
     pub fn is_draining(&self) -> bool {

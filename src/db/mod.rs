@@ -9,6 +9,7 @@
 
 mod backup;
 mod denylist;
+mod own_schema;
 mod postgres;
 mod shared;
 mod sql;
@@ -41,6 +42,7 @@ use crate::{
 };
 pub use backup::backup;
 pub use denylist::DenylistTable;
+pub use own_schema::OWN_TABLES;
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
@@ -48,6 +50,15 @@ pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 fn not_inspected() -> sqlx::Error {
     sqlx::Error::Protocol("the users table has not been inspected: migrate first".into())
 }
+
+/// With `USERS_TABLE_OWNER=auth-service`, `users` is not there yet: this service waits for
+/// the auth-service to create it rather than create it itself.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the auth-service's users table is not there yet \
+     (USERS_TABLE_OWNER=auth-service: this service never creates it)"
+)]
+pub struct WaitingForUsers;
 
 /// Opens the database named by the configuration: PostgreSQL for `postgres://` URLs, SQLite
 /// for `sqlite:` ones. Connections are opened lazily, so the service starts while the

@@ -21,12 +21,14 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
     EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers, not_inspected,
+    own_schema::{self, OwnSchema},
+    pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
 use crate::{
-    config::Config,
+    config::{Config, UsersTableOwner},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -104,12 +106,37 @@ pub struct PgStore {
     users: OnceLock<Arc<UserStatements>>,
     /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
     outbox: bool,
+    /// With `USERS_TABLE_OWNER=auth-service`, the schema of this service's own tables (see
+    /// `own_schema`); `None` when this service owns `users` and keeps everything beside it.
+    own_schema: Option<OwnSchema>,
+    /// `DATABASE_SCHEMA`, checked when this service owns `users`: its tables must not have
+    /// been moved there.
+    moved_schema: String,
 }
 
 impl PgStore {
     pub fn connect(url: &str, config: &Config) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name("user-service");
+        let own_schema = match config.users_table_owner {
+            UsersTableOwner::AuthService => {
+                Some(OwnSchema::parse(&config.database_schema).map_err(anyhow::Error::msg)?)
+            }
+            UsersTableOwner::Service => None,
+        };
+        let first_on_path = own_schema.as_ref().map(|s| s.name().to_owned());
         let pool = PgPoolOptions::new()
+            .after_connect(move |conn, _| {
+                let first = first_on_path.clone();
+                Box::pin(async move {
+                    if let Some(schema) = first {
+                        sqlx::query(own_schema::PREPEND_TO_SEARCH_PATH)
+                            .bind(schema)
+                            .execute(conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
             .max_connections(config.db_max_connections)
             .acquire_timeout(config.db_acquire_timeout())
             .test_before_acquire(false)
@@ -126,6 +153,8 @@ impl PgStore {
             pool,
             users: OnceLock::new(),
             outbox: config.events.events_url.is_some(),
+            own_schema,
+            moved_schema: config.database_schema.clone(),
         })
     }
 
@@ -139,12 +168,19 @@ impl PgStore {
     async fn claim_users(&self) -> anyhow::Result<Option<UsersTable>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
+        if own_schema::holds_moved_tables(&mut tx, &self.moved_schema).await? {
+            anyhow::bail!(
+                "this service's tables are in DATABASE_SCHEMA {}, where \
+                 USERS_TABLE_OWNER=auth-service moved them: set it again",
+                self.moved_schema
+            );
+        }
         sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL")
             .fetch_one(&mut *tx)
             .await?;
         let users = if exists {
-            Some(users_shape(&mut tx).await?)
+            Some(users_shape(&mut tx, true).await?)
         } else {
             sqlx::query(sql::RECORD_USERS_OWNED)
                 .execute(&mut *tx)
@@ -154,29 +190,52 @@ impl PgStore {
         tx.commit().await?;
         Ok(users)
     }
+
+    /// With the auth-service owning `users`: waits for its table (creating nothing until
+    /// it is there), then puts this service's tables in their schema (see `own_schema`).
+    async fn join_auth_service(&self, schema: &OwnSchema) -> anyhow::Result<UsersTable> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
+        let Some(users_schema) = own_schema::users_schema(&mut tx).await? else {
+            return Err(WaitingForUsers.into());
+        };
+        own_schema::prepare(&mut tx, schema, &users_schema, &MIGRATOR).await?;
+        let users = users_shape(&mut tx, false).await?;
+        tx.commit().await?;
+        Ok(users)
+    }
 }
 
-/// The shape of `users`, and whether this service owns it.
-async fn users_shape(tx: &mut Transaction<'static, Postgres>) -> anyhow::Result<UsersTable> {
+/// The shape of `users`, and whether this service owns it (which it may, when `may_own`,
+/// have recorded).
+async fn users_shape(
+    tx: &mut Transaction<'static, Postgres>,
+    may_own: bool,
+) -> anyhow::Result<UsersTable> {
     let columns: Vec<(String, String)> = sqlx::query_as(USERS_COLUMNS).fetch_all(&mut **tx).await?;
-    let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let owned = may_own
+        && sqlx::query_scalar::<_, String>(sql::USERS_OWNED)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
     Ok(UsersTable::from_described(
         Dialect::Postgres,
         &columns,
-        owned.is_some(),
+        owned,
     )?)
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> anyhow::Result<()> {
-        let found = self.claim_users().await?;
+        let found = match &self.own_schema {
+            Some(schema) => Some(self.join_auth_service(schema).await?),
+            None => self.claim_users().await?,
+        };
         MIGRATOR.run(&self.pool).await?;
         let users = match found {
             Some(users) => users,
-            None => users_shape(&mut self.pool.begin().await?).await?,
+            None => users_shape(&mut self.pool.begin().await?, true).await?,
         };
         let _ = self.users.set(Arc::new(users.statements()));
         Ok(())

@@ -24,13 +24,14 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Dialect,
     EventRow, GoalPage, GoalRow, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn, PoolFigures,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, not_inspected, pool_figures,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers, not_inspected,
+    pool_figures,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
 use crate::{
     clock::{Clock, SystemClock},
-    config::Config,
+    config::{Config, UsersTableOwner},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -121,6 +122,8 @@ pub struct SqliteStore {
     users: OnceLock<Arc<UserStatements>>,
     /// Whether writes put platform events in the outbox (`EVENTS_URL` is set).
     outbox: bool,
+    /// `USERS_TABLE_OWNER=auth-service`: never create `users`, wait for it.
+    auth_service_owns_users: bool,
 }
 
 impl SqliteStore {
@@ -161,6 +164,7 @@ impl SqliteStore {
             writer,
             users: OnceLock::new(),
             outbox: config.events.events_url.is_some(),
+            auth_service_owns_users: config.users_table_owner == UsersTableOwner::AuthService,
         })
     }
 
@@ -173,12 +177,15 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn migrate(&self) -> anyhow::Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')",
         )
         .fetch_one(&mut *tx)
         .await?;
+        if !exists && self.auth_service_owns_users {
+            return Err(WaitingForUsers.into());
+        }
+        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         if !exists {
             sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
             sqlx::query(sql::RECORD_USERS_OWNED)
@@ -192,7 +199,8 @@ impl Store for SqliteStore {
         let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
             .fetch_optional(&mut *tx)
             .await?;
-        let users = UsersTable::from_described(Dialect::Sqlite, &columns, owned.is_some())?;
+        let owned = owned.is_some() && !self.auth_service_owns_users;
+        let users = UsersTable::from_described(Dialect::Sqlite, &columns, owned)?;
         for (column, definition) in PROFILE_COLUMNS {
             if !columns
                 .iter()

@@ -4,8 +4,10 @@
 //! PostgreSQL server of the test's own (`temp_postgres`) or a database of its own
 //! (`own_database`), the platform's gateway, which forwards `/users/*` only (`gateway`),
 //! the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
-//! own (`redis`), and `/metrics` read by a Prometheus parser (`prometheus`).
+//! own (`redis`), `/metrics` read by a Prometheus parser (`prometheus`), and the
+//! auth-service's Alembic (`alembic`).
 
+pub mod alembic;
 mod answers;
 mod app;
 mod child;
