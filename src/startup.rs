@@ -69,7 +69,8 @@ pub struct Application {
 impl Application {
     /// Loads the keys, opens the database and binds the listener. A database that does not
     /// answer yet is not fatal: the service starts, answers 503, and migrates as soon as the
-    /// database appears. A `users` table it cannot work with is: it refuses to start.
+    /// database appears; nor is an auth-service's `users` table that is not there yet. A
+    /// `users` table it cannot work with is: it refuses to start.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = db::connect(config).await?;
         let auth = Arc::new(authenticator(config, &store).await?);
@@ -77,16 +78,13 @@ impl Application {
         let mut migration = None;
         match store.migrate().await {
             Ok(()) => readiness.set_migrated(),
-            Err(err) if waits_for_users(&err) => {
-                readiness.set_waiting_for_users();
-                tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
-                migration = Some(tokio::spawn(migrate_when_reachable(
-                    store.clone(),
-                    readiness.clone(),
-                )));
-            }
-            Err(err) if is_transient_chain(&err) => {
-                tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
+            Err(err) if waits_for_users(&err) || is_transient_chain(&err) => {
+                if waits_for_users(&err) {
+                    readiness.set_waiting_for_users();
+                    tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
+                } else {
+                    tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
+                }
                 migration = Some(tokio::spawn(migrate_when_reachable(
                     store.clone(),
                     readiness.clone(),

@@ -78,8 +78,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 #[async_trait]
 pub trait Store: Reads {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
-    /// Reads the shape of `users` first (creating the table, standalone, when there is
-    /// none) and refuses one this service cannot work with, naming what is missing.
+    /// Reads the shape of `users` first (creating the table when this service owns it and
+    /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
+    /// and refuses one this service cannot work with, naming what is missing.
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> sqlx::Result<()>;
     async fn close(&self);

@@ -123,20 +123,21 @@ impl PgStore {
             }
             UsersTableOwner::Service => None,
         };
-        let first_on_path = own_schema.as_ref().map(|s| s.name().to_owned());
-        let pool = PgPoolOptions::new()
-            .after_connect(move |conn, _| {
-                let first = first_on_path.clone();
+        let mut pool = PgPoolOptions::new();
+        if let Some(schema) = &own_schema {
+            let first_on_path = schema.name().to_owned();
+            pool = pool.after_connect(move |conn, _| {
+                let schema = first_on_path.clone();
                 Box::pin(async move {
-                    if let Some(schema) = first {
-                        sqlx::query(own_schema::PREPEND_TO_SEARCH_PATH)
-                            .bind(schema)
-                            .execute(conn)
-                            .await?;
-                    }
-                    Ok(())
+                    sqlx::query(own_schema::PREPEND_TO_SEARCH_PATH)
+                        .bind(schema)
+                        .execute(conn)
+                        .await
+                        .map(drop)
                 })
-            })
+            });
+        }
+        let pool = pool
             .max_connections(config.db_max_connections)
             .acquire_timeout(config.db_acquire_timeout())
             .test_before_acquire(false)

@@ -11,6 +11,7 @@ use user_service::{config::UsersTableOwner, db::OWN_TABLES};
 
 use crate::{
     auth_service::{SHAPES, TOKEN_BLACKLIST, walk_every_endpoint},
+    cli::command,
     helpers::{
         Backend, TestApp, TestDb, alembic, eventually, json_body, own_database::OwnDatabase,
         problem, token,
@@ -104,6 +105,34 @@ async fn with_the_auth_service_owning_users_the_service_waits_for_its_table_then
         app.db.scalar("SELECT count(*) FROM learning_goals").await,
         1
     );
+}
+
+#[tokio::test]
+async fn the_migrate_command_before_the_auth_services_table_exits_non_zero_saying_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("auth.db");
+
+    let output = command(dir.path())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", database.display()),
+        )
+        .env("USERS_TABLE_OWNER", "auth-service")
+        .arg("migrate")
+        .output()
+        .unwrap();
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the auth-service's users table is not there yet"),
+        "{stderr}"
+    );
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&database)
+        .read_only(true);
+    let db = TestDb::Sqlite(sqlx::SqlitePool::connect_with(options).await.unwrap());
+    assert_eq!(objects(&db).await, 0, "nothing is created");
 }
 
 /// Every relation, function and free-standing type of the `public` schema, by name and
