@@ -79,12 +79,7 @@ async fn with_the_auth_service_owning_users_the_service_waits_for_its_table_then
 
     // The auth-service starts: its first migration creates the table, and it signs ada up.
     app.db.execute(auth_service_users(backend)).await;
-    app.db
-        .execute(
-            "INSERT INTO users (id, username, email, hashed_password) \
-             VALUES (1, 'ada', 'ada@example.com', 'bcrypt')",
-        )
-        .await;
+    signs_up_ada(&app.db).await;
 
     eventually("ready once the users table is there", || async {
         (app.get("/readyz").await.status() == 200).then_some(())
@@ -133,6 +128,21 @@ async fn the_migrate_command_before_the_auth_services_table_exits_non_zero_sayin
         .read_only(true);
     let db = TestDb::Sqlite(sqlx::SqlitePool::connect_with(options).await.unwrap());
     assert_eq!(objects(&db).await, 0, "nothing is created");
+}
+
+/// The auth-service's signup of ada, user 1.
+async fn signs_up_ada(db: &TestDb) {
+    db.execute(
+        "INSERT INTO users (id, username, email, hashed_password) \
+         VALUES (1, 'ada', 'ada@example.com', 'bcrypt')",
+    )
+    .await;
+}
+
+/// Ada signs up at the auth-service and uses every endpoint of this service.
+async fn ada_signs_up_and_walks_every_endpoint(app: &TestApp) {
+    signs_up_ada(&app.db).await;
+    walk_every_endpoint(app, 1).await;
 }
 
 /// Every relation, function and free-standing type of the `public` schema, by name and
@@ -220,14 +230,8 @@ async fn the_auth_services_schema_holds_nothing_of_this_service_but_its_columns_
     let before_columns = users_columns(&auth_service).await;
     assert!(before.contains("users:r"), "{before}");
     let app = beside_the_auth_service(&database).await;
-    app.db
-        .execute(
-            "INSERT INTO users (id, username, email, hashed_password) \
-             VALUES (1, 'ada', 'ada@example.com', 'bcrypt')",
-        )
-        .await;
 
-    walk_every_endpoint(&app, 1).await;
+    ada_signs_up_and_walks_every_endpoint(&app).await;
 
     assert_eq!(public_objects(&app.db).await, before);
     assert_eq!(
@@ -275,13 +279,7 @@ async fn the_auth_services_alembic_autogenerate_with_the_readmes_filter_proposes
         [] as [String; 0]
     );
     let app = beside_the_auth_service(&database).await;
-    app.db
-        .execute(
-            "INSERT INTO users (id, username, email, hashed_password) \
-             VALUES (1, 'ada', 'ada@example.com', 'bcrypt')",
-        )
-        .await;
-    walk_every_endpoint(&app, 1).await;
+    ada_signs_up_and_walks_every_endpoint(&app).await;
     let hooks = readme_alembic_hooks();
 
     for include_schemas in [false, true] {
@@ -315,13 +313,7 @@ async fn installation_beside_users(database: &OwnDatabase) -> TestApp {
         .existing_database(&database.url())
         .spawn()
         .await;
-    app.db
-        .execute(
-            "INSERT INTO users (id, username, email, hashed_password) \
-             VALUES (1, 'ada', 'ada@example.com', 'bcrypt')",
-        )
-        .await;
-    walk_every_endpoint(&app, 1).await;
+    ada_signs_up_and_walks_every_endpoint(&app).await;
     app.create_goal(1, &token(1), "Kept across the move").await;
     assert!(
         app.db

@@ -56,25 +56,10 @@ with engine.begin() as connection:
 
 /// The virtual environment's Python, if it has Alembic, SQLAlchemy and psycopg2.
 pub fn python() -> Option<PathBuf> {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let usable = Command::new(&python)
-        .args(["-c", "import alembic, sqlalchemy, psycopg2"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if usable {
-        return Some(python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true and {} cannot import alembic, sqlalchemy and psycopg2 (.ci/run installs them)",
-            python.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no Alembic in .venv: .venv/bin/pip install alembic sqlalchemy psycopg2-binary"
-    );
-    None
+    super::venv_python(
+        "alembic, sqlalchemy, psycopg2",
+        ".venv/bin/pip install alembic sqlalchemy psycopg2-binary",
+    )
 }
 
 /// SQLAlchemy's URL of a `postgres://` database.
