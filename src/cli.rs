@@ -38,10 +38,10 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
-    /// Copy the SQLite database, consistently, while the service serves (never overwriting
-    /// a file). On PostgreSQL: use pg_dump.
+    /// Copy the SQLite database, consistently, while the service serves (never creating the
+    /// database, never overwriting a file). On PostgreSQL: use pg_dump.
     Backup {
-        /// The file to create.
+        /// The file to create: a plain path (never a URI), not a link.
         #[arg(long)]
         to: std::path::PathBuf,
     },
@@ -123,10 +123,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Backup { to } => {
-            let store = db::connect(&config).await?;
-            let copied = store.backup_to(&to).await;
-            store.close().await;
-            copied?;
+            db::backup(&config.database_url(), &to).await?;
             println!("backed up into {}", to.display());
             Ok(())
         }

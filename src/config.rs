@@ -24,6 +24,28 @@ pub struct Config {
     #[arg(long, env, default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// Who creates and owns the `users` table: `service` (created here when missing) or
+    /// `auth-service` (its migrations create it; this service waits for it, then adds its
+    /// columns).
+    #[arg(
+        long,
+        env = "USERS_TABLE_OWNER",
+        value_enum,
+        default_value_t = UsersTableOwner::Service,
+        global = true
+    )]
+    pub users_table_owner: UsersTableOwner,
+
+    /// PostgreSQL with `USERS_TABLE_OWNER=auth-service`: the schema holding this service's
+    /// own tables, out of sight of the auth-service's migration tool.
+    #[arg(
+        long,
+        env = "DATABASE_SCHEMA",
+        default_value = "user_service",
+        global = true
+    )]
+    pub database_schema: String,
+
     #[command(flatten)]
     pub jwt: JwtConfig,
 
@@ -257,6 +279,12 @@ fn platform_url(raw: &str) -> Result<Url, String> {
         return Err("must have no query and no fragment".into());
     }
     Ok(url)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UsersTableOwner {
+    Service,
+    AuthService,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -19,7 +19,7 @@ use crate::{
         badges::CODE_PATTERN,
         checkin, goal,
         profile::{self, AVATAR_URL_PATTERN},
-        text::{Kind, pattern},
+        text::{Kind, pattern, visible_pattern},
     },
     error::Problem,
     idempotency,
@@ -102,6 +102,7 @@ const TEXT_RULES: &[(&str, &str, Kind, usize)] = &[
 /// Operations whose handlers never read a token: one that is sent is ignored, not refused.
 const TOKEN_FREE: &[(&str, &str)] = &[
     ("/users/badges", "get"),
+    ("/users/badges/{file}", "get"),
     ("/badges/{file}", "get"),
     ("/users/{user_id}/card.svg", "get"),
     ("/users/credentials/status/{list}", "get"),
@@ -130,9 +131,11 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
             "{schema}.{member} is not in the document"
         );
         property["pattern"] = json!(pattern(*kind, *max));
+        with_visible_pattern(property, *kind);
     }
     let skills = &mut schemas["UserUpdate"]["properties"]["skills"]["items"];
     skills["pattern"] = json!(pattern(Kind::RequiredLine, profile::SKILL_MAX));
+    with_visible_pattern(skills, Kind::RequiredLine);
     schemas["UserUpdate"]["properties"]["avatar_url"]["pattern"] = json!(AVATAR_URL_PATTERN);
     let code = &mut schemas["BadgeAward"]["properties"]["code"];
     code["pattern"] = json!(CODE_PATTERN);
@@ -167,6 +170,13 @@ pub fn finish(api: openapi::OpenApi) -> openapi::OpenApi {
         }
     }
     serde_json::from_value(doc).expect("the finished document is an OpenAPI document")
+}
+
+/// Text must also match [`visible_pattern`]: a second pattern, as one regular expression
+/// cannot say both without a lookahead, which not every reader of the document has.
+fn with_visible_pattern(property: &mut Value, kind: Kind) {
+    let visible = json!({ "type": property["type"].clone(), "pattern": visible_pattern(kind) });
+    *property = json!({ "allOf": [property.take(), visible] });
 }
 
 /// A `date` string (or one of the types it may be) takes [`DATE_PATTERN`].

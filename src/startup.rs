@@ -28,7 +28,7 @@ use crate::{
     clock::Clock,
     config::Config,
     credentials::Issuer,
-    db::{self, DenylistTable, Store},
+    db::{self, DenylistTable, Store, WaitingForUsers},
     error::{AppError, is_transient_chain},
     events,
     extract::MAX_BODY_BYTES,
@@ -70,7 +70,8 @@ pub struct Application {
 impl Application {
     /// Loads the keys, opens the database and binds the listener. A database that does not
     /// answer yet is not fatal: the service starts, answers 503, and migrates as soon as the
-    /// database appears. A `users` table it cannot work with is: it refuses to start.
+    /// database appears; nor is an auth-service's `users` table that is not there yet. A
+    /// `users` table it cannot work with is: it refuses to start.
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let store = db::connect(config).await?;
         let auth = Arc::new(authenticator(config, &store).await?);
@@ -78,8 +79,13 @@ impl Application {
         let mut migration = None;
         match store.migrate().await {
             Ok(()) => readiness.set_migrated(),
-            Err(err) if is_transient_chain(&err) => {
-                tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
+            Err(err) if waits_for_users(&err) || is_transient_chain(&err) => {
+                if waits_for_users(&err) {
+                    readiness.set_waiting_for_users();
+                    tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
+                } else {
+                    tracing::warn!(error = %err, "the database does not answer yet; serving 503 until it does");
+                }
                 migration = Some(tokio::spawn(migrate_when_reachable(
                     store.clone(),
                     readiness.clone(),
@@ -229,8 +235,9 @@ impl Application {
     }
 }
 
-/// Retries the migrations until the database answers, backing off up to 10 s. A failure
-/// other than the database being out of reach ends the retries, and the process.
+/// Retries the migrations until the database answers, backing off up to 10 s, and until the
+/// auth-service's `users` table is there, looking every second. A failure other than these
+/// ends the retries, and the process.
 async fn migrate_when_reachable(
     store: Arc<dyn Store>,
     readiness: Arc<Readiness>,
@@ -244,6 +251,13 @@ async fn migrate_when_reachable(
                 tracing::info!("database reachable and migrated: ready");
                 return Ok(());
             }
+            Err(err) if waits_for_users(&err) => {
+                if !readiness.is_waiting_for_users() {
+                    readiness.set_waiting_for_users();
+                    tracing::warn!(error = %err, "serving 503 until the auth-service creates its users table");
+                }
+                wait = Duration::from_secs(1);
+            }
             Err(err) if is_transient_chain(&err) => {
                 tracing::debug!(error = %err, "the database still does not answer");
                 wait = (wait * 2).min(Duration::from_secs(10));
@@ -251,6 +265,10 @@ async fn migrate_when_reachable(
             Err(err) => return Err(err),
         }
     }
+}
+
+fn waits_for_users(err: &anyhow::Error) -> bool {
+    err.downcast_ref::<WaitingForUsers>().is_some()
 }
 
 /// Hourly: deletes idempotency keys past their 24 hours, the keys of auth-service messages

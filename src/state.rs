@@ -41,6 +41,8 @@ impl FromRef<AppState> for Arc<dyn Pools> {
 pub struct Readiness {
     migrated: AtomicBool,
     draining: AtomicBool,
+    /// Not migrated yet because the auth-service has not created `users` yet.
+    waiting_for_users: AtomicBool,
 }
 
 impl Readiness {
@@ -49,7 +51,16 @@ impl Readiness {
     }
 
     pub fn set_migrated(&self) {
+        self.waiting_for_users.store(false, Ordering::Release);
         self.migrated.store(true, Ordering::Release);
+    }
+
+    pub fn is_waiting_for_users(&self) -> bool {
+        self.waiting_for_users.load(Ordering::Acquire)
+    }
+
+    pub fn set_waiting_for_users(&self) {
+        self.waiting_for_users.store(true, Ordering::Release);
     }
 
     pub fn is_draining(&self) -> bool {

@@ -25,8 +25,15 @@ INSERT INTO credential_status (status_index) SELECT status_index FROM user_badge
 ALTER TABLE user_badges
     ALTER COLUMN status_index SET DEFAULT nextval('credential_status_index'),
     ALTER COLUMN status_index SET NOT NULL;
+-- Owned by the column it numbers: it moves with user_badges (src/db/own_schema.rs).
+ALTER SEQUENCE credential_status_index OWNED BY user_badges.status_index;
 
-CREATE FUNCTION credential_status_awarded() RETURNS trigger LANGUAGE plpgsql AS $$
+-- The triggers also fire in the auth-service's sessions (a user row it deletes cascades to
+-- user_badges), whose search path does not name this service's schema: each function keeps
+-- the path it was created with.
+
+CREATE FUNCTION credential_status_awarded() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     INSERT INTO credential_status (status_index) VALUES (NEW.status_index);
     RETURN NULL;
@@ -35,7 +42,8 @@ $$;
 CREATE TRIGGER user_badges_status_awarded AFTER INSERT ON user_badges
     FOR EACH ROW EXECUTE FUNCTION credential_status_awarded();
 
-CREATE FUNCTION credential_status_revoked() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION credential_status_revoked() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE credential_status SET revoked = TRUE WHERE status_index = OLD.status_index;
     RETURN NULL;

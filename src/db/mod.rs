@@ -7,8 +7,10 @@
 //! primitives in `crate::services`, once for both backends, and reads of a private section
 //! need the [`Access`] that only the privacy rule grants.
 
+mod backup;
 pub mod credentials;
 mod denylist;
+mod own_schema;
 mod postgres;
 mod shared;
 mod sql;
@@ -41,8 +43,10 @@ use crate::{
     },
     metrics::Pools,
 };
+pub use backup::backup;
 pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
+pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
@@ -83,6 +87,15 @@ fn pool_options<DB: sqlx::Database>(config: &Config, max: u32) -> PoolOptions<DB
         .acquire_timeout(config.db_acquire_timeout())
 }
 
+/// With `USERS_TABLE_OWNER=auth-service`, `users` is not there yet: this service waits for
+/// the auth-service to create it rather than create it itself.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the auth-service's users table is not there yet \
+     (USERS_TABLE_OWNER=auth-service: this service never creates it)"
+)]
+pub struct WaitingForUsers;
+
 /// Opens the database named by the configuration: PostgreSQL for `postgres://` URLs, SQLite
 /// for `sqlite:` ones. Connections are opened lazily, so the service starts while the
 /// database is still down.
@@ -102,14 +115,12 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 #[async_trait]
 pub trait Store: Reads + CredentialReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
-    /// Reads the shape of `users` first (creating the table, standalone, when there is
-    /// none) and refuses one this service cannot work with, naming what is missing.
+    /// Reads the shape of `users` first (creating the table when this service owns it and
+    /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
+    /// and refuses one this service cannot work with, naming what is missing.
     async fn migrate(&self) -> anyhow::Result<()>;
     async fn ping(&self) -> sqlx::Result<()>;
     async fn close(&self);
-    /// A consistent copy of the whole database into a new file, taken while it serves.
-    /// Refuses a path that exists; PostgreSQL's backups are `pg_dump`'s.
-    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()>;
 
     /// A write transaction of no one user's data (a purge, the badge catalog). Dropping it
     /// without `commit` rolls it back.

@@ -15,12 +15,14 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, pool_figures, pool_options,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers,
+    own_schema::{self, OwnSchema},
+    pool_figures, pool_options,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
 use crate::{
-    config::Config,
+    config::{Config, UsersTableOwner},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -113,12 +115,38 @@ const APPLICATION_NAME: &str = "user-service";
 pub struct PgStore {
     pool: PgPool,
     common: Common,
+    /// With `USERS_TABLE_OWNER=auth-service`, the schema of this service's own tables (see
+    /// `own_schema`); `None` when this service owns `users` and keeps everything beside it.
+    own_schema: Option<OwnSchema>,
+    /// `DATABASE_SCHEMA`, checked when this service owns `users`: its tables must not have
+    /// been moved there.
+    moved_schema: String,
 }
 
 impl PgStore {
     pub fn connect(url: &str, config: &Config) -> anyhow::Result<Self> {
         let options = PgConnectOptions::from_str(url)?.application_name(APPLICATION_NAME);
-        let pool = pool_options::<Postgres>(config, config.db_max_connections)
+        let own_schema = match config.users_table_owner {
+            UsersTableOwner::AuthService => {
+                Some(OwnSchema::parse(&config.database_schema).map_err(anyhow::Error::msg)?)
+            }
+            UsersTableOwner::Service => None,
+        };
+        let mut pool = pool_options::<Postgres>(config, config.db_max_connections);
+        if let Some(schema) = &own_schema {
+            let first_on_path = schema.name().to_owned();
+            pool = pool.after_connect(move |conn, _| {
+                let schema = first_on_path.clone();
+                Box::pin(async move {
+                    sqlx::query(own_schema::PREPEND_TO_SEARCH_PATH)
+                        .bind(schema)
+                        .execute(conn)
+                        .await
+                        .map(drop)
+                })
+            });
+        }
+        let pool = pool
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
@@ -132,6 +160,8 @@ impl PgStore {
         Ok(Self {
             pool,
             common: Common::new(config),
+            own_schema,
+            moved_schema: config.database_schema.clone(),
         })
     }
 
@@ -141,12 +171,19 @@ impl PgStore {
     async fn claim_users(&self) -> anyhow::Result<Option<UsersTable>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
+        if own_schema::holds_moved_tables(&mut tx, &self.moved_schema).await? {
+            anyhow::bail!(
+                "this service's tables are in DATABASE_SCHEMA {}, where \
+                 USERS_TABLE_OWNER=auth-service moved them: set it again",
+                self.moved_schema
+            );
+        }
         sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('users') IS NOT NULL")
             .fetch_one(&mut *tx)
             .await?;
         let users = if exists {
-            Some(users_shape(&mut tx).await?)
+            Some(users_shape(&mut tx, true).await?)
         } else {
             sqlx::query(sql::RECORD_USERS_OWNED)
                 .execute(&mut *tx)
@@ -156,29 +193,52 @@ impl PgStore {
         tx.commit().await?;
         Ok(users)
     }
+
+    /// With the auth-service owning `users`: waits for its table (creating nothing until
+    /// it is there), then puts this service's tables in their schema (see `own_schema`).
+    async fn join_auth_service(&self, schema: &OwnSchema) -> anyhow::Result<UsersTable> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(USERS_TABLE_LOCK).execute(&mut *tx).await?;
+        let Some(users_schema) = own_schema::users_schema(&mut tx).await? else {
+            return Err(WaitingForUsers.into());
+        };
+        own_schema::prepare(&mut tx, schema, &users_schema, &MIGRATOR).await?;
+        let users = users_shape(&mut tx, false).await?;
+        tx.commit().await?;
+        Ok(users)
+    }
 }
 
-/// The shape of `users`, and whether this service owns it.
-async fn users_shape(tx: &mut Transaction<'static, Postgres>) -> anyhow::Result<UsersTable> {
+/// The shape of `users`, and whether this service owns it (which it may, when `may_own`,
+/// have recorded).
+async fn users_shape(
+    tx: &mut Transaction<'static, Postgres>,
+    may_own: bool,
+) -> anyhow::Result<UsersTable> {
     let columns: Vec<(String, String)> = sqlx::query_as(USERS_COLUMNS).fetch_all(&mut **tx).await?;
-    let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
-        .fetch_optional(&mut **tx)
-        .await?;
+    let owned = may_own
+        && sqlx::query_scalar::<_, String>(sql::USERS_OWNED)
+            .fetch_optional(&mut **tx)
+            .await?
+            .is_some();
     Ok(UsersTable::from_described(
         Dialect::Postgres,
         &columns,
-        owned.is_some(),
+        owned,
     )?)
 }
 
 #[async_trait]
 impl Store for PgStore {
     async fn migrate(&self) -> anyhow::Result<()> {
-        let found = self.claim_users().await?;
+        let found = match &self.own_schema {
+            Some(schema) => Some(self.join_auth_service(schema).await?),
+            None => self.claim_users().await?,
+        };
         MIGRATOR.run(&self.pool).await?;
         let users = match found {
             Some(users) => users,
-            None => users_shape(&mut self.pool.begin().await?).await?,
+            None => users_shape(&mut self.pool.begin().await?, true).await?,
         };
         self.common.inspected(&users);
         Ok(())
@@ -193,13 +253,6 @@ impl Store for PgStore {
         // Logged here, once every connection is closed, so that a clean shutdown can be told
         // from a process that merely exited (the shutdown tests read it).
         tracing::info!("database pool closed");
-    }
-
-    async fn backup_to(&self, _path: &std::path::Path) -> anyhow::Result<()> {
-        anyhow::bail!(
-            "a PostgreSQL database is backed up with its own tools: \
-             pg_dump --format=custom --file=FILE DATABASE_URL (and pg_restore to restore)"
-        )
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {

@@ -18,13 +18,14 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, pool_figures, pool_options,
+    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers, pool_figures,
+    pool_options,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
 use crate::{
     clock::{Clock, SystemClock},
-    config::Config,
+    config::{Config, UsersTableOwner},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
@@ -116,10 +117,17 @@ fn readers(max_connections: u32) -> u32 {
     max_connections.clamp(1, cap.max(1))
 }
 
+/// Whether the URL names a database that lives in memory, not in a file.
+pub(super) fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 pub struct SqliteStore {
     reader: SqlitePool,
     writer: SqlitePool,
     common: Common,
+    /// `USERS_TABLE_OWNER=auth-service`: never create `users`, wait for it.
+    auth_service_owns_users: bool,
 }
 
 impl SqliteStore {
@@ -130,7 +138,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(BUSY_TIMEOUT)
             .foreign_keys(true);
-        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let in_memory = is_in_memory(url);
         let parent = options
             .get_filename()
             .parent()
@@ -153,6 +161,7 @@ impl SqliteStore {
             reader,
             writer,
             common: Common::new(config),
+            auth_service_owns_users: config.users_table_owner == UsersTableOwner::AuthService,
         })
     }
 
@@ -239,12 +248,15 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn migrate(&self) -> anyhow::Result<()> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         let exists: bool = sqlx::query_scalar(
             "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'users')",
         )
         .fetch_one(&mut *tx)
         .await?;
+        if !exists && self.auth_service_owns_users {
+            return Err(WaitingForUsers.into());
+        }
+        sqlx::query(sql::CREATE_META).execute(&mut *tx).await?;
         if !exists {
             sqlx::query(CREATE_USERS).execute(&mut *tx).await?;
             sqlx::query(sql::RECORD_USERS_OWNED)
@@ -258,7 +270,8 @@ impl Store for SqliteStore {
         let owned: Option<String> = sqlx::query_scalar(sql::USERS_OWNED)
             .fetch_optional(&mut *tx)
             .await?;
-        let users = UsersTable::from_described(Dialect::Sqlite, &columns, owned.is_some())?;
+        let owned = owned.is_some() && !self.auth_service_owns_users;
+        let users = UsersTable::from_described(Dialect::Sqlite, &columns, owned)?;
         for (column, definition) in PROFILE_COLUMNS {
             if !columns
                 .iter()
@@ -298,26 +311,6 @@ impl Store for SqliteStore {
         // Logged here, once every connection is closed, so that a clean shutdown can be told
         // from a process that merely exited (the shutdown tests read it).
         tracing::info!("database pool closed");
-    }
-
-    /// `VACUUM INTO`, on a reader: one read transaction, so the copy is the database as of
-    /// one moment, while the writer goes on writing beside it (WAL).
-    async fn backup_to(&self, path: &std::path::Path) -> anyhow::Result<()> {
-        if path.exists() {
-            anyhow::bail!(
-                "{} exists: a backup never overwrites a file",
-                path.display()
-            );
-        }
-        let target = path
-            .to_str()
-            .with_context(|| format!("{} is not UTF-8", path.display()))?;
-        sqlx::query("VACUUM INTO $1")
-            .bind(target)
-            .execute(&self.reader)
-            .await
-            .with_context(|| format!("backing up into {}", path.display()))?;
-        Ok(())
     }
 
     async fn begin(&self) -> sqlx::Result<Box<dyn Tx>> {

@@ -24,6 +24,15 @@ impl DisplayName {
     }
 }
 
+/// The name a profile is shown under where one is drawn (the card): the display name, or
+/// the username when there is none or it draws nothing (stored before such names were
+/// refused, or written by another program).
+pub fn shown_name<'a>(display_name: Option<&'a str>, username: &'a str) -> &'a str {
+    display_name
+        .filter(|name| text::is_visible(name))
+        .unwrap_or(username)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bio(String);
 
@@ -220,6 +229,14 @@ mod tests {
             timezone: TimeZone::parse("Europe/London").unwrap(),
             week_start: WeekStart::Sunday,
         }
+    }
+
+    #[test]
+    fn a_name_that_draws_nothing_is_shown_as_the_username() {
+        assert_eq!(shown_name(Some("Ada"), "ada"), "Ada");
+        assert_eq!(shown_name(None, "ada"), "ada");
+        assert_eq!(shown_name(Some("\u{FFFE}\u{FFFF}"), "ada"), "ada");
+        assert_eq!(shown_name(Some("\u{200B}\u{3164}"), "ada"), "ada");
     }
 
     #[test]

@@ -1,10 +1,19 @@
 //! Shared rules for free text: control characters (which no form produces and which break
-//! logs and terminals) are refused, surrounding whitespace is trimmed, and length is
-//! counted after trimming, in Unicode scalar values (what a person calls characters).
+//! logs and terminals) are refused, surrounding whitespace is trimmed, length is counted
+//! after trimming, in Unicode scalar values (what a person calls characters), and text that
+//! draws nothing (only format characters, noncharacters and the like) is refused, as a name
+//! nobody can see or tell apart.
 //!
-//! [`pattern`] states the same rules as the regular expression the OpenAPI document
-//! carries; a property test holds the functions and the expressions to each other, so a
-//! client that validates against the document agrees with the service.
+//! [`pattern`] and [`visible_pattern`] state the same rules as the regular expressions the
+//! OpenAPI document carries; a property test holds the functions and the expressions to each
+//! other, so a client that validates against the document agrees with the service.
+
+use std::{ops::RangeInclusive, sync::LazyLock};
+
+use icu_properties::{
+    CodePointMapData, CodePointSetData,
+    props::{DefaultIgnorableCodePoint, GeneralCategory, NoncharacterCodePoint, WhiteSpace},
+};
 
 /// The trimmed text, `None` when nothing is left.
 pub(crate) fn clean(
@@ -27,7 +36,29 @@ pub(crate) fn clean(
             "must be at most {max_chars} characters (got {count})"
         ));
     }
+    if !text.is_empty() && !is_visible(text) {
+        return Err(
+            "must hold a visible character, not only spaces, format characters or noncharacters"
+                .into(),
+        );
+    }
     Ok((!text.is_empty()).then(|| text.to_owned()))
+}
+
+/// Whether `c` draws nothing by itself: whitespace, a control, a format character (Cf), a
+/// default-ignorable code point (variation selectors, fillers, tags) or a noncharacter.
+pub fn draws_nothing(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+        || CodePointSetData::new::<NoncharacterCodePoint>().contains(c)
+        || CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
+}
+
+/// Whether the text draws something: holds a character other than those of
+/// [`draws_nothing`].
+pub fn is_visible(text: &str) -> bool {
+    text.chars().any(|c| !draws_nothing(c))
 }
 
 /// Like [`clean`], for one line of text that must be present.
@@ -74,6 +105,53 @@ pub fn pattern(kind: Kind, max_chars: usize) -> String {
     format!("^{space}*{text}{space}*$")
 }
 
+/// The characters of [`draws_nothing`] as the inside of a character class: ranges of the
+/// Basic Multilingual Plane as `\uXXXX` escapes, others as the characters themselves (no
+/// escape of theirs is read alike by ECMA-262, Python and Rust).
+static INVISIBLE: LazyLock<String> = LazyLock::new(|| {
+    let gc = CodePointMapData::<GeneralCategory>::new();
+    let mut ranges: Vec<RangeInclusive<u32>> = CodePointSetData::new::<DefaultIgnorableCodePoint>()
+        .iter_ranges()
+        .chain(CodePointSetData::new::<NoncharacterCodePoint>().iter_ranges())
+        .chain(CodePointSetData::new::<WhiteSpace>().iter_ranges())
+        .chain(gc.iter_ranges_for_value(GeneralCategory::Format))
+        .chain(gc.iter_ranges_for_value(GeneralCategory::Control))
+        .collect();
+    ranges.sort_by_key(|r| *r.start());
+    let mut merged: Vec<RangeInclusive<u32>> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if *range.start() <= last.end() + 1 => {
+                *last = *last.start()..=(*last.end()).max(*range.end());
+            }
+            _ => merged.push(range),
+        }
+    }
+    let escaped = |c: u32| match char::from_u32(c) {
+        Some(c) if c > '\u{ffff}' => c.to_string(),
+        _ => format!("\\u{c:04x}"),
+    };
+    merged
+        .iter()
+        .map(|r| match r.end() - r.start() {
+            0 => escaped(*r.start()),
+            _ => format!("{}-{}", escaped(*r.start()), escaped(*r.end())),
+        })
+        .collect()
+});
+
+/// The regular expression (unanchored, as JSON Schema applies a `pattern`) that text of
+/// this kind must also match: it holds a visible character, or (when blank is allowed) it
+/// is blank.
+pub fn visible_pattern(kind: Kind) -> String {
+    let visible = format!("[^{}]", *INVISIBLE);
+    match kind {
+        Kind::RequiredLine => visible,
+        Kind::Line => format!("^[{SPACE}]*$|{visible}"),
+        Kind::Multiline => format!(r"^[\t\n\r{SPACE}]*$|{visible}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
@@ -110,6 +188,28 @@ mod tests {
         assert_eq!(required("   ", 5), Err("must not be empty".into()));
     }
 
+    #[test]
+    fn text_that_draws_nothing_is_refused_and_blank_text_still_clears() {
+        for invisible in [
+            "\u{FFFE}\u{FFFF}",
+            "\u{200B}",
+            "\u{00AD}\u{2060}",
+            "\u{FE0F}",
+            "\u{3164}",
+            "\u{E0041}\u{E007F}",
+            "\u{FDD0} \u{200D}",
+        ] {
+            assert!(clean(invisible, 10, false).is_err(), "{invisible:?}");
+            assert!(clean(invisible, 10, true).is_err(), "{invisible:?}");
+            assert!(required(invisible, 10).is_err(), "{invisible:?}");
+            assert!(!is_visible(invisible), "{invisible:?}");
+        }
+        assert_eq!(clean(" \u{3000} ", 5, false), Ok(None));
+        for visible in ["\u{2764}\u{FE0F}", "\u{200F}שלום", "a\u{200B}", "\u{0301}"] {
+            assert_eq!(clean(visible, 10, false), Ok(Some(visible.into())));
+        }
+    }
+
     /// Characters where the rules have edges: controls, every kind of whitespace, and the
     /// byte-order mark, which some regular expression engines count as whitespace.
     fn tricky_text() -> impl Strategy<Value = String> {
@@ -135,6 +235,11 @@ mod tests {
             Just('\u{3000}'),
             Just('\u{feff}'),
             Just('\u{180e}'),
+            Just('\u{200b}'),
+            Just('\u{fe0f}'),
+            Just('\u{fffe}'),
+            Just('\u{e0041}'),
+            Just('\u{1bca0}'),
             any::<char>(),
         ];
         proptest::collection::vec(chars, 0..9).prop_map(|cs| cs.into_iter().collect())
@@ -146,9 +251,19 @@ mod tests {
             let line = Regex::new(&pattern(Kind::Line, max)).unwrap();
             let required_line = Regex::new(&pattern(Kind::RequiredLine, max)).unwrap();
             let multiline = Regex::new(&pattern(Kind::Multiline, max)).unwrap();
-            prop_assert_eq!(clean(&text, max, false).is_ok(), line.is_match(&text));
-            prop_assert_eq!(required(&text, max).is_ok(), required_line.is_match(&text));
-            prop_assert_eq!(clean(&text, max, true).is_ok(), multiline.is_match(&text));
+            let visible = |kind| Regex::new(&visible_pattern(kind)).unwrap().is_match(&text);
+            prop_assert_eq!(
+                clean(&text, max, false).is_ok(),
+                line.is_match(&text) && visible(Kind::Line)
+            );
+            prop_assert_eq!(
+                required(&text, max).is_ok(),
+                required_line.is_match(&text) && visible(Kind::RequiredLine)
+            );
+            prop_assert_eq!(
+                clean(&text, max, true).is_ok(),
+                multiline.is_match(&text) && visible(Kind::Multiline)
+            );
         }
     }
 }

@@ -1,5 +1,5 @@
 //! The icons of the built-in badges: a medal in the badge's tier colour with a sign of what
-//! earns it, drawn once, served from the binary at `/badges/<code>.svg` (the catalog's
+//! earns it, drawn once, served from the binary at `/users/badges/<code>.svg` (the catalog's
 //! `icon_url`).
 
 use std::{collections::HashMap, sync::LazyLock};
@@ -116,5 +116,17 @@ mod tests {
             assert!(!svg.contains("href") && !svg.contains("url("), "{code}");
         }
         assert!(icon("mentor").is_none());
+    }
+
+    #[test]
+    fn the_migration_that_moved_the_icons_under_users_names_every_built_in_badge() {
+        for moved in [
+            include_str!("../../migrations/postgres/20261207000031_icons_under_users.sql"),
+            include_str!("../../migrations/sqlite/20261207000031_icons_under_users.sql"),
+        ] {
+            for code in codes() {
+                assert!(moved.contains(&format!("'{code}'")), "{code}");
+            }
+        }
     }
 }

@@ -12,6 +12,7 @@ use crate::{
     db::StreakFigures,
     domain::{
         heatmap::{self, Day},
+        profile,
         streak::{self, MAX_ALIVE_GAP_DAYS, Rule},
         visibility::{Badges, Goals, Viewer},
     },
@@ -111,10 +112,7 @@ async fn get_card(
         None => None,
     };
     let svg = card::render(&Card {
-        name: row
-            .display_name
-            .clone()
-            .unwrap_or_else(|| row.username.clone()),
+        name: profile::shown_name(row.display_name.as_deref(), &row.username).to_owned(),
         username: row.username.clone(),
         streaks,
         badges,

@@ -40,12 +40,17 @@ async fn healthz() -> Json<Health> {
     tag = "operations",
     responses(
         (status = 200, description = "Ready to serve", body = Health),
-        (status = 503, description = "Starting, shutting down, the database does not answer, or the deny-list table of `JWT_DENYLIST_TABLE` is missing"),
+        (status = 503, description = "Starting (or waiting for the auth-service's users table), shutting down, the database does not answer, or the deny-list table of `JWT_DENYLIST_TABLE` is missing"),
     )
 )]
 async fn readyz(State(state): State<AppState>) -> AppResult<Json<Health>> {
     if state.readiness.is_draining() {
         return Err(AppError::Unavailable("shutting down".into()));
+    }
+    if state.readiness.is_waiting_for_users() {
+        return Err(AppError::Unavailable(
+            "waiting for the auth-service's users table".into(),
+        ));
     }
     if !state.readiness.is_migrated() {
         return Err(AppError::Unavailable(

@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
+use user_service::config::UsersTableOwner;
+
 use crate::{
     cli::command,
     helpers::{Backend, TestApp, award_token, claims, codes, json_body, problem, sign, token},
@@ -13,7 +15,7 @@ use crate::{
 
 /// Every operation of the API, done by `user` as a client of theirs would: each must
 /// succeed. Returns the profile as its owner sees it.
-async fn walk_every_endpoint(app: &TestApp, user: i64) -> Value {
+pub(crate) async fn walk_every_endpoint(app: &TestApp, user: i64) -> Value {
     let token = token(user);
     let me = Some(token.as_str());
     let base = format!("/users/{user}");
@@ -153,10 +155,10 @@ async fn auth_service_state(app: &TestApp, columns: &[&str]) -> Vec<String> {
 
 /// A shape of the auth-service's `users` table, with rows of its own before this service
 /// starts.
-struct Shape {
+pub(crate) struct Shape {
     name: &'static str,
-    postgres: &'static str,
-    sqlite: &'static str,
+    pub(crate) postgres: &'static str,
+    pub(crate) sqlite: &'static str,
     /// The auth-service's columns, whose values must never change.
     columns: &'static [&'static str],
     /// An insert of user `{id}` by the auth-service.
@@ -165,13 +167,13 @@ struct Shape {
     has_email: bool,
 }
 
-const TOKEN_BLACKLIST: &str = "CREATE TABLE token_blacklist (
+pub(crate) const TOKEN_BLACKLIST: &str = "CREATE TABLE token_blacklist (
         jti VARCHAR(255) PRIMARY KEY,
         expires_at TIMESTAMP NOT NULL
     );
     INSERT INTO token_blacklist (jti, expires_at) VALUES ('logged-out', '2099-01-01 00:00:00');";
 
-const SHAPES: &[Shape] = &[
+pub(crate) const SHAPES: &[Shape] = &[
     Shape {
         name: "the FastAPI auth-service's: SERIAL id, VARCHAR columns, nullable is_active, no created_at",
         postgres: "CREATE TABLE users (
@@ -278,6 +280,16 @@ fn within_a_minute_of_now(value: &Value) -> bool {
 }
 
 async fn every_shape_of_the_auth_services_table_serves_every_endpoint(backend: Backend) {
+    every_shape_serves_every_endpoint(backend, UsersTableOwner::Service).await;
+}
+
+/// The same with the auth-service owning `users`: on PostgreSQL this service's tables are
+/// then in a schema of their own, beside the auth-service's.
+async fn every_shape_serves_every_endpoint_when_the_auth_service_owns_users(backend: Backend) {
+    every_shape_serves_every_endpoint(backend, UsersTableOwner::AuthService).await;
+}
+
+async fn every_shape_serves_every_endpoint(backend: Backend, owner: UsersTableOwner) {
     for shape in SHAPES {
         let table = match backend {
             Backend::Postgres => shape.postgres,
@@ -290,6 +302,7 @@ async fn every_shape_of_the_auth_services_table_serves_every_endpoint(backend: B
         );
         let app = TestApp::builder(backend)
             .before_migrations(&before_start)
+            .config(|c| c.users_table_owner = owner)
             .spawn()
             .await;
         // A deactivated user of the auth-service's, where the table can say so.
@@ -305,7 +318,7 @@ async fn every_shape_of_the_auth_services_table_serves_every_endpoint(backend: B
         app.db.execute(&shape.insert.replace("{id}", "3")).await;
         let later = walk_every_endpoint(&app, 3).await;
 
-        let what = format!("{backend:?}, {}", shape.name);
+        let what = format!("{backend:?}, {owner:?}, {}", shape.name);
         assert_eq!(ada["username"], "user1", "{what}");
         assert_eq!(later["username"], "user3", "{what}");
         if shape.has_email {
@@ -344,6 +357,15 @@ async fn every_shape_of_the_auth_services_table_serves_every_endpoint(backend: B
             before.iter().all(|part| !part.is_empty()),
             "{what}: {before:?}"
         );
+        if backend == Backend::Postgres && owner == UsersTableOwner::AuthService {
+            let tables = "SELECT string_agg(tablename, ' ' ORDER BY tablename) FROM pg_tables \
+                          WHERE schemaname = current_schema()";
+            assert_eq!(
+                app.db.text(tables).await.as_deref(),
+                Some("token_blacklist users"),
+                "{what}: the auth-service's schema holds no table of this service"
+            );
+        }
     }
 }
 
@@ -645,6 +667,7 @@ async fn a_denylist_name_that_is_not_a_plain_identifier_is_refused_at_start(back
 
 crate::backend_tests!(
     every_shape_of_the_auth_services_table_serves_every_endpoint,
+    every_shape_serves_every_endpoint_when_the_auth_service_owns_users,
     a_users_table_without_id_or_username_is_refused_at_start_naming_the_column,
     refresh_tokens_are_refused_when_type_access_is_required,
     a_required_number_is_not_met_by_a_string,

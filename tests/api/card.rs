@@ -97,6 +97,26 @@ async fn the_card_draws_the_username_when_there_is_no_display_name(backend: Back
     assert_eq!(texts(&document)[..2], ["grace", "@grace"]);
 }
 
+/// A name stored before such names were refused, or written into a shared `users` table by
+/// another program: the card draws the username instead.
+async fn the_card_draws_the_username_when_the_display_name_draws_nothing(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.insert_user(5, "grace").await;
+
+    for invisible in ["\u{FFFE}\u{FFFF}", "\u{200B}\u{3164}", "\u{FE0F}"] {
+        app.db
+            .execute(&format!(
+                "UPDATE users SET display_name = '{invisible}', \
+                 profile_revision = profile_revision + 1 WHERE id = 5"
+            ))
+            .await;
+
+        let svg = svg(app.get("/users/5/card.svg").await).await;
+        let document = roxmltree::Document::parse(&svg).unwrap();
+        assert_eq!(texts(&document)[..2], ["grace", "@grace"], "{invisible:?}");
+    }
+}
+
 async fn markup_in_a_display_name_is_drawn_as_its_characters(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.user(1).await;
@@ -188,6 +208,7 @@ async fn an_unknown_user_or_a_bad_theme_is_a_problem(backend: Backend) {
 crate::backend_tests!(
     the_card_is_a_self_contained_svg_with_the_name_streaks_badges_and_twelve_weeks,
     the_card_draws_the_username_when_there_is_no_display_name,
+    the_card_draws_the_username_when_the_display_name_draws_nothing,
     markup_in_a_display_name_is_drawn_as_its_characters,
     a_long_display_name_is_cut_to_fit_the_card,
     private_sections_are_not_drawn_even_for_their_owner,

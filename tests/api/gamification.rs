@@ -214,7 +214,7 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
             "code": "first-goal",
             "name": "First step",
             "description": "Set a first learning goal.",
-            "icon_url": "/badges/first-goal.svg",
+            "icon_url": "/users/badges/first-goal.svg",
             "tier": "bronze",
             "criteria": "Create a learning goal.",
             "holders": 0,
@@ -571,7 +571,7 @@ async fn a_trusted_service_awards_a_badge_with_201_then_200_keeping_its_date(bac
             "code": "streak-100",
             "name": "Unstoppable",
             "description": "Kept a goal going a hundred days in a row.",
-            "icon_url": "/badges/streak-100.svg",
+            "icon_url": "/users/badges/streak-100.svg",
             "date_achieved": "2026-03-10T12:30:00Z",
         })
     );

@@ -1042,14 +1042,14 @@ async fn a_users_badges_are_listed_newest_first_with_their_catalog_details(backe
                 "code": "streak-3",
                 "name": "Warming up",
                 "description": "Kept a goal going three days in a row.",
-                "icon_url": "/badges/streak-3.svg",
+                "icon_url": "/users/badges/streak-3.svg",
                 "date_achieved": "2026-03-05T09:30:00Z",
             },
             {
                 "code": "first-goal",
                 "name": "First step",
                 "description": "Set a first learning goal.",
-                "icon_url": "/badges/first-goal.svg",
+                "icon_url": "/users/badges/first-goal.svg",
                 "date_achieved": "2026-03-01T10:00:00Z",
             },
         ])

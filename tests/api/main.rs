@@ -34,4 +34,5 @@ mod shutdown;
 mod storable_values;
 mod strictness;
 mod tracker;
+mod users_table_owner;
 mod weekly;

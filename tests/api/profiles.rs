@@ -275,6 +275,82 @@ async fn an_empty_skill_or_a_wrong_type_is_named(backend: Backend) {
     assert_eq!(error_fields(&several), ["bio", "timezone"]);
 }
 
+/// Text made only of what draws nothing (noncharacters, format characters, fillers,
+/// variation selectors, tags) is refused in every text field, naming it, and nothing is
+/// written.
+async fn text_that_draws_nothing_is_refused_by_field_and_nothing_is_written(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = app.user(7).await;
+    let goal = app.create_goal(7, &ada, "Rust").await;
+    let goal_path = format!("/users/7/goals/{}", goal["id"]);
+
+    for invisible in [
+        "\u{FFFE}\u{FFFF}",
+        "\u{200B}\u{200D}",
+        "\u{3164}",
+        " \u{FE0F} ",
+        "\u{E0041}",
+    ] {
+        let profile = problem(
+            app.put(
+                "/users/7",
+                Some(&ada),
+                &json!({"display_name": invisible, "bio": invisible, "skills": ["Rust", invisible]}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(
+            error_fields(&profile),
+            ["skills[1]", "display_name", "bio"],
+            "{invisible:?}"
+        );
+        let created = problem(
+            app.post(
+                "/users/7/goals",
+                Some(&ada),
+                &json!({"title": invisible, "description": invisible}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&created), ["title", "description"]);
+        let updated = problem(
+            app.put(&goal_path, Some(&ada), &json!({"title": invisible}))
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&updated), ["title"]);
+        let checkin = problem(
+            app.post(
+                &format!("{goal_path}/checkins"),
+                Some(&ada),
+                &json!({"note": invisible}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&checkin), ["note"]);
+    }
+    let me = json_body(app.get_as("/users/me", &ada).await, 200).await;
+    assert_eq!(me["display_name"], Value::Null);
+    assert_eq!(me["skills"], json!([]));
+    assert_eq!(app.db.scalar("SELECT count(*) FROM goal_checkins").await, 0);
+    // Visible text with such characters in it is kept as written.
+    let heart = "I \u{2764}\u{FE0F} Rust\u{200B}";
+    let kept = json_body(
+        app.put("/users/7", Some(&ada), &json!({"display_name": heart}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(kept["display_name"], heart);
+}
+
 async fn a_user_cannot_update_another_users_profile(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = app.user(7).await;
@@ -421,6 +497,7 @@ crate::backend_tests!(
     unknown_and_read_only_members_are_refused_by_name,
     every_profile_limit_holds_at_its_bound_and_fails_just_past_it,
     an_empty_skill_or_a_wrong_type_is_named,
+    text_that_draws_nothing_is_refused_by_field_and_nothing_is_written,
     a_user_cannot_update_another_users_profile,
     another_users_request_is_refused_before_its_body_is_read,
     a_path_id_that_is_not_a_positive_64_bit_integer_is_a_400_naming_it,

@@ -360,6 +360,13 @@ fn inputs() -> Vec<Input> {
         Input {
             name: "an icon",
             method: Method::GET,
+            path: |_, v| format!("/users/badges/{}", encoded(v)),
+            body: none,
+            header: None,
+        },
+        Input {
+            name: "an icon at its old address",
+            method: Method::GET,
             path: |_, v| format!("/badges/{}", encoded(v)),
             body: none,
             header: None,

@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 use user_service::{
     cli::Cli,
     clock::ManualClock,
-    config::{Config, JwtConfig},
+    config::{Config, JwtConfig, UsersTableOwner},
     startup::{Application, Stop},
 };
 
@@ -208,7 +208,7 @@ impl TestAppBuilder {
                         .expect("a PostgreSQL URL"),
                 ),
             };
-            return self.serve(url, db, None, dir).await;
+            return self.serve(url, db, Vec::new(), dir).await;
         }
         let (url, schema) = match self.backend {
             Backend::Sqlite => (
@@ -242,6 +242,21 @@ impl TestAppBuilder {
                 (url, Some(schema))
             }
         };
+        // With the auth-service owning `users`, the service's own tables go to a schema of
+        // the test's own too, beside the one that plays the auth-service's; the test's own
+        // connection finds both, the auth-service's first (where what it creates lands).
+        let own_schema = schema
+            .as_ref()
+            .filter(|_| self.auth_service_owns_users())
+            .map(|schema| {
+                let own = format!("{schema}_own");
+                self.config.database_schema = own.clone();
+                own
+            });
+        let db_url = match &own_schema {
+            Some(own) => format!("{url},{own}"),
+            None => url.clone(),
+        };
         let db = match self.backend {
             Backend::Sqlite => TestDb::Sqlite(
                 SqlitePoolOptions::new()
@@ -258,7 +273,7 @@ impl TestAppBuilder {
             Backend::Postgres => TestDb::Postgres(
                 PgPoolOptions::new()
                     .max_connections(2)
-                    .connect(&url)
+                    .connect(&db_url)
                     .await
                     .expect("PostgreSQL test schema"),
             ),
@@ -266,14 +281,21 @@ impl TestAppBuilder {
         for sql in &self.before_migrations {
             db.execute(sql).await;
         }
-        self.serve(url, db, schema, dir).await
+        let schemas = schema.into_iter().chain(own_schema).collect();
+        self.serve(url, db, schemas, dir).await
     }
 
+    fn auth_service_owns_users(&self) -> bool {
+        self.config.users_table_owner == UsersTableOwner::AuthService
+    }
+
+    /// `schemas`: the test's PostgreSQL schemas, the first the one `url` names, dropped with
+    /// the app.
     async fn serve(
         mut self,
         url: String,
         db: TestDb,
-        schema: Option<String>,
+        schemas: Vec<String>,
         dir: TempDir,
     ) -> anyhow::Result<TestApp> {
         self.config.database_url = Some(url);
@@ -294,7 +316,11 @@ impl TestAppBuilder {
             clock,
             db,
             backend: self.backend,
-            schema,
+            schemas,
+            owner: (
+                self.config.users_table_owner,
+                self.config.database_schema.clone(),
+            ),
             shutdown: Some(shutdown),
             _dir: dir,
         })
@@ -309,7 +335,11 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub db: TestDb,
     pub backend: Backend,
-    schema: Option<String>,
+    /// The test's PostgreSQL schemas: the one `DATABASE_URL` names, and the service's own
+    /// when the auth-service owns `users`.
+    schemas: Vec<String>,
+    /// `USERS_TABLE_OWNER` and `DATABASE_SCHEMA`, which a restart keeps.
+    owner: (UsersTableOwner, String),
     shutdown: Option<oneshot::Sender<()>>,
     _dir: TempDir,
 }
@@ -439,14 +469,15 @@ impl Drop for TestApp {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        let Some(schema) = self.schema.take() else {
+        if self.schemas.is_empty() {
             return;
-        };
+        }
+        let schemas = self.schemas.join(", ");
         let url = test_database_url();
         after_the_test(async move {
             if let Ok(pool) = PgPoolOptions::new().max_connections(1).connect(&url).await {
                 let drop =
-                    format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    format!("SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schemas} CASCADE");
                 let _ = pool.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(drop))).await;
                 pool.close().await;
             }
@@ -466,7 +497,7 @@ impl TestApp {
     ///
     /// [`existing_database`]: TestAppBuilder::existing_database
     pub fn database_url(&self) -> String {
-        match &self.schema {
+        match self.schemas.first() {
             None => format!("sqlite://{}", self._dir.path().join("test.db").display()),
             Some(schema) => {
                 let separator = if test_database_url().contains('?') {
@@ -504,7 +535,10 @@ impl TestApp {
             Backend::Postgres => TestDb::Postgres(
                 PgPoolOptions::new()
                     .max_connections(1)
-                    .connect(&url)
+                    .connect(&match self.schemas.get(1) {
+                        Some(own) => format!("{url},{own}"),
+                        None => url.clone(),
+                    })
                     .await
                     .expect("PostgreSQL test schema"),
             ),
@@ -514,6 +548,7 @@ impl TestApp {
             .config(|c| {
                 c.database_url = Some(url);
                 c.data_dir = dir.path().join("data");
+                (c.users_table_owner, c.database_schema) = self.owner.clone();
             })
             .config(change)
             .config;
@@ -534,7 +569,8 @@ impl TestApp {
             clock: self.clock.clone(),
             db,
             backend: self.backend,
-            schema: None,
+            schemas: Vec::new(),
+            owner: self.owner.clone(),
             shutdown: Some(shutdown),
             _dir: dir,
         }

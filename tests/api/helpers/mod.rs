@@ -3,13 +3,17 @@
 //! consumer of the events this service publishes (`events`), the pinned npm tools of
 //! `.ci` (`node`), a
 //! PostgreSQL server of the test's own (`temp_postgres`) or a database of its own
-//! (`own_database`), the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
-//! own (`redis`), and `/metrics` read by a Prometheus parser (`prometheus`).
+//! (`own_database`), the platform's gateway, which forwards `/users/*` only (`gateway`),
+//! the machine's RabbitMQ (`rabbitmq`), Redis, shared or of the test's
+//! own (`redis`), `/metrics` read by a Prometheus parser (`prometheus`), and the
+//! auth-service's Alembic (`alembic`).
 
+pub mod alembic;
 mod answers;
 mod app;
 mod child;
 pub mod events;
+pub mod gateway;
 mod node;
 pub mod own_database;
 pub mod prometheus;
@@ -36,4 +40,27 @@ pub fn after_the_test<F: std::future::Future<Output = ()> + Send + 'static>(clea
             .block_on(cleanup);
     })
     .join();
+}
+
+/// The Python of `.venv` (which `.ci/run` makes), if it can import `modules` (comma-separated,
+/// as `import` takes them). Without them a test is skipped, loudly; with `CI=true` it fails
+/// instead. `install` is how to get them.
+pub fn venv_python(modules: &str, install: &str) -> Option<std::path::PathBuf> {
+    let python = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let usable = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if usable {
+        return Some(python);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "CI=true and {} cannot import {modules} (.ci/run installs them)",
+            python.display()
+        );
+    }
+    eprintln!("SKIPPED: {modules} not in .venv: python3 -m venv .venv && {install}");
+    None
 }

@@ -31,25 +31,10 @@ json.dump(samples, sys.stdout)
 
 /// The virtual environment's Python, if it has `prometheus_client`.
 pub fn parser() -> Option<PathBuf> {
-    let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    let usable = Command::new(&python)
-        .args(["-c", "import prometheus_client"])
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if usable {
-        return Some(python);
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!(
-            "CI=true and {} cannot import prometheus_client (.ci/run installs it)",
-            python.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no prometheus_client in .venv: python3 -m venv .venv && .venv/bin/pip install prometheus_client"
-    );
-    None
+    super::venv_python(
+        "prometheus_client",
+        ".venv/bin/pip install prometheus_client",
+    )
 }
 
 #[derive(Debug, Clone, Deserialize)]
