@@ -2,11 +2,16 @@
 -- same one twice (or two that differ only in spaces). In the users table this service
 -- created itself, the unique constraint (and any unique index) on username would drop the
 -- second account's UserCreated, so it goes. A users table of the auth-service's own keeps
--- its constraints: it is not this service's to change.
+-- its constraints: it is not this service's to change. Without the notes table (the
+-- auth-service owns users) there is nothing to read: checked first, in a statement of its
+-- own, since PL/pgSQL plans each statement when it first runs it.
 DO $$
 DECLARE
     found record;
 BEGIN
+    IF to_regclass('user_service_meta') IS NULL THEN
+        RETURN;
+    END IF;
     IF NOT EXISTS (SELECT 1 FROM user_service_meta
                    WHERE name = 'users_owner' AND value = 'user-service') THEN
         RETURN;

@@ -95,7 +95,7 @@ async fn a_badge_credential_is_an_open_badge_of_the_platform_naming_the_profile_
     assert_eq!(achievement["criteria"]["narrative"], entry["criteria"]);
     assert_eq!(
         achievement["image"],
-        json!({"id": format!("{PLATFORM_URL}/badges/first-goal.svg"), "type": "Image"})
+        json!({"id": format!("{PLATFORM_URL}/users/badges/first-goal.svg"), "type": "Image"})
     );
     let status = &vc["credentialStatus"];
     assert_eq!(status["type"], "BitstringStatusListEntry");
