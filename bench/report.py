@@ -200,6 +200,7 @@ SCENARIOS = [
     ("card", "card  GET /users/{id}/card.svg", "ref-goals", True),
     ("post-goal", "POST goal (one user's token)", "ref-insert-one", False),
     ("post-checkin", "POST check-in (goals with a year of history)", "ref-insert-one", False),
+    ("put-profile", "PUT profile (one user's bio, four bodies at random)", "ref-insert-one", False),
     ("mix", "mix 90/10: reads of many users, POST goal", "ref-mix", False),
 ]
 REFERENCE = [
@@ -244,6 +245,7 @@ RATIO_TARGETS = {
     "badges": 0.6,
     "post-goal": 0.4,
     "post-checkin": 0.3,
+    "put-profile": 0.6,
 }
 
 

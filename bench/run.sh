@@ -236,6 +236,11 @@ measure_mix() {
 rx() { python3 "$BENCH/report.py" range-regex "$1" "$2"; }
 GOAL_BODY='{"title": "Benchmark goal", "description": "Written by bench/run.sh, one of many."}'
 # Check-ins: today or yesterday (UTC, the check-in users' zone), drawn at random per request.
+# Profile edits that each change something: one of four bios, drawn at random per request.
+profile_bodies() {
+  for i in 1 2 3 4; do printf '{"bio": "Learning Rust in public, week %s"}\n' "$i"; done >"$RUN/profile-bodies.txt"
+}
+
 checkin_bodies() {
   printf '{"minutes": 25}\n{"date": "%s", "minutes": 25}\n' "$(date -u -d yesterday +%F)" >"$RUN/checkin-bodies.txt"
 }
@@ -434,6 +439,9 @@ service_run() {
   measure "$b-card" 1 --rand-regex-url "$S/users/$USERS_RX/card.svg"
   measure "$b-post-goal" 1 -m POST -T application/json -H "Authorization: Bearer $TOKEN_W" \
     -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
+  profile_bodies
+  measure "$b-put-profile" 1 -m PUT -T application/json -H "Authorization: Bearer $TOKEN_W" \
+    -Z "$RUN/profile-bodies.txt" "$S/users/$U_WRITE"
 
   # The check-in user's histories end the day before yesterday: a check-in for yesterday
   # answers 201 with a streak one longer than the seeded summary.
