@@ -40,6 +40,7 @@ use crate::{
         (name = "badges", description = "Badges earned"),
         (name = "activity", description = "What a user did, newest first"),
         (name = "stats", description = "Activity in figures"),
+        (name = "connect", description = "Follows, follow requests, blocks and mutes"),
         (name = "operations", description = "Probes for the platform running the service"),
     )
 )]

@@ -13,6 +13,7 @@ mod denylist;
 mod own_schema;
 mod postgres;
 mod shared;
+pub mod social;
 mod sql;
 mod sqlite;
 mod types;
@@ -36,6 +37,7 @@ use crate::{
         goal::{Cadence, GoalFields, NewGoal, Schedule},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::{Profile, TimeZone},
+        social::FollowPolicy,
         streak::StreakSummary,
         version::Version,
         visibility::{self, Access, Privacy, Viewer, Visibility},
@@ -47,6 +49,7 @@ pub use backup::backup;
 pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
+pub use social::{PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx};
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
@@ -113,7 +116,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + Pools {
+pub trait Store: Reads + CredentialReads + SocialReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -274,7 +277,7 @@ pub trait Reads: Send + Sync + 'static {
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
 /// that makes a read-modify-write safe against a concurrent one.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: SocialTx + Send {
     async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn save_profile(
@@ -476,6 +479,11 @@ pub struct UserRow {
     pub badges_visibility: String,
     pub activity_visibility: String,
     pub stats_visibility: String,
+    pub connections_visibility: String,
+    pub follow_policy: String,
+    /// Kept by every follow that moves them (`follow_counts`).
+    pub followers_count: i64,
+    pub following_count: i64,
 }
 
 impl UserRow {
@@ -487,7 +495,12 @@ impl UserRow {
             avatar_url: self.avatar_url.clone(),
             timezone: self.time_zone(),
             week_start: self.week_start(),
+            follow_policy: self.follow_policy(),
         }
+    }
+
+    pub fn follow_policy(&self) -> FollowPolicy {
+        FollowPolicy::from_stored(&self.follow_policy)
     }
 
     pub fn week_start(&self) -> WeekStart {
@@ -503,6 +516,7 @@ impl UserRow {
     pub fn version(&self, viewer: Viewer) -> Version {
         let viewer = match viewer {
             Viewer::Owner => "owner",
+            Viewer::Follower => "follower",
             Viewer::Other => "other",
         };
         Version::of(&[
@@ -512,6 +526,8 @@ impl UserRow {
             &self.username,
             &format!("{:?}", self.email),
             &format!("{:?}", self.created_at.map(|t| t.0)),
+            &self.followers_count,
+            &self.following_count,
             &viewer,
         ])
     }
@@ -522,6 +538,7 @@ impl UserRow {
             badges: Visibility::from_stored(&self.badges_visibility),
             activity: Visibility::from_stored(&self.activity_visibility),
             stats: Visibility::from_stored(&self.stats_visibility),
+            connections: Visibility::from_stored(&self.connections_visibility),
         }
     }
 }

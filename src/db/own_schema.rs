@@ -35,6 +35,11 @@ pub const OWN_TABLES: &[&str] = &[
     "revoked_tokens",
     "revoked_user_tokens",
     "credential_status",
+    "follows",
+    "follow_counts",
+    "blocks",
+    "mutes",
+    "daily_writes",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges`): moved with the

@@ -9,6 +9,7 @@ pub mod badges;
 pub mod checkins;
 pub mod goals;
 pub mod profile;
+pub mod social;
 pub mod users;
 
 use std::time::Duration;
