@@ -243,7 +243,19 @@ fn add_middleware_responses(doc: &mut Value) {
                     }
                 }
             }
-            responses.entry("429").or_insert_with(|| too_many.clone());
+            match responses.get_mut("429") {
+                // The operation's own 429 (a daily quota) is also the rate limit's.
+                Some(own) => {
+                    let description = own["description"].as_str().unwrap_or_default();
+                    own["description"] = json!(format!(
+                        "{description}; or over the client's rate limit (`RATE_LIMIT_PER_MINUTE`)"
+                    ));
+                    own["headers"] = too_many["headers"].clone();
+                }
+                None => {
+                    responses.insert("429".into(), too_many.clone());
+                }
+            }
             responses
                 .entry("503")
                 .or_insert_with(|| unavailable.clone());

@@ -233,8 +233,7 @@ pub trait SocialTx: Send {
     async fn blocked_either_way(&mut self, a: UserId, b: UserId) -> sqlx::Result<bool>;
     async fn following_count(&mut self, user: UserId) -> sqlx::Result<i64>;
     /// Counts a write of `kind` on `day`: the day's writes of that kind, this one included.
-    async fn count_write(&mut self, user: UserId, kind: &str, day: NaiveDate)
-    -> sqlx::Result<i64>;
+    async fn count_write(&mut self, user: UserId, kind: &str, day: NaiveDate) -> sqlx::Result<i64>;
     /// Forgets the daily counts of days before `before`: how many.
     async fn purge_daily_writes(&mut self, before: NaiveDate) -> sqlx::Result<u64>;
     /// Inserts a follow or a request unless the two have one: whether it was inserted.
@@ -323,9 +322,9 @@ macro_rules! impl_social_reads {
                 page: &$crate::db::social::PeoplePage,
             ) -> sqlx::Result<Vec<$crate::db::social::PersonRow>> {
                 let statements = self.common.user_statements()?;
-                let (at, id) = page.after.map_or_else($crate::db::social::first_cursor, |c| {
-                    (c.at, c.id.get())
-                });
+                let (at, id) = page
+                    .after
+                    .map_or_else($crate::db::social::first_cursor, |c| (c.at, c.id.get()));
                 sqlx::query_as(sqlx::AssertSqlSafe(statements.people.of(list).to_owned()))
                     .bind(owner)
                     .bind(at)
@@ -361,12 +360,11 @@ macro_rules! impl_social_tx {
                 follower: $crate::domain::UserId,
                 followee: $crate::domain::UserId,
             ) -> sqlx::Result<Option<$crate::domain::social::FollowState>> {
-                let state: Option<String> =
-                    sqlx::query_scalar($crate::db::social::FOLLOW_STATE)
-                        .bind(follower)
-                        .bind(followee)
-                        .fetch_optional(&mut *self.tx)
-                        .await?;
+                let state: Option<String> = sqlx::query_scalar($crate::db::social::FOLLOW_STATE)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
                 Ok(state.map(|s| $crate::domain::social::FollowState::from_stored(&s)))
             }
 
@@ -382,10 +380,7 @@ macro_rules! impl_social_tx {
                     .await
             }
 
-            async fn following_count(
-                &mut self,
-                user: $crate::domain::UserId,
-            ) -> sqlx::Result<i64> {
+            async fn following_count(&mut self, user: $crate::domain::UserId) -> sqlx::Result<i64> {
                 sqlx::query_scalar($crate::db::social::FOLLOWING_COUNT)
                     .bind(user)
                     .fetch_one(&mut *self.tx)
@@ -454,12 +449,11 @@ macro_rules! impl_social_tx {
                 follower: $crate::domain::UserId,
                 followee: $crate::domain::UserId,
             ) -> sqlx::Result<Option<$crate::domain::social::FollowState>> {
-                let state: Option<String> =
-                    sqlx::query_scalar($crate::db::social::DELETE_FOLLOW)
-                        .bind(follower)
-                        .bind(followee)
-                        .fetch_optional(&mut *self.tx)
-                        .await?;
+                let state: Option<String> = sqlx::query_scalar($crate::db::social::DELETE_FOLLOW)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
                 Ok(state.map(|s| $crate::domain::social::FollowState::from_stored(&s)))
             }
 
@@ -496,12 +490,11 @@ macro_rules! impl_social_tx {
                         .bind(at)
                         .fetch_all(&mut *self.tx)
                         .await?;
-                let followers: Option<i64> =
-                    sqlx::query_scalar($crate::db::social::ADD_FOLLOWERS)
-                        .bind(followee)
-                        .bind(i64::try_from(askers.len()).unwrap_or(i64::MAX))
-                        .fetch_optional(&mut *self.tx)
-                        .await?;
+                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::ADD_FOLLOWERS)
+                    .bind(followee)
+                    .bind(i64::try_from(askers.len()).unwrap_or(i64::MAX))
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
                 Ok((askers, followers.unwrap_or(0)))
             }
 

@@ -146,7 +146,9 @@ pub fn seconds_to_next_day(now: DateTime<Utc>) -> u64 {
         .unwrap_or(now.date_naive())
         .and_time(NaiveTime::MIN)
         .and_utc();
-    u64::try_from((next - now).num_seconds()).unwrap_or(0).max(1)
+    u64::try_from((next - now).num_seconds())
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// Where a page of a follow list continues: after the follow made at `at` by (or of) the
@@ -286,7 +288,15 @@ mod tests {
 
     #[test]
     fn a_cursor_that_is_not_one_is_refused() {
-        for raw in ["", "12", "x.1", "1.x", "1.0", "1.-3", "99999999999999999999.1"] {
+        for raw in [
+            "",
+            "12",
+            "x.1",
+            "1.x",
+            "1.0",
+            "1.-3",
+            "99999999999999999999.1",
+        ] {
             assert!(FollowCursor::parse(raw).is_err(), "{raw}");
         }
     }

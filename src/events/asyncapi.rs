@@ -9,8 +9,8 @@ use super::{CLOUDEVENTS_JSON, Envelope};
 use crate::{
     config::EventsConfig,
     domain::platform_event::{
-        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts, MilestoneFacts,
-        ProfileFacts, StreakFacts,
+        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
+        MilestoneFacts, ProfileFacts, StreakFacts,
     },
 };
 

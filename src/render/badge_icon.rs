@@ -144,7 +144,10 @@ mod tests {
             include_str!("../../migrations/sqlite/20261207000051_connect.sql"),
         ] {
             for code in BORN_UNDER_USERS {
-                assert!(added.contains(&format!("'/users/badges/{code}.svg'")), "{code}");
+                assert!(
+                    added.contains(&format!("'/users/badges/{code}.svg'")),
+                    "{code}"
+                );
             }
         }
     }

@@ -298,7 +298,15 @@ async fn list_followers(
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<PeopleQuery>,
 ) -> AppResult<Response> {
-    connections(state, caller, path, query, PeopleList::Followers, "followers").await
+    connections(
+        state,
+        caller,
+        path,
+        query,
+        PeopleList::Followers,
+        "followers",
+    )
+    .await
 }
 
 /// The users the user follows, newest first. Part of the `connections` section.
@@ -323,7 +331,15 @@ async fn list_following(
     ApiPath(path): ApiPath<UserPath>,
     ApiQuery(query): ApiQuery<PeopleQuery>,
 ) -> AppResult<Response> {
-    connections(state, caller, path, query, PeopleList::Following, "following").await
+    connections(
+        state,
+        caller,
+        path,
+        query,
+        PeopleList::Following,
+        "following",
+    )
+    .await
 }
 
 async fn connections(
@@ -342,7 +358,12 @@ async fn connections(
 }
 
 /// The owner's own list (requests, blocks, mutes), for the owner alone.
-async fn own_list(state: &AppState, owner: UserId, list: PeopleList, page: &PeoplePage) -> AppResult<Vec<PersonRow>> {
+async fn own_list(
+    state: &AppState,
+    owner: UserId,
+    list: PeopleList,
+    page: &PeoplePage,
+) -> AppResult<Vec<PersonRow>> {
     state
         .store
         .user(owner)

@@ -172,10 +172,9 @@ fn profile_view(row: &UserRow, viewer: Viewer) -> Response {
     let version = row.version(viewer);
     match viewer {
         Viewer::Owner => with_version(MyProfileResponse::from_row(row), &version),
-        Viewer::Follower | Viewer::Other => with_version(
-            Json(UserProfileResponse::from_row(row, viewer)),
-            &version,
-        ),
+        Viewer::Follower | Viewer::Other => {
+            with_version(Json(UserProfileResponse::from_row(row, viewer)), &version)
+        }
     }
 }
 

@@ -97,18 +97,19 @@ pub async fn follow(
         let blocked = tx.blocked_either_way(user, target).await?;
         let current = tx.follow_state(user, target).await?;
         let following = tx.following_count(user).await?;
-        let step = follow_step(user, target, policy, current, blocked, following).map_err(
-            |refusal| match refusal {
-                FollowRefusal::Oneself => {
-                    AppError::validation("target_id", "a user cannot follow themselves")
+        let step =
+            follow_step(user, target, policy, current, blocked, following).map_err(|refusal| {
+                match refusal {
+                    FollowRefusal::Oneself => {
+                        AppError::validation("target_id", "a user cannot follow themselves")
+                    }
+                    FollowRefusal::Blocked => AppError::not_found("the user"),
+                    FollowRefusal::TooMany => AppError::validation(
+                        "target_id",
+                        format!("a user may follow at most {FOLLOWING_MAX} users"),
+                    ),
                 }
-                FollowRefusal::Blocked => AppError::not_found("the user"),
-                FollowRefusal::TooMany => AppError::validation(
-                    "target_id",
-                    format!("a user may follow at most {FOLLOWING_MAX} users"),
-                ),
-            },
-        )?;
+            })?;
         match step {
             FollowStep::Unchanged(_) => {}
             FollowStep::Follow => {
