@@ -264,7 +264,6 @@ async fn follow(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "No such user, or the account is deactivated"),
-        (status = 422, description = "The target is the caller"),
         (status = 429, description = "More than 1,000 follow, unfollow, block and mute writes today (UTC); `Retry-After` says when"),
     )
 )]
@@ -444,7 +443,6 @@ async fn approve_follower(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "No such user, or the account is deactivated"),
-        (status = 422, description = "The follower is the caller"),
         (status = 429, description = "More than 1,000 follow, unfollow, block and mute writes today (UTC); `Retry-After` says when"),
     )
 )]
@@ -495,7 +493,6 @@ async fn block(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "No such user, or the account is deactivated"),
-        (status = 422, description = "The target is the caller"),
         (status = 429, description = "More than 1,000 follow, unfollow, block and mute writes today (UTC); `Retry-After` says when"),
     )
 )]
@@ -581,7 +578,6 @@ async fn mute(
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "No such user, or the account is deactivated"),
-        (status = 422, description = "The target is the caller"),
         (status = 429, description = "More than 1,000 follow, unfollow, block and mute writes today (UTC); `Retry-After` says when"),
     )
 )]

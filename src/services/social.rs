@@ -164,7 +164,8 @@ async fn end_follow(
     .await
 }
 
-/// `user` stops following `target`, or withdraws their request.
+/// `user` stops following `target`, or withdraws their request. Nobody follows themselves,
+/// so for `target == user` there is nothing to end, as for any follow that is not there.
 #[tracing::instrument(skip_all, fields(user_id = %user, target_id = %target))]
 pub async fn unfollow(
     store: &dyn Store,
@@ -172,11 +173,11 @@ pub async fn unfollow(
     user: UserId,
     target: UserId,
 ) -> AppResult<()> {
-    not_oneself(user, target, "unfollow")?;
     end_follow(store, clock, user, user, target).await
 }
 
-/// `user` declines `follower`'s request, or removes them as a follower.
+/// `user` declines `follower`'s request, or removes them as a follower (nothing to do for
+/// `follower == user`).
 #[tracing::instrument(skip_all, fields(user_id = %user, follower_id = %follower))]
 pub async fn remove_follower(
     store: &dyn Store,
@@ -184,7 +185,6 @@ pub async fn remove_follower(
     user: UserId,
     follower: UserId,
 ) -> AppResult<()> {
-    not_oneself(user, follower, "remove")?;
     end_follow(store, clock, user, follower, user).await
 }
 
@@ -269,6 +269,7 @@ pub enum Switch {
     Off,
 }
 
+/// Takes a block back (nothing to do for `target == user`, whom nobody blocks).
 #[tracing::instrument(skip_all, fields(user_id = %user, target_id = %target))]
 pub async fn unblock(
     store: &dyn Store,
@@ -276,7 +277,6 @@ pub async fn unblock(
     user: UserId,
     target: UserId,
 ) -> AppResult<()> {
-    not_oneself(user, target, "unblock")?;
     retry(|| async move {
         let (mut tx, _) = begin_between(store, user, target, clock.now()).await?;
         tx.delete_block(user, target).await?;
@@ -286,7 +286,8 @@ pub async fn unblock(
     .await
 }
 
-/// Mutes or unmutes `target` for `user`: nothing else changes, and nobody is told.
+/// Mutes or unmutes `target` for `user`: nothing else changes, and nobody is told. Muting
+/// oneself is refused; unmuting oneself has nothing to do.
 #[tracing::instrument(skip_all, fields(user_id = %user, target_id = %target))]
 pub async fn mute(
     store: &dyn Store,
@@ -295,7 +296,9 @@ pub async fn mute(
     target: UserId,
     switch: Switch,
 ) -> AppResult<()> {
-    not_oneself(user, target, "mute")?;
+    if switch == Switch::On {
+        not_oneself(user, target, "mute")?;
+    }
     retry(|| async move {
         let now = follow_time(clock.now());
         let (mut tx, _) = begin_between(store, user, target, now).await?;

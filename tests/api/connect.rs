@@ -115,12 +115,18 @@ async fn following_oneself_an_unknown_or_a_deactivated_user_or_as_someone_else_i
         .execute("UPDATE users SET is_active = FALSE WHERE id = 3")
         .await;
 
-    let oneself = problem(
-        send(&app, Method::PUT, "/users/1/following/1", &ada).await,
-        422,
-    )
-    .await;
-    assert_eq!(error_fields(&oneself), ["target_id"]);
+    for path in [
+        "/users/1/following/1",
+        "/users/1/blocks/1",
+        "/users/1/mutes/1",
+        "/users/1/followers/1",
+    ] {
+        let oneself = problem(send(&app, Method::PUT, path, &ada).await, 422).await;
+        assert_eq!(error_fields(&oneself), ["target_id"], "PUT {path}");
+        // Nobody follows, blocks or mutes themselves: nothing to take back.
+        let undone = send(&app, Method::DELETE, path, &ada).await;
+        assert_eq!(undone.status(), 204, "DELETE {path}");
+    }
     let unknown = problem(
         send(&app, Method::PUT, "/users/1/following/2", &ada).await,
         404,
