@@ -324,6 +324,12 @@ macro_rules! impl_tx {
 
             async fn erase_user_data(&mut self, id: UserId) -> sqlx::Result<u64> {
                 let mut erased = 0;
+                for statement in self.users.people.erase_counts.clone() {
+                    sqlx::query(sqlx::AssertSqlSafe(statement))
+                        .bind(id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
                 let statements = $crate::db::social::ERASE_CONNECTIONS
                     .iter()
                     .chain(sql::ERASE_USER_DATA);

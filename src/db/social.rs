@@ -55,6 +55,12 @@ pub struct PeopleStatements {
     pub requests: String,
     pub blocks: String,
     pub mutes: String,
+    /// $1 the followee: their followers grow by the active users asking, before every
+    /// request is approved (the counts count follows between active users).
+    pub add_active_askers: String,
+    /// Erasure, first ($1 the user): the counts on the other side of the user's follows,
+    /// unless the user is deactivated (their follows left the counts then).
+    pub erase_counts: [String; 2],
 }
 
 impl PeopleStatements {
@@ -91,6 +97,23 @@ impl PeopleStatements {
             ),
             blocks: list("blocks", "blocker_id", "blocked_id", "created_at", ""),
             mutes: list("mutes", "muter_id", "muted_id", "created_at", ""),
+            add_active_askers: format!(
+                "UPDATE follow_counts SET followers = followers + \
+                 (SELECT COUNT(*) FROM follows r JOIN users u ON u.id = r.follower_id \
+                  WHERE r.followee_id = $1 AND r.state = 'requested' AND {active}) \
+                 WHERE user_id = $1"
+            ),
+            erase_counts: [
+                ("followers", "followee_id", "follower_id"),
+                ("following", "follower_id", "followee_id"),
+            ]
+            .map(|(count, other, user)| {
+                format!(
+                    "UPDATE follow_counts SET {count} = {count} - 1 WHERE user_id IN \
+                     (SELECT {other} FROM follows WHERE {user} = $1 AND state = 'following') \
+                     AND EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active})"
+                )
+            }),
         }
     }
 
@@ -157,16 +180,16 @@ pub const MOVE_COUNTS: &str = "\
       following = follow_counts.following + excluded.following \
     RETURNING CAST(user_id AS BIGINT), followers";
 
-/// Every pending request of $1 approved at $2, in three statements whatever their number:
-/// the askers' counts, the requests, then the followee's count by how many there were.
+/// Every pending request of $1 approved at $2, in four statements whatever their number:
+/// the askers' counts (the followee is active), the followee's by the active askers
+/// (`PeopleStatements::add_active_askers`), the requests, then the followee's count read.
 pub const APPROVE_ALL_COUNTS: &str = "\
     UPDATE follow_counts SET following = following + 1 WHERE user_id IN \
       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'requested')";
 pub const APPROVE_ALL: &str = "\
     UPDATE follows SET state = 'following', followed_at = $2 \
     WHERE followee_id = $1 AND state = 'requested' RETURNING CAST(follower_id AS BIGINT)";
-pub const ADD_FOLLOWERS: &str = "\
-    UPDATE follow_counts SET followers = followers + $2 WHERE user_id = $1 RETURNING followers";
+pub const FOLLOWERS_OF: &str = "SELECT followers FROM follow_counts WHERE user_id = $1";
 
 pub const INSERT_BLOCK: &str = "\
     INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
@@ -177,13 +200,9 @@ pub const INSERT_MUTE: &str = "\
     ON CONFLICT (muter_id, muted_id) DO NOTHING";
 pub const DELETE_MUTE: &str = "DELETE FROM mutes WHERE muter_id = $1 AND muted_id = $2";
 
-/// Erasure: the counts of everyone the user followed or was followed by, first, then every
-/// row of the graph that names the user ($1), either side.
+/// Erasure, after `PeopleStatements::erase_counts`: every row of the graph that names the
+/// user ($1), either side.
 pub const ERASE_CONNECTIONS: &[&str] = &[
-    "UPDATE follow_counts SET followers = followers - 1 WHERE user_id IN \
-       (SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'following')",
-    "UPDATE follow_counts SET following = following - 1 WHERE user_id IN \
-       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'following')",
     "DELETE FROM follows WHERE follower_id = $1",
     "DELETE FROM follows WHERE followee_id = $1",
     "DELETE FROM follow_counts WHERE user_id = $1",
@@ -484,15 +503,20 @@ macro_rules! impl_social_tx {
                     .bind(followee)
                     .execute(&mut *self.tx)
                     .await?;
+                sqlx::query(sqlx::AssertSqlSafe(
+                    self.users.people.add_active_askers.clone(),
+                ))
+                .bind(followee)
+                .execute(&mut *self.tx)
+                .await?;
                 let askers: Vec<$crate::domain::UserId> =
                     sqlx::query_scalar($crate::db::social::APPROVE_ALL)
                         .bind(followee)
                         .bind(at)
                         .fetch_all(&mut *self.tx)
                         .await?;
-                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::ADD_FOLLOWERS)
+                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::FOLLOWERS_OF)
                     .bind(followee)
-                    .bind(i64::try_from(askers.len()).unwrap_or(i64::MAX))
                     .fetch_optional(&mut *self.tx)
                     .await?;
                 Ok((askers, followers.unwrap_or(0)))

@@ -56,6 +56,23 @@ const CREATE_USERS: &str = "\
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     )";
 
+/// A deactivated user leaves every count and comes back when reactivated, whoever flips
+/// `is_active` (see the PostgreSQL migration `…052_follow_counts_activity`). Created here,
+/// after the migrations, and only where `users` has the column.
+const FOLLOW_COUNTS_ACTIVITY: &str = "\
+    CREATE TRIGGER IF NOT EXISTS users_follow_counts AFTER UPDATE OF is_active ON users
+    WHEN COALESCE(OLD.is_active, 1) IS NOT COALESCE(NEW.is_active, 1)
+    BEGIN
+        UPDATE follow_counts
+        SET followers = followers + (CASE WHEN COALESCE(NEW.is_active, 1) THEN 1 ELSE -1 END)
+        WHERE user_id IN (SELECT followee_id FROM follows
+                          WHERE follower_id = NEW.id AND state = 'following');
+        UPDATE follow_counts
+        SET following = following + (CASE WHEN COALESCE(NEW.is_active, 1) THEN 1 ELSE -1 END)
+        WHERE user_id IN (SELECT follower_id FROM follows
+                          WHERE followee_id = NEW.id AND state = 'following');
+    END";
+
 /// The profile columns this service owns on `users`. SQLite has no
 /// `ADD COLUMN IF NOT EXISTS`, so the missing ones are added here, before the migrations.
 const PROFILE_COLUMNS: &[(&str, &str)] = &[
@@ -294,6 +311,11 @@ impl Store for SqliteStore {
             self.username_not_unique().await?;
         }
         MIGRATOR.run(&self.writer).await?;
+        if users.is_active {
+            sqlx::query(FOLLOW_COUNTS_ACTIVITY)
+                .execute(&self.writer)
+                .await?;
+        }
         self.common.inspected(&users);
         Ok(())
     }
