@@ -40,6 +40,8 @@ pub const OWN_TABLES: &[&str] = &[
     "blocks",
     "mutes",
     "daily_writes",
+    "kudos",
+    "kudos_counts",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the

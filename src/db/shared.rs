@@ -91,6 +91,7 @@ macro_rules! impl_reads {
                     .bind(page.goals_visible)
                     .bind(page.badges_visible)
                     .bind(i64::from(page.limit))
+                    .bind(page.reader)
                     .fetch_all(&self.$pool)
                     .await
             }

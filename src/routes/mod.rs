@@ -8,6 +8,7 @@ mod card;
 mod checkins;
 mod connect;
 mod credentials;
+mod feed;
 mod goals;
 mod heatmap;
 mod icons;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(card::router())
         .merge(credentials::router())
         .merge(connect::router())
+        .merge(feed::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.

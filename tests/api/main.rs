@@ -17,6 +17,7 @@ mod deactivated;
 mod erasure;
 mod events;
 mod faults;
+mod feed;
 mod gamification;
 mod goals;
 mod hardening;
