@@ -262,11 +262,10 @@ async fn each_section_at_each_visibility_is_seen_by_the_owner_and_whom_it_admits
             let change = json!({"visibility": {*section: visibility}});
             json_body(app.put("/users/1", Some(&owner), &change).await, 200).await;
             for (viewer, id) in VIEWERS {
-                let sees = match (visibility, viewer) {
-                    (_, "owner") | ("public", _) => true,
-                    ("followers", "follower") => true,
-                    _ => false,
-                };
+                let sees = matches!(
+                    (visibility, viewer),
+                    (_, "owner") | ("public", _) | ("followers", "follower")
+                );
                 let caller = id.map(token);
                 for path in paths {
                     let got = status(&app, Method::GET, path, caller.as_deref()).await;
