@@ -431,10 +431,20 @@ impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::social::impl_social_reads!(SqliteStore, reader);
 
-/// The home feed: each source's newest events below the cursor through a correlated
-/// subquery on `activity_events_by_user` (SQLite has no lateral join), at most $4 each, then
-/// the newest $4 of them all. $1 the reader, $2 the sources as JSON `[[user, goals shown,
-/// badges shown], …]`, $3 the cursor.
+/// The home feed's floor, as on PostgreSQL (see there): each source's ($1, JSON `[user,
+/// …]`) newest event below the cursor ($2) through a correlated subquery (SQLite has no
+/// lateral join), one probe of `activity_events_by_user` each; the $3rd newest of them, or
+/// 0 when fewer sources have one.
+const FEED_FLOOR: &str = "\
+    SELECT CASE WHEN COUNT(*) < $3 THEN 0 ELSE MIN(id) END FROM (SELECT id FROM (SELECT \
+      (SELECT a.id FROM activity_events a WHERE a.user_id = s.value AND a.id < $2 \
+       ORDER BY a.id DESC LIMIT 1) AS id FROM json_each($1) AS s) \
+      WHERE id IS NOT NULL ORDER BY id DESC LIMIT $3)";
+
+/// The home feed: each source's events from the floor ($5) to below the cursor ($3)
+/// through a correlated subquery on `activity_events_by_user`, at most $4 each, then the
+/// newest $4 of them all. $1 the reader, $2 the sources as JSON `[[user, goals shown,
+/// badges shown], …]`.
 const FEED: &str = "\
     WITH s (user_id, goals, badges) AS (SELECT json_extract(value, '$[0]'), \
       json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2)) \
@@ -442,7 +452,7 @@ const FEED: &str = "\
       e.kudos_count, \
       EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me \
     FROM s JOIN activity_events e ON e.id IN (SELECT a.id FROM activity_events a \
-      WHERE a.user_id = s.user_id AND a.id < $3 \
+      WHERE a.user_id = s.user_id AND a.id < $3 AND a.id >= $5 \
         AND (s.goals OR a.section <> 'goals') AND (s.badges OR a.section <> 'badges') \
       ORDER BY a.id DESC LIMIT $4) \
     ORDER BY e.id DESC LIMIT $4";
@@ -455,17 +465,33 @@ impl super::FeedReads for SqliteStore {
         sources: &[FeedSource],
         page: &super::FeedPage,
     ) -> sqlx::Result<Vec<EventRow>> {
+        let users: Vec<i64> = sources.iter().map(|s| s.user.get()).collect();
         let sources: Vec<(i64, bool, bool)> = sources
             .iter()
             .map(|s| (s.user.get(), s.goals, s.badges))
             .collect();
-        sqlx::query_as(FEED)
-            .bind(reader)
-            .bind(Json(sources))
-            .bind(page.before.unwrap_or(i64::MAX))
-            .bind(i64::from(page.limit))
-            .fetch_all(&self.reader)
-            .await
+        let (before, limit) = (page.before.unwrap_or(i64::MAX), i64::from(page.limit));
+        let mut conn = self.reader.acquire().await?;
+        let read = |floor: i64| {
+            sqlx::query_as(FEED)
+                .bind(reader)
+                .bind(Json(sources.clone()))
+                .bind(before)
+                .bind(limit)
+                .bind(floor)
+        };
+        let floor: i64 = sqlx::query_scalar(FEED_FLOOR)
+            .bind(Json(users))
+            .bind(before)
+            .bind(limit)
+            .fetch_one(&mut *conn)
+            .await?;
+        let rows: Vec<EventRow> = read(floor).fetch_all(&mut *conn).await?;
+        if floor > 0 && rows.len() < page.limit as usize {
+            // Hidden events above the floor made the page short: read below it too.
+            return read(0).fetch_all(&mut *conn).await;
+        }
+        Ok(rows)
     }
 }
 super::social::impl_social_tx!(SqliteTx, hold: None);

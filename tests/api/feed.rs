@@ -241,6 +241,65 @@ async fn the_feed_pages_by_an_opaque_cursor_without_repeats_or_gaps(backend: Bac
     }
 }
 
+async fn events_hidden_from_the_reader_near_the_top_never_cut_a_page_short(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for id in 1..=4 {
+        app.user(id).await;
+    }
+    for id in 2..=4 {
+        follow(&app, 1, id).await;
+    }
+    // Each followed user's newest events are hidden from the reader (private goals), their
+    // older ones are not: a page cut at the newest events of all would come up short.
+    for id in 2..=4 {
+        for n in 0..2 {
+            set(&app, id, json!({"bio": format!("Visible change {n}")})).await;
+        }
+        set(&app, id, json!({"visibility": {"goals": "private"}})).await;
+    }
+    for id in 2..=4 {
+        for n in 0..3 {
+            app.create_goal(id, &token(id), &format!("Hidden plan {n}"))
+                .await;
+        }
+    }
+    let ids = |page: &Value| -> Vec<i64> {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["id"].as_i64().unwrap())
+            .collect()
+    };
+    let everything =
+        ids(&json_body(app.get_as("/users/1/feed?limit=100", &token(1)).await, 200).await);
+    assert!(
+        !items(&feed(&app, 1).await)
+            .iter()
+            .any(|(_, _, summary)| summary.contains("Hidden plan")),
+        "private goals stay out"
+    );
+    for limit in 1..=4 {
+        let mut seen = Vec::new();
+        let mut path = format!("/users/1/feed?limit={limit}");
+        loop {
+            let page = app.get_as(&path, &token(1)).await;
+            let next = next_link(&page);
+            let body = json_body(page, 200).await;
+            let got = ids(&body);
+            assert!(
+                got.len() == limit || next.is_none(),
+                "limit {limit}: a short page {got:?}"
+            );
+            seen.extend(got);
+            match next {
+                Some(link) => path = link,
+                None => break,
+            }
+        }
+        assert_eq!(seen, everything, "limit {limit}");
+    }
+}
+
 async fn kudos_are_given_once_counted_listed_and_taken_back(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(1).await;
@@ -506,6 +565,7 @@ crate::backend_tests!(
     the_feed_shows_each_section_as_its_owner_set_it_when_it_is_read,
     an_unfollow_a_block_or_a_mute_between_two_reads_changes_the_next_read,
     the_feed_pages_by_an_opaque_cursor_without_repeats_or_gaps,
+    events_hidden_from_the_reader_near_the_top_never_cut_a_page_short,
     kudos_are_given_once_counted_listed_and_taken_back,
     kudos_go_only_to_another_users_event_the_giver_can_see,
     a_block_takes_back_the_kudos_between_the_two_both_ways,
