@@ -10,6 +10,7 @@
 mod backup;
 pub mod credentials;
 mod denylist;
+pub mod export;
 mod own_schema;
 mod postgres;
 mod shared;
@@ -46,6 +47,7 @@ use crate::{
 pub use backup::backup;
 pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
+pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
@@ -113,7 +115,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + Pools {
+pub trait Store: Reads + CredentialReads + ExportReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -434,6 +436,15 @@ pub trait Tx: Send {
     ) -> sqlx::Result<()>;
     /// Deletes keys created before `before`: how many.
     async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
+
+    /// Records that the user starts an export at `now`, unless their last one started after
+    /// `since`: `None` when recorded, else when that last one started.
+    async fn claim_export_run(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> sqlx::Result<Option<DateTime<Utc>>>;
 
     async fn commit(self: Box<Self>) -> sqlx::Result<()>;
 }

@@ -35,6 +35,7 @@ pub const OWN_TABLES: &[&str] = &[
     "revoked_tokens",
     "revoked_user_tokens",
     "credential_status",
+    "export_runs",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges`): moved with the

@@ -347,6 +347,7 @@ impl OutboxTurn for PgTurn {
 
 impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
+super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -404,6 +404,7 @@ impl OutboxTurn for SqliteTurn {
 
 impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
+super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -7,6 +7,7 @@ mod badges;
 mod card;
 mod checkins;
 mod credentials;
+pub mod export;
 mod goals;
 mod heatmap;
 mod icons;
@@ -64,6 +65,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(heatmap::router())
         .merge(card::router())
         .merge(credentials::router())
+        .merge(export::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.

@@ -15,6 +15,7 @@ mod credentials;
 mod deactivated;
 mod erasure;
 mod events;
+mod export;
 mod faults;
 mod gamification;
 mod goals;
