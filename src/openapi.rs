@@ -23,6 +23,7 @@ use crate::{
     },
     error::Problem,
     idempotency,
+    middleware::TAGGED_TYPES,
 };
 
 #[derive(OpenApi)]
@@ -228,7 +229,17 @@ fn add_middleware_responses(doc: &mut Value) {
                     || json!({ "description": "A bearer token was sent and is not valid" }),
                 );
             }
-            if method == "get" {
+            // A GET the conditional-GET middleware tags: not a download such as the export.
+            let tagged = responses
+                .get("200")
+                .and_then(|ok| ok.get("content"))
+                .and_then(Value::as_object)
+                .is_none_or(|content| {
+                    content
+                        .keys()
+                        .any(|t| TAGGED_TYPES.iter().any(|tag| t.starts_with(tag)))
+                });
+            if method == "get" && tagged {
                 responses.entry("304").or_insert_with(
                     || json!({ "description": "Not modified since the `If-None-Match` entity tag" }),
                 );
@@ -242,7 +253,16 @@ fn add_middleware_responses(doc: &mut Value) {
                     }
                 }
             }
-            responses.entry("429").or_insert_with(|| too_many.clone());
+            // An operation's own 429 (the export's hourly limit) gains the limiter's headers.
+            let limited = responses.entry("429").or_insert_with(|| too_many.clone());
+            if let (Some(own), Some(limiter)) = (
+                limited.get_mut("headers").and_then(Value::as_object_mut),
+                too_many["headers"].as_object(),
+            ) {
+                for (name, header) in limiter {
+                    own.entry(name.clone()).or_insert_with(|| header.clone());
+                }
+            }
             responses
                 .entry("503")
                 .or_insert_with(|| unavailable.clone());

@@ -20,7 +20,10 @@ use futures_util::{StreamExt, stream};
 use serde_json::Value;
 use tokio_util::io::ReaderStream;
 use tracing::Instrument as _;
-use utoipa::openapi::OpenApi;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{OpenApi, RefOr, schema::Schema},
+};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 pub use archive::{Archive, FILES, SCHEMAS_PATH};
@@ -61,6 +64,24 @@ pub fn schema_router<S: Clone + Send + Sync + 'static>(doc: &OpenApi) -> Router<
     )
 }
 
+/// The archive's bytes, as the OpenAPI document describes them.
+pub struct ZipArchive;
+
+impl PartialSchema for ZipArchive {
+    fn schema() -> RefOr<Schema> {
+        RefOr::T(
+            serde_json::from_value(serde_json::json!({
+                "type": "string",
+                "contentMediaType": "application/zip",
+                "description": "A ZIP archive; README.txt inside describes every file",
+            }))
+            .expect("a JSON Schema utoipa reads"),
+        )
+    }
+}
+
+impl ToSchema for ZipArchive {}
+
 /// Everything the service holds about the caller, as a ZIP archive: `README.txt`
 /// describes each file. Read in one snapshot and streamed as it is written; at most one
 /// export an hour.
@@ -72,7 +93,7 @@ pub fn schema_router<S: Clone + Send + Sync + 'static>(doc: &OpenApi) -> Router<
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The archive: README.txt, profile.json, goals.json, checkins.json, badges.json, activity.json and credentials/<code>.json; each JSON file's schema is at /export-schemas/<name>",
-            content_type = "application/zip", body = Vec<u8>,
+            content_type = "application/zip", body = inline(ZipArchive),
             headers(
                 ("Content-Disposition" = String, description = "`attachment; filename=\"user-service-export-<username or id>-<YYYY-MM-DD>.zip\"`"),
                 ("Cache-Control" = String, description = "`private, no-store`"),
@@ -81,7 +102,7 @@ pub fn schema_router<S: Clone + Send + Sync + 'static>(doc: &OpenApi) -> Router<
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "The token's user has no profile here"),
-        (status = 429, description = "An export was started less than an hour ago",
+        (status = 429, description = "An export was started less than an hour ago (or the client is over `RATE_LIMIT_PER_MINUTE`)",
             headers(("Retry-After" = u64, description = "Seconds until the next export may start"))),
     )
 )]
