@@ -85,8 +85,7 @@ pub trait Snapshot: Send {
     fn checkins(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<CheckinRow>>;
     fn badges(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<AwardedBadgeRow>>;
     /// The user's awards as their credentials show them.
-    fn credential_awards(&mut self, user: UserId)
-    -> BoxStream<'_, sqlx::Result<CredentialAward>>;
+    fn credential_awards(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<CredentialAward>>;
     fn activity(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<EventRow>>;
 }
 
@@ -143,9 +142,7 @@ macro_rules! impl_export_reads {
     ($store:ty, $pool:ident, $begin:expr) => {
         #[async_trait::async_trait]
         impl $crate::db::export::ExportReads for $store {
-            async fn export_snapshot(
-                &self,
-            ) -> sqlx::Result<Box<dyn $crate::db::export::Snapshot>> {
+            async fn export_snapshot(&self) -> sqlx::Result<Box<dyn $crate::db::export::Snapshot>> {
                 let users = self.common.user_statements()?.clone();
                 let tx = self.$pool.begin_with($begin).await?;
                 Ok(Box::new($crate::db::export::PoolSnapshot { tx, users }))

@@ -59,7 +59,10 @@ async fn ada(app: &TestApp) -> String {
     json_body(app.put("/users/1", Some(&ada), &profile).await, 200).await;
     let rust = app.create_goal(1, &ada, "Finish the Rust book").await;
     app.create_goal(1, &ada, "Learn SQL").await;
-    for body in [json!({"date": "2026-03-09", "minutes": 25}), json!({"note": "chapter 3"})] {
+    for body in [
+        json!({"date": "2026-03-09", "minutes": 25}),
+        json!({"note": "chapter 3"}),
+    ] {
         let path = format!("/users/1/goals/{}/checkins", rust["id"]);
         json_body(app.post(&path, Some(&ada), &body).await, 201).await;
     }
@@ -85,7 +88,10 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
         response.headers()[header::CONTENT_DISPOSITION],
         "attachment; filename=\"user-service-export-ada-2026-03-10.zip\""
     );
-    assert_eq!(response.headers()[header::CACHE_CONTROL], "private, no-store");
+    assert_eq!(
+        response.headers()[header::CACHE_CONTROL],
+        "private, no-store"
+    );
     let files = archive(response).await;
     assert_eq!(
         files.keys().map(String::as_str).collect::<Vec<_>>(),
@@ -126,7 +132,10 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
     let badges = parsed(&files, "badges.json");
     assert_eq!(
         by(&badges, "code"),
-        by(&json_body(app.get_as("/users/1/badges", &ada).await, 200).await, "code")
+        by(
+            &json_body(app.get_as("/users/1/badges", &ada).await, 200).await,
+            "code"
+        )
     );
     assert_eq!(badges[0]["code"], "first-goal");
 
@@ -178,7 +187,11 @@ async fn every_json_file_follows_its_published_schema(backend: Backend) {
             Some((folder, _)) => format!("{folder}.json"),
             None => name.clone(),
         };
-        let schema = json_body(app.get(&format!("/export-schemas/{schema_name}")).await, 200).await;
+        let schema = json_body(
+            app.get(&format!("/export-schemas/{schema_name}")).await,
+            200,
+        )
+        .await;
         assert_eq!(
             schema["$schema"],
             "https://json-schema.org/draft/2020-12/schema"
@@ -295,7 +308,11 @@ async fn a_write_committed_during_an_export_is_not_in_it(backend: Backend) {
     // A write of three tables (a goal, its check-in, their events) commits meanwhile.
     let goal = app.create_goal(1, &ada, "Written during the export").await;
     let path = format!("/users/1/goals/{}/checkins", goal["id"]);
-    json_body(app.post(&path, Some(&ada), &json!({"minutes": 5})).await, 201).await;
+    json_body(
+        app.post(&path, Some(&ada), &json!({"minutes": 5})).await,
+        201,
+    )
+    .await;
 
     let mut bytes = first.to_vec();
     while let Some(chunk) = response.chunk().await.unwrap() {
@@ -308,7 +325,11 @@ async fn a_write_committed_during_an_export_is_not_in_it(backend: Backend) {
     assert_eq!(goals.as_array().unwrap().len() as i64, goals_before);
     assert_eq!(checkins.as_array().unwrap().len() as i64, checkins_before);
     assert_eq!(activity.as_array().unwrap().len() as i64, events_before);
-    assert!(!checkins.to_string().contains(&format!("\"goal_id\":{}", goal["id"])));
+    assert!(
+        !checkins
+            .to_string()
+            .contains(&format!("\"goal_id\":{}", goal["id"]))
+    );
 
     // The next export has all of it.
     app.clock.advance(TimeDelta::hours(1));
@@ -344,7 +365,12 @@ async fn the_export_command_writes_the_same_archive(backend: Backend) {
         written.keys().collect::<Vec<_>>(),
         served.keys().collect::<Vec<_>>()
     );
-    for name in ["profile.json", "checkins.json", "badges.json", "activity.json"] {
+    for name in [
+        "profile.json",
+        "checkins.json",
+        "badges.json",
+        "activity.json",
+    ] {
         assert_eq!(parsed(&written, name), parsed(&served, name), "{name}");
     }
     // The goals as of the command's day, the credential signed with its own key.
@@ -357,7 +383,8 @@ async fn the_export_command_writes_the_same_archive(backend: Backend) {
             .collect()
     };
     assert_eq!(ids(&written), ids(&served));
-    let subject = |files: &Files| parsed(files, "credentials/first-goal.json")["credentialSubject"].clone();
+    let subject =
+        |files: &Files| parsed(files, "credentials/first-goal.json")["credentialSubject"].clone();
     assert_eq!(subject(&written), subject(&served));
     assert_eq!(
         app.db.scalar("SELECT count(*) FROM export_runs").await,

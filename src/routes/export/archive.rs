@@ -99,7 +99,9 @@ pub const FILES: &[ExportFile] = &[
         contents: Contents::List(|snapshot, owner| {
             snapshot
                 .goals(owner.row.id)
-                .map(|row| row.and_then(|row| json(LearningGoal::on(row, owner.today, owner.week_start))))
+                .map(|row| {
+                    row.and_then(|row| json(LearningGoal::on(row, owner.today, owner.week_start)))
+                })
                 .boxed()
         }),
     },

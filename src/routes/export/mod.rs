@@ -149,7 +149,10 @@ async fn export_archive(
     let body = Body::from_stream(ReaderStream::new(reader).chain(ending));
     Ok((
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/zip")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/zip"),
+            ),
             (
                 header::CONTENT_DISPOSITION,
                 HeaderValue::from_str(&disposition).map_err(|e| AppError::Internal(e.into()))?,
