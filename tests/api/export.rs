@@ -165,6 +165,15 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
     }
     assert!(readme.contains("User 1 (ada)"), "{readme}");
 
+    // A username that is not plain names no file: the id does.
+    app.insert_user(4, "Zoë Q").await;
+    let response = export(&app, 4, &token(4)).await;
+    assert_eq!(
+        response.headers()[header::CONTENT_DISPOSITION],
+        "attachment; filename=\"user-service-export-4-2026-03-10.zip\""
+    );
+    archive(response).await;
+
     // Another user's archive holds their own data only.
     let other = archive(export(&app, 2, &token(2)).await).await;
     assert_eq!(parsed(&other, "goals.json"), json!([]));
