@@ -476,6 +476,8 @@ def summary(run_dir):
         ("stats", "stats: 20 goals × 1,000 check-ins (A) vs none (B)", 0.10),
         ("heatmap", "heatmap: 2 goals × 5 years of check-ins (A) vs × 1 year (B)", 0.10),
         ("checkin", "POST check-in: goals with a year of history (A) vs none (B)", 0.10),
+        ("followers", "profile: 100,000 followers (A) vs 10 (B)", 0.10),
+        ("followlist", "first page of followers ?limit=10: 100,000 followers (A) vs 10 (B)", 0.10),
     ]
     growth_results = {}
     for backend, bname in BACKENDS:
@@ -567,7 +569,9 @@ def summary(run_dir):
                        ("many", "first page of 10,000 goals within 15% of 20, either way"),
                        ("stats", "stats with 1,000 check-ins per goal within 10% of none, either way"),
                        ("heatmap", "heatmap of five years of check-ins within 10% of one year, either way"),
-                       ("checkin", "POST check-in on a year of history within 10% of a new goal, either way")):
+                       ("checkin", "POST check-in on a year of history within 10% of a new goal, either way"),
+                       ("followers", "profile of 100,000 followers within 10% of 10, either way"),
+                       ("followlist", "first page of 100,000 followers within 10% of 10, either way")):
         for backend, bname in BACKENDS:
             g = growth_results.get(f"{backend}-{key}")
             if g:

@@ -88,6 +88,7 @@ EV_EXCHANGE=user-service-bench.events
 U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_NEW=900007
 U_EV_OFF=900008; U_EV_ON=900009
 U_HEAT5=900010; U_HEAT1=900011
+U_FAMOUS=900012; U_FEW=900013   # 100,000 followers, and 10
 U_ME=$((N + 2))
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -474,6 +475,16 @@ service_run() {
   measure "$b-cg-heatmap-b1" 1 "$S/users/$U_HEAT1/heatmap"
   measure "$b-cg-heatmap-b2" 0 "$S/users/$U_HEAT1/heatmap"
   measure "$b-cg-heatmap-a2" 0 "$S/users/$U_HEAT5/heatmap"
+  # A profile, and a first page of followers, of 100,000 followers and of 10: the same
+  # work (ten items a page), whatever the count.
+  measure "$b-cg-followers-a1" 1 "$S/users/$U_FAMOUS"
+  measure "$b-cg-followers-b1" 1 "$S/users/$U_FEW"
+  measure "$b-cg-followers-b2" 0 "$S/users/$U_FEW"
+  measure "$b-cg-followers-a2" 0 "$S/users/$U_FAMOUS"
+  measure "$b-cg-followlist-a1" 1 "$S/users/$U_FAMOUS/followers?limit=10"
+  measure "$b-cg-followlist-b1" 1 "$S/users/$U_FEW/followers?limit=10"
+  measure "$b-cg-followlist-b2" 0 "$S/users/$U_FEW/followers?limit=10"
+  measure "$b-cg-followlist-a2" 0 "$S/users/$U_FAMOUS/followers?limit=10"
   checkin_bodies
   measure "$b-cg-checkin-none" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI_NEW" \
     -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI_NEW/goals/$CI_NEW_RX/checkins"

@@ -21,6 +21,8 @@
 --           events_run), each on check-ins no other scenario spent
 --   900010  2 goals with heat_long_days check-ins each, ending yesterday (heatmap: 5 years)
 --   900011  2 goals with heat_days check-ins each, ending yesterday      (heatmap: 1 year)
+--   900012  100,000 followers (users 1000000 .. 1099999, a follow a second apart)
+--   900013  10 followers (users 1000000 .. 1000009)       (cost growth: followers)
 -- Every check-in history is one unbroken run of days, so each goal's stored streak summary
 -- (src/domain/streak.rs) is exact: run = longest = days, freezes = min(2, days / 7), no
 -- frozen dates, last_checkin_date = its last day. Badges and activity events are derived
@@ -200,6 +202,30 @@ SELECT user_id, kind, section, occurred_at, goal_id, badge_code, summary FROM (
 ORDER BY occurred_at;
 
 SELECT setval(pg_get_serial_sequence('learning_goals', 'id'), (SELECT max(id) FROM learning_goals));
+
+-- Followers: 900012 has 100,000, 900013 has 10, each follower a user of their own, with the
+-- counts as the follows' transactions keep them.
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at,
+                   display_name, bio, skills, avatar_url, timezone, profile_updated_at)
+SELECT u, 'bench' || u, 'bench' || u || '@example.com', '$2b$12$' || md5(u::text), TRUE,
+       now() - interval '1200 days', 'Bench user ' || u,
+       'A user the benchmark reads or writes on purpose.',
+       '["Rust", "SQL", "Python"]'::jsonb, NULL, 'UTC', now() - interval '1 day'
+FROM unnest(ARRAY[900012, 900013]) AS u;
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
+SELECT u, 'follower' || u, 'follower' || u || '@example.com', '$2b$12$' || md5(u::text), TRUE,
+       now() - interval '200 days', 'Follower ' || u
+FROM generate_series(1000000, 1099999) AS u;
+INSERT INTO follows (follower_id, followee_id, state, followed_at)
+SELECT u, 900012, 'following', date_trunc('second', now()) - make_interval(secs => 1100000 - u)
+FROM generate_series(1000000, 1099999) AS u
+UNION ALL
+SELECT u, 900013, 'following', date_trunc('second', now()) - make_interval(secs => 1100000 - u)
+FROM generate_series(1000000, 1000009) AS u;
+INSERT INTO follow_counts (user_id, followers, following)
+SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
+UNION ALL
+SELECT u, 0, CASE WHEN u < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999) AS u;
 
 COMMIT;
 

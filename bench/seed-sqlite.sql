@@ -175,6 +175,34 @@ SELECT user_id, kind, section, occurred_at, goal_id, badge_code, summary FROM (
 )
 ORDER BY occurred_at;
 
+-- Followers: 900012 has 100,000, 900013 has 10, each follower a user of their own, with the
+-- counts as the follows' transactions keep them (see bench/seed-postgres.sql).
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at,
+                   display_name, bio, skills, avatar_url, timezone, profile_updated_at)
+SELECT value, 'bench' || value, 'bench' || value || '@example.com',
+       '$2b$12$' || lower(hex(randomblob(26))), 1,
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1200 days'), 'Bench user ' || value,
+       'A user the benchmark reads or writes on purpose.', '["Rust","SQL","Python"]', NULL,
+       'UTC', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 day')
+FROM json_each('[900012, 900013]');
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
+SELECT value, 'follower' || value, 'follower' || value || '@example.com',
+       '$2b$12$' || lower(hex(randomblob(26))), 1,
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-200 days'), 'Follower ' || value
+FROM generate_series(1000000, 1099999);
+INSERT INTO follows (follower_id, followee_id, state, followed_at)
+SELECT value, 900012, 'following',
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-' || (1100000 - value) || ' seconds')
+FROM generate_series(1000000, 1099999)
+UNION ALL
+SELECT value, 900013, 'following',
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-' || (1100000 - value) || ' seconds')
+FROM generate_series(1000000, 1000009);
+INSERT INTO follow_counts (user_id, followers, following)
+SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
+UNION ALL
+SELECT value, 0, CASE WHEN value < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999);
+
 COMMIT;
 
 ANALYZE;

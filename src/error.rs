@@ -56,6 +56,9 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A daily quota is spent: 429, with `Retry-After` the seconds until it opens again.
+    #[error("{message}")]
+    QuotaSpent { message: String, retry_after: u64 },
     #[error("{0}")]
     PreconditionFailed(String),
     #[error("{0}")]
@@ -105,7 +108,7 @@ impl AppError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests(_) | Self::QuotaSpent { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
             Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -127,7 +130,7 @@ impl AppError {
             Self::Conflict(_) => "conflict",
             Self::PayloadTooLarge { .. } => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
-            Self::TooManyRequests(_) => "too-many-requests",
+            Self::TooManyRequests(_) | Self::QuotaSpent { .. } => "too-many-requests",
             Self::PreconditionFailed(_) => "precondition-failed",
             Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
                 "service-unavailable"
@@ -215,6 +218,9 @@ impl IntoResponse for AppError {
             }
             Self::Unavailable(_) | Self::DatabaseUnavailable(_) | Self::DatabaseContention(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::QuotaSpent { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             }
             _ => {}
         }

@@ -41,6 +41,7 @@ use crate::{
         (name = "badges", description = "Badges earned"),
         (name = "activity", description = "What a user did, newest first"),
         (name = "stats", description = "Activity in figures"),
+        (name = "connect", description = "Follows, follow requests, blocks and mutes"),
         (name = "operations", description = "Probes for the platform running the service"),
     )
 )]
@@ -253,14 +254,17 @@ fn add_middleware_responses(doc: &mut Value) {
                     }
                 }
             }
-            // An operation's own 429 (the export's hourly limit) gains the limiter's headers.
-            let limited = responses.entry("429").or_insert_with(|| too_many.clone());
-            if let (Some(own), Some(limiter)) = (
-                limited.get_mut("headers").and_then(Value::as_object_mut),
-                too_many["headers"].as_object(),
-            ) {
-                for (name, header) in limiter {
-                    own.entry(name.clone()).or_insert_with(|| header.clone());
+            match responses.get_mut("429") {
+                // The operation's own 429 (a daily quota) is also the rate limit's.
+                Some(own) => {
+                    let description = own["description"].as_str().unwrap_or_default();
+                    own["description"] = json!(format!(
+                        "{description}; or over the client's rate limit (`RATE_LIMIT_PER_MINUTE`)"
+                    ));
+                    own["headers"] = too_many["headers"].clone();
+                }
+                None => {
+                    responses.insert("429".into(), too_many.clone());
                 }
             }
             responses

@@ -18,6 +18,7 @@ use futures_util::stream::BoxStream;
 
 use super::{
     AwardedBadgeRow, CheckinRow, CredentialAward, EventRow, GoalRow, UserRow, UserStatements,
+    social::{PeopleList, PersonRow, first_cursor},
     sql::goal_columns,
 };
 use crate::domain::UserId;
@@ -87,6 +88,9 @@ pub trait Snapshot: Send {
     /// The user's awards as their credentials show them.
     fn credential_awards(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<CredentialAward>>;
     fn activity(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<EventRow>>;
+    /// One of the user's lists of people (followers, following, requests, blocks, mutes),
+    /// whole, newest first, as its API pages list it.
+    fn people(&mut self, user: UserId, list: PeopleList) -> BoxStream<'_, sqlx::Result<PersonRow>>;
 }
 
 /// A snapshot on one pooled connection of either backend.
@@ -129,6 +133,20 @@ macro_rules! impl_snapshot {
 
             fn activity(&mut self, user: UserId) -> BoxStream<'_, sqlx::Result<EventRow>> {
                 sqlx::query_as(ACTIVITY).bind(user).fetch(&mut *self.tx)
+            }
+
+            fn people(
+                &mut self,
+                user: UserId,
+                list: PeopleList,
+            ) -> BoxStream<'_, sqlx::Result<PersonRow>> {
+                let (at, id) = first_cursor();
+                sqlx::query_as(sqlx::AssertSqlSafe(self.users.people.of(list).to_owned()))
+                    .bind(user)
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::MAX)
+                    .fetch(&mut *self.tx)
             }
         }
     };

@@ -14,6 +14,7 @@ pub mod export;
 mod own_schema;
 mod postgres;
 mod shared;
+pub mod social;
 mod sql;
 mod sqlite;
 mod types;
@@ -37,6 +38,7 @@ use crate::{
         goal::{Cadence, GoalFields, NewGoal, Schedule},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::{Profile, TimeZone},
+        social::FollowPolicy,
         streak::StreakSummary,
         version::Version,
         visibility::{self, Access, Privacy, Viewer, Visibility},
@@ -49,6 +51,7 @@ pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
+pub use social::{PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx};
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
@@ -115,7 +118,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + ExportReads + Pools {
+pub trait Store: Reads + CredentialReads + SocialReads + ExportReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -276,7 +279,7 @@ pub trait Reads: Send + Sync + 'static {
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
 /// that makes a read-modify-write safe against a concurrent one.
 #[async_trait]
-pub trait Tx: Send {
+pub trait Tx: SocialTx + Send {
     async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn save_profile(
@@ -487,6 +490,11 @@ pub struct UserRow {
     pub badges_visibility: String,
     pub activity_visibility: String,
     pub stats_visibility: String,
+    pub connections_visibility: String,
+    pub follow_policy: String,
+    /// Kept by every follow that moves them (`follow_counts`).
+    pub followers_count: i64,
+    pub following_count: i64,
 }
 
 impl UserRow {
@@ -498,7 +506,12 @@ impl UserRow {
             avatar_url: self.avatar_url.clone(),
             timezone: self.time_zone(),
             week_start: self.week_start(),
+            follow_policy: self.follow_policy(),
         }
+    }
+
+    pub fn follow_policy(&self) -> FollowPolicy {
+        FollowPolicy::from_stored(&self.follow_policy)
     }
 
     pub fn week_start(&self) -> WeekStart {
@@ -514,6 +527,7 @@ impl UserRow {
     pub fn version(&self, viewer: Viewer) -> Version {
         let viewer = match viewer {
             Viewer::Owner => "owner",
+            Viewer::Follower => "follower",
             Viewer::Other => "other",
         };
         Version::of(&[
@@ -523,6 +537,8 @@ impl UserRow {
             &self.username,
             &format!("{:?}", self.email),
             &format!("{:?}", self.created_at.map(|t| t.0)),
+            &self.followers_count,
+            &self.following_count,
             &viewer,
         ])
     }
@@ -533,6 +549,7 @@ impl UserRow {
             badges: Visibility::from_stored(&self.badges_visibility),
             activity: Visibility::from_stored(&self.activity_visibility),
             stats: Visibility::from_stored(&self.stats_visibility),
+            connections: Visibility::from_stored(&self.connections_visibility),
         }
     }
 }

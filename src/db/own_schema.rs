@@ -35,6 +35,11 @@ pub const OWN_TABLES: &[&str] = &[
     "revoked_tokens",
     "revoked_user_tokens",
     "credential_status",
+    "follows",
+    "follow_counts",
+    "blocks",
+    "mutes",
+    "daily_writes",
     "export_runs",
 ];
 

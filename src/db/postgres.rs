@@ -348,6 +348,8 @@ impl OutboxTurn for PgTurn {
 impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
 super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
+super::social::impl_social_reads!(PgStore, pool);
+super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

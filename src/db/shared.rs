@@ -260,6 +260,8 @@ macro_rules! impl_tx {
                     .bind(privacy.stats.as_str())
                     .bind(now)
                     .bind(profile.week_start.as_str())
+                    .bind(privacy.connections.as_str())
+                    .bind(profile.follow_policy.as_str())
                     .fetch_one(&mut *self.tx)
                     .await
             }
@@ -322,7 +324,10 @@ macro_rules! impl_tx {
 
             async fn erase_user_data(&mut self, id: UserId) -> sqlx::Result<u64> {
                 let mut erased = 0;
-                for statement in sql::ERASE_USER_DATA {
+                let statements = $crate::db::social::ERASE_CONNECTIONS
+                    .iter()
+                    .chain(sql::ERASE_USER_DATA);
+                for statement in statements {
                     erased += sqlx::query(*statement)
                         .bind(id)
                         .execute(&mut *self.tx)

@@ -70,6 +70,8 @@ const PROFILE_COLUMNS: &[(&str, &str)] = &[
     ("badges_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     ("activity_visibility", "TEXT NOT NULL DEFAULT 'public'"),
     ("stats_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("connections_visibility", "TEXT NOT NULL DEFAULT 'public'"),
+    ("follow_policy", "TEXT NOT NULL DEFAULT 'open'"),
     // Stamped by the service (SQLite cannot default an added column to "now").
     ("first_seen_at", "TEXT"),
     // Moved by every write of the profile: what its entity tag is derived from.
@@ -405,6 +407,8 @@ impl OutboxTurn for SqliteTurn {
 impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
+super::social::impl_social_reads!(SqliteStore, reader);
+super::social::impl_social_tx!(SqliteTx, hold: None);
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,

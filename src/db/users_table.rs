@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use super::social::PeopleStatements;
+
 /// A column as the database describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Column {
@@ -153,7 +155,12 @@ impl UsersTable {
         });
         list.push_str(
             ", display_name, bio, skills, avatar_url, timezone, week_start, profile_revision, \
-             goals_visibility, badges_visibility, activity_visibility, stats_visibility, ",
+             goals_visibility, badges_visibility, activity_visibility, stats_visibility, \
+             connections_visibility, follow_policy, \
+             COALESCE((SELECT c.followers FROM follow_counts c WHERE c.user_id = users.id), 0) \
+             AS followers_count, \
+             COALESCE((SELECT c.following FROM follow_counts c WHERE c.user_id = users.id), 0) \
+             AS following_count, ",
         );
         list.push_str(if self.created_at {
             "created_at"
@@ -170,6 +177,15 @@ impl UsersTable {
             "COALESCE(is_active, TRUE)"
         } else {
             "TRUE"
+        }
+    }
+
+    /// The same condition on the users table as `alias`.
+    fn active_of(&self, alias: &str) -> String {
+        if self.is_active {
+            format!("COALESCE({alias}.is_active, TRUE)")
+        } else {
+            "TRUE".into()
         }
     }
 
@@ -209,7 +225,8 @@ impl UsersTable {
                 "UPDATE users SET display_name = $2, bio = $3, skills = $4, avatar_url = $5, \
                  timezone = $6, goals_visibility = $7, badges_visibility = $8, \
                  activity_visibility = $9, stats_visibility = $10, profile_updated_at = $11, \
-                 week_start = $12, profile_revision = profile_revision + 1 WHERE id = $1 \
+                 week_start = $12, connections_visibility = $13, follow_policy = $14, \
+                 profile_revision = profile_revision + 1 WHERE id = $1 \
                  RETURNING {select}"
             )
             .into(),
@@ -224,6 +241,7 @@ impl UsersTable {
                 .then(|| "UPDATE users SET is_active = FALSE WHERE id = $1".into()),
             email: self.email,
             owned: self.owned,
+            people: PeopleStatements::new(&self.active_of("u")),
         }
     }
 }
@@ -238,7 +256,8 @@ pub struct UserStatements {
     pub lock_active: Arc<str>,
     /// $1 id: the id, if a row exists, active or not.
     pub exists: Arc<str>,
-    /// $1 id, then the profile columns, the update's time ($11) and the week start ($12);
+    /// $1 id, then the profile columns, the update's time ($11), the week start ($12), the
+    /// connections' visibility ($13) and the follow policy ($14);
     /// returns the row.
     pub update_profile: Arc<str>,
     /// $1 id, $2 username, $3 email, $4 now (the service first saw the user).
@@ -251,6 +270,8 @@ pub struct UserStatements {
     /// Whether the table has an email column (the statements take its parameters).
     pub email: bool,
     pub owned: bool,
+    /// The lists of people (followers, following, requests, blocks, mutes).
+    pub people: PeopleStatements,
 }
 
 fn is_integer(dialect: Dialect, data_type: &str) -> bool {

@@ -55,7 +55,7 @@ impl EventKind {
             Some(Section::Goals) => "goals",
             Some(Section::Badges) => "badges",
             // Profile events; no event belongs to the activity or stats sections.
-            None | Some(Section::Activity | Section::Stats) => "profile",
+            None | Some(Section::Activity | Section::Stats | Section::Connections) => "profile",
         }
     }
 

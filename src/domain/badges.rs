@@ -71,6 +71,8 @@ pub enum Measure {
     StreakWeeks,
     /// 1 when the profile has a display name, a bio and at least three skills (reported).
     ProfileComplete,
+    /// The user's followers, after a follow of them began (reported).
+    Followers,
 }
 
 impl Measure {
@@ -88,7 +90,7 @@ impl Measure {
         match self {
             Self::GoalsCreated => Some(None),
             Self::GoalsCompleted => Some(Some(GoalStatus::Completed)),
-            Self::StreakDays | Self::StreakWeeks | Self::ProfileComplete => None,
+            Self::StreakDays | Self::StreakWeeks | Self::ProfileComplete | Self::Followers => None,
         }
     }
 }
@@ -121,6 +123,9 @@ pub const RULES: &[Rule] = &[
     rule("weekly-streak-4", Measure::StreakWeeks, 4),
     rule("weekly-streak-12", Measure::StreakWeeks, 12),
     rule("weekly-streak-52", Measure::StreakWeeks, 52),
+    rule("first-follower", Measure::Followers, 1),
+    rule("followers-10", Measure::Followers, 10),
+    rule("followers-100", Measure::Followers, 100),
 ];
 
 /// Skills a complete profile lists.

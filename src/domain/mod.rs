@@ -18,6 +18,7 @@ pub mod patch;
 pub mod platform_event;
 pub mod profile;
 pub mod revocation;
+pub mod social;
 pub mod streak;
 pub mod text;
 pub mod version;

@@ -123,6 +123,14 @@ pub struct ProfileFacts {
     pub user_id: UserId,
 }
 
+/// A follow of `user_id` by `follower_id` (begun, or asked for).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct FollowFacts {
+    /// The user followed: the one a notification is for.
+    pub user_id: UserId,
+    pub follower_id: UserId,
+}
+
 /// One event for the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformEvent {
@@ -137,6 +145,8 @@ pub enum PlatformEvent {
     BadgeRevoked(BadgeFacts),
     StreakExtended(StreakFacts),
     StreakMilestone(MilestoneFacts),
+    FollowCreated(FollowFacts),
+    FollowRequested(FollowFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -147,7 +157,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 11] = [
+pub const EVENT_TYPES: [EventType; 13] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -203,6 +213,16 @@ pub const EVENT_TYPES: [EventType; 11] = [
         summary: "A goal's daily streak reached 7, 30, 100 or 365 days, announced once per run.",
         data: "MilestoneFacts",
     },
+    EventType {
+        name: "follow.created.v1",
+        summary: "A user began following another (at once, or when their request was approved).",
+        data: "FollowFacts",
+    },
+    EventType {
+        name: "follow.requested.v1",
+        summary: "A user asked to follow another, whose follows need approval.",
+        data: "FollowFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -220,6 +240,8 @@ impl PlatformEvent {
             Self::BadgeRevoked(_) => 8,
             Self::StreakExtended(_) => 9,
             Self::StreakMilestone(_) => 10,
+            Self::FollowCreated(_) => 11,
+            Self::FollowRequested(_) => 12,
         }
     }
 
@@ -240,6 +262,7 @@ impl PlatformEvent {
             Self::BadgeAwarded(facts) | Self::BadgeRevoked(facts) => facts.user_id,
             Self::StreakExtended(facts) => facts.user_id,
             Self::StreakMilestone(facts) => facts.user_id,
+            Self::FollowCreated(facts) | Self::FollowRequested(facts) => facts.user_id,
         }
     }
 
@@ -255,6 +278,9 @@ impl PlatformEvent {
             Self::BadgeAwarded(facts) | Self::BadgeRevoked(facts) => serde_json::to_string(facts),
             Self::StreakExtended(facts) => serde_json::to_string(facts),
             Self::StreakMilestone(facts) => serde_json::to_string(facts),
+            Self::FollowCreated(facts) | Self::FollowRequested(facts) => {
+                serde_json::to_string(facts)
+            }
         };
         value.expect("plain structs serialize")
     }

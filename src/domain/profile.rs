@@ -6,7 +6,7 @@ use std::str::FromStr;
 use chrono_tz::Tz;
 use url::Url;
 
-use super::{FieldError, Patch, text, week::WeekStart};
+use super::{FieldError, Patch, social::FollowPolicy, text, week::WeekStart};
 
 pub const DISPLAY_NAME_MAX: usize = 100;
 pub const BIO_MAX: usize = 500;
@@ -164,6 +164,7 @@ pub struct Profile {
     pub avatar_url: Option<String>,
     pub timezone: TimeZone,
     pub week_start: WeekStart,
+    pub follow_policy: FollowPolicy,
 }
 
 impl Profile {
@@ -184,6 +185,7 @@ pub struct ProfileChanges {
     pub avatar_url: Patch<AvatarUrl>,
     pub timezone: Patch<TimeZone>,
     pub week_start: Patch<WeekStart>,
+    pub follow_policy: Patch<FollowPolicy>,
 }
 
 impl ProfileChanges {
@@ -212,6 +214,10 @@ impl ProfileChanges {
                 .week_start
                 .apply(Some(current.week_start))
                 .unwrap_or_default(),
+            follow_policy: self
+                .follow_policy
+                .apply(Some(current.follow_policy))
+                .unwrap_or_default(),
         }
     }
 }
@@ -228,6 +234,7 @@ mod tests {
             avatar_url: None,
             timezone: TimeZone::parse("Europe/London").unwrap(),
             week_start: WeekStart::Sunday,
+            follow_policy: FollowPolicy::Open,
         }
     }
 

@@ -1,5 +1,7 @@
-//! Who sees which part of a profile. The owner always sees everything; everyone else sees a
-//! section only while it is public.
+//! Who sees which part of a profile. The owner always sees everything; a follower sees a
+//! section that is public or for followers; everyone else sees a section only while it is
+//! public. Who follows whom is read when a request is (never cached), so an unfollow, a
+//! removal or a block takes effect on the next request.
 //!
 //! The database's reads of a section take an [`Access`] for that section, and only
 //! [`Privacy::grant`] makes one: a handler that forgot to ask cannot read the data at all.
@@ -16,6 +18,8 @@ use super::UserId;
 pub enum Visibility {
     #[default]
     Public,
+    /// Seen by the owner and the users who follow them.
+    Followers,
     Private,
 }
 
@@ -23,6 +27,7 @@ impl Visibility {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Public => "public",
+            Self::Followers => "followers",
             Self::Private => "private",
         }
     }
@@ -30,8 +35,9 @@ impl Visibility {
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
             "public" => Ok(Self::Public),
+            "followers" => Ok(Self::Followers),
             "private" => Ok(Self::Private),
-            _ => Err("must be public or private".into()),
+            _ => Err("must be public, followers or private".into()),
         }
     }
 
@@ -47,6 +53,8 @@ pub enum Section {
     Badges,
     Activity,
     Stats,
+    /// The lists of followers and of users followed.
+    Connections,
 }
 
 /// A section as a type, so that an [`Access`] names the one it opens.
@@ -63,7 +71,13 @@ macro_rules! section_kinds {
         }
     )*};
 }
-section_kinds!(Goals => Goals, Badges => Badges, Activity => Activity, Stats => Stats);
+section_kinds!(
+    Goals => Goals,
+    Badges => Badges,
+    Activity => Activity,
+    Stats => Stats,
+    Connections => Connections
+);
 
 /// Leave to read section `S` of one user's profile.
 #[derive(Debug, Clone, Copy)]
@@ -89,6 +103,7 @@ pub struct Privacy {
     pub badges: Visibility,
     pub activity: Visibility,
     pub stats: Visibility,
+    pub connections: Visibility,
 }
 
 /// A partial change of visibilities; `None` keeps a section as it is.
@@ -98,6 +113,7 @@ pub struct PrivacyChanges {
     pub badges: Option<Visibility>,
     pub activity: Option<Visibility>,
     pub stats: Option<Visibility>,
+    pub connections: Option<Visibility>,
 }
 
 impl PrivacyChanges {
@@ -107,6 +123,7 @@ impl PrivacyChanges {
             badges: self.badges.unwrap_or(current.badges),
             activity: self.activity.unwrap_or(current.activity),
             stats: self.stats.unwrap_or(current.stats),
+            connections: self.connections.unwrap_or(current.connections),
         }
     }
 }
@@ -115,6 +132,8 @@ impl PrivacyChanges {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Viewer {
     Owner,
+    /// A signed-in user who follows the owner (an approved follow, not a request).
+    Follower,
     Other,
 }
 
@@ -125,11 +144,29 @@ impl Privacy {
             Section::Badges => self.badges,
             Section::Activity => self.activity,
             Section::Stats => self.stats,
+            Section::Connections => self.connections,
         }
     }
 
     pub fn allows(&self, section: Section, viewer: Viewer) -> bool {
-        viewer == Viewer::Owner || self.of(section) == Visibility::Public
+        match (self.of(section), viewer) {
+            (_, Viewer::Owner) | (Visibility::Public, _) => true,
+            (Visibility::Followers, Viewer::Follower) => true,
+            (Visibility::Followers | Visibility::Private, _) => false,
+        }
+    }
+
+    /// Whether some section is for followers: only then does it matter whether a caller
+    /// follows the owner, and only then is it read.
+    pub fn has_followers_section(&self) -> bool {
+        [
+            self.goals,
+            self.badges,
+            self.activity,
+            self.stats,
+            self.connections,
+        ]
+        .contains(&Visibility::Followers)
     }
 
     /// Leave to read section `S` of `user`'s profile, if this viewer has it.
@@ -173,8 +210,33 @@ mod tests {
     }
 
     #[test]
+    fn a_followers_section_is_seen_by_the_owner_and_followers_alone() {
+        let privacy = Privacy {
+            goals: Visibility::Followers,
+            ..Default::default()
+        };
+        assert!(privacy.allows(Section::Goals, Viewer::Owner));
+        assert!(privacy.allows(Section::Goals, Viewer::Follower));
+        assert!(!privacy.allows(Section::Goals, Viewer::Other));
+        assert!(privacy.has_followers_section());
+        assert!(!Privacy::default().has_followers_section());
+    }
+
+    #[test]
+    fn a_private_section_is_hidden_from_followers_too() {
+        let privacy = Privacy {
+            connections: Visibility::Private,
+            ..Default::default()
+        };
+        assert!(!privacy.allows(Section::Connections, Viewer::Follower));
+        assert!(privacy.allows(Section::Connections, Viewer::Owner));
+        assert!(privacy.allows(Section::Stats, Viewer::Follower));
+    }
+
+    #[test]
     fn an_unreadable_stored_visibility_is_private() {
         assert_eq!(Visibility::from_stored("friends"), Visibility::Private);
         assert_eq!(Visibility::from_stored("public"), Visibility::Public);
+        assert_eq!(Visibility::from_stored("followers"), Visibility::Followers);
     }
 }

@@ -9,8 +9,8 @@ use super::{CLOUDEVENTS_JSON, Envelope};
 use crate::{
     config::EventsConfig,
     domain::platform_event::{
-        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, GoalFacts, MilestoneFacts,
-        ProfileFacts, StreakFacts,
+        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
+        MilestoneFacts, ProfileFacts, StreakFacts,
     },
 };
 
@@ -29,6 +29,7 @@ fn data_schemas() -> Map<String, Value> {
     collect::<BadgeFacts>(&mut schemas);
     collect::<StreakFacts>(&mut schemas);
     collect::<MilestoneFacts>(&mut schemas);
+    collect::<FollowFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

@@ -34,6 +34,9 @@ const BUILT_IN: &[(&str, Tier, Sign, &str)] = &[
     ("weekly-streak-4", Tier::Bronze, Sign::Flame, "4w"),
     ("weekly-streak-12", Tier::Silver, Sign::Flame, "12w"),
     ("weekly-streak-52", Tier::Gold, Sign::Flame, "52w"),
+    ("first-follower", Tier::Bronze, Sign::Person, "1"),
+    ("followers-10", Tier::Silver, Sign::Person, "10"),
+    ("followers-100", Tier::Gold, Sign::Person, "100"),
 ];
 
 static ICONS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
@@ -118,14 +121,33 @@ mod tests {
         assert!(icon("mentor").is_none());
     }
 
+    /// Built-in badges added after the icons moved, whose catalog entries start under
+    /// /users.
+    const BORN_UNDER_USERS: &[&str] = &["first-follower", "followers-10", "followers-100"];
+
     #[test]
     fn the_migration_that_moved_the_icons_under_users_names_every_built_in_badge() {
         for moved in [
             include_str!("../../migrations/postgres/20261207000031_icons_under_users.sql"),
             include_str!("../../migrations/sqlite/20261207000031_icons_under_users.sql"),
         ] {
-            for code in codes() {
+            for code in codes().filter(|code| !BORN_UNDER_USERS.contains(code)) {
                 assert!(moved.contains(&format!("'{code}'")), "{code}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_badges_added_since_have_their_icons_under_users_from_the_start() {
+        for added in [
+            include_str!("../../migrations/postgres/20261207000051_connect.sql"),
+            include_str!("../../migrations/sqlite/20261207000051_connect.sql"),
+        ] {
+            for code in BORN_UNDER_USERS {
+                assert!(
+                    added.contains(&format!("'/users/badges/{code}.svg'")),
+                    "{code}"
+                );
             }
         }
     }

@@ -6,6 +6,7 @@ mod activity;
 mod badges;
 mod card;
 mod checkins;
+mod connect;
 mod credentials;
 pub mod export;
 mod goals;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(card::router())
         .merge(credentials::router())
         .merge(export::router())
+        .merge(connect::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.
@@ -210,16 +212,28 @@ impl UserScoped for CheckinPath {
     }
 }
 
-/// Whether the caller, if any, owns `user`'s profile.
-pub fn viewer_of(caller: Option<&AuthUser>, user: UserId) -> Viewer {
-    match caller {
-        Some(AuthUser(caller)) if caller.user_id == user => Viewer::Owner,
+/// Who the caller is to `owner`'s profile: its owner, a follower, or anyone else. Whether
+/// the caller follows is read when it matters (some section is for followers), at every
+/// request, so an unfollow, a removal or a block counts from the next one.
+pub async fn viewer_of(
+    state: &AppState,
+    caller: Option<&AuthUser>,
+    owner: &UserRow,
+) -> AppResult<Viewer> {
+    Ok(match caller {
+        Some(AuthUser(caller)) if caller.user_id == owner.id => Viewer::Owner,
+        Some(AuthUser(caller))
+            if owner.privacy().has_followers_section()
+                && state.store.follows(caller.user_id, owner.id).await? =>
+        {
+            Viewer::Follower
+        }
         _ => Viewer::Other,
-    }
+    })
 }
 
 /// The user whose section `S` is read, and leave to read it: 404 for an unknown or
-/// deactivated user, and 404 for a section private to someone else, so nothing in it (not
+/// deactivated user, and 404 for a section hidden from the caller, so nothing in it (not
 /// even which goals exist) can be learned.
 pub async fn open_section<S: SectionKind>(
     state: &AppState,
@@ -231,9 +245,10 @@ pub async fn open_section<S: SectionKind>(
         .user(user)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
+    let viewer = viewer_of(state, caller, &row).await?;
     let access = row
         .privacy()
-        .grant::<S>(user, viewer_of(caller, user))
+        .grant::<S>(user, viewer)
         .ok_or_else(|| AppError::NotFound("this section of the profile is not public".into()))?;
     Ok((row, access))
 }

@@ -20,6 +20,7 @@ use crate::{
     domain::{
         FieldError, Patch, UserId,
         profile::{AvatarUrl, Bio, DisplayName, ProfileChanges, Skills, TimeZone, TimeZoneName},
+        social::FollowPolicy,
         visibility::{PrivacyChanges, Section, Viewer, Visibility},
         week::WeekStart,
     },
@@ -49,6 +50,12 @@ pub struct UserProfileResponse {
     pub avatar_url: Option<String>,
     /// When the auth-service created the account, if it recorded it.
     pub created_at: Option<DateTime<Utc>>,
+    /// Users who follow this one (a follow begun, not a request).
+    pub followers_count: i64,
+    /// Users this one follows.
+    pub following_count: i64,
+    /// Whether a follow begins at once (`open`) or is a request the user approves.
+    pub follow_policy: FollowPolicy,
     pub links: ProfileLinks,
 }
 
@@ -66,6 +73,10 @@ pub struct ProfileLinks {
     pub stats: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub followers: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub following: Option<String>,
 }
 
 /// Who sees each section of the profile besides its owner.
@@ -75,6 +86,8 @@ pub struct VisibilitySettings {
     pub badges: Visibility,
     pub activity: Visibility,
     pub stats: Visibility,
+    /// The lists of followers and followed.
+    pub connections: Visibility,
 }
 
 /// The caller's own profile: the public fields and those only its owner sees.
@@ -107,11 +120,16 @@ impl UserProfileResponse {
             skills: row.skills.0.clone(),
             avatar_url: row.avatar_url.clone(),
             created_at: row.created_at.map(|t| t.0),
+            followers_count: row.followers_count,
+            following_count: row.following_count,
+            follow_policy: row.follow_policy(),
             links: ProfileLinks {
                 badges: link(Section::Badges, "badges"),
                 goals: link(Section::Goals, "goals"),
                 stats: link(Section::Stats, "stats"),
                 activity: link(Section::Activity, "activity"),
+                followers: link(Section::Connections, "followers"),
+                following: link(Section::Connections, "following"),
                 self_: base.clone(),
             },
         }
@@ -131,6 +149,7 @@ impl MyProfileResponse {
                 badges: privacy.badges,
                 activity: privacy.activity,
                 stats: privacy.stats,
+                connections: privacy.connections,
             },
         }
     }
@@ -153,10 +172,9 @@ fn profile_view(row: &UserRow, viewer: Viewer) -> Response {
     let version = row.version(viewer);
     match viewer {
         Viewer::Owner => with_version(MyProfileResponse::from_row(row), &version),
-        Viewer::Other => with_version(
-            Json(UserProfileResponse::from_row(row, Viewer::Other)),
-            &version,
-        ),
+        Viewer::Follower | Viewer::Other => {
+            with_version(Json(UserProfileResponse::from_row(row, viewer)), &version)
+        }
     }
 }
 
@@ -189,6 +207,11 @@ pub struct UserUpdate {
     #[serde(default)]
     #[schema(value_type = Option<WeekStart>)]
     pub week_start: Patch<String>,
+    /// `open` or `approval`; `null` returns to `open`. Leaving `approval` approves every
+    /// pending request.
+    #[serde(default)]
+    #[schema(value_type = Option<FollowPolicy>)]
+    pub follow_policy: Patch<String>,
     /// Who besides the owner sees each section; sections left out keep their setting.
     #[serde(default)]
     pub visibility: Option<VisibilityUpdate>,
@@ -197,7 +220,7 @@ pub struct UserUpdate {
     pub unknown: BTreeMap<String, IgnoredAny>,
 }
 
-/// `public` or `private` for any of the four sections.
+/// `public`, `followers` or `private` for any of the five sections.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct VisibilityUpdate {
     #[serde(default)]
@@ -212,6 +235,9 @@ pub struct VisibilityUpdate {
     #[serde(default)]
     #[schema(value_type = Option<Visibility>)]
     pub stats: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Visibility>)]
+    pub connections: Option<String>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -222,7 +248,7 @@ impl VisibilityUpdate {
         for (name, _) in self.unknown {
             errors.push(FieldError::new(
                 format!("visibility.{name}"),
-                "is not a section: goals, badges, activity or stats",
+                "is not a section: goals, badges, activity, stats or connections",
             ));
         }
         let mut section = |name: &str, raw: Option<String>| {
@@ -239,12 +265,21 @@ impl VisibilityUpdate {
             badges: section("badges", self.badges),
             activity: section("activity", self.activity),
             stats: section("stats", self.stats),
+            connections: section("connections", self.connections),
         }
     }
 }
 
 /// Members a client may see on a profile but not set.
-const PROFILE_READ_ONLY: &[&str] = &["id", "username", "email", "created_at", "links"];
+const PROFILE_READ_ONLY: &[&str] = &[
+    "id",
+    "username",
+    "email",
+    "created_at",
+    "links",
+    "followers_count",
+    "following_count",
+];
 
 impl UserUpdate {
     pub(crate) fn validate(self) -> Result<(ProfileChanges, PrivacyChanges), AppError> {
@@ -292,7 +327,20 @@ impl UserUpdate {
             "week_start",
             self.week_start.try_map(|v| WeekStart::parse(&v)),
         );
-        match (display_name, bio, skills, avatar_url, timezone, week_start) {
+        let follow_policy = field(
+            &mut errors,
+            "follow_policy",
+            self.follow_policy.try_map(|v| FollowPolicy::parse(&v)),
+        );
+        match (
+            display_name,
+            bio,
+            skills,
+            avatar_url,
+            timezone,
+            week_start,
+            follow_policy,
+        ) {
             (
                 Some(display_name),
                 Some(bio),
@@ -300,6 +348,7 @@ impl UserUpdate {
                 Some(avatar_url),
                 Some(timezone),
                 Some(week_start),
+                Some(follow_policy),
             ) if errors.is_empty() => Ok((
                 ProfileChanges {
                     display_name,
@@ -308,6 +357,7 @@ impl UserUpdate {
                     avatar_url,
                     timezone,
                     week_start,
+                    follow_policy,
                 },
                 privacy,
             )),
@@ -364,7 +414,8 @@ async fn get_profile(
         .user(path.user_id)
         .await?
         .ok_or_else(|| AppError::not_found("the user"))?;
-    Ok(profile_view(&row, viewer_of(caller.as_ref(), path.user_id)))
+    let viewer = viewer_of(&state, caller.as_ref(), &row).await?;
+    Ok(profile_view(&row, viewer))
 }
 
 /// Updates the caller's own profile; answers with the owner's view of it.

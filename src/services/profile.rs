@@ -7,11 +7,12 @@ use crate::{
         badges::Measure,
         platform_event::{PlatformEvent, ProfileFacts},
         profile::ProfileChanges,
+        social::FollowPolicy,
         version::Expected,
         visibility::{PrivacyChanges, Viewer},
     },
     error::{AppError, AppResult},
-    services::{badges::award_earned, checkins::history, retry},
+    services::{active_user, badges::award_earned, checkins::history, retry, social},
 };
 
 /// Applies a partial update to a user's profile and visibilities if its stored version (as
@@ -54,7 +55,14 @@ async fn update_once(
         return Ok(current);
     }
     let now = clock.now();
-    let updated = tx.save_profile(user, &profile, &privacy, now).await?;
+    let mut updated = tx.save_profile(user, &profile, &privacy, now).await?;
+    if profile_before.follow_policy == FollowPolicy::Approval
+        && profile.follow_policy == FollowPolicy::Open
+    {
+        // Open to everyone: whoever asked follows now, and the counts shown include them.
+        social::approve_all(&mut *tx, user, now).await?;
+        updated = active_user(&mut *tx, user).await?;
+    }
     if profile.week_start != profile_before.week_start {
         // Weekly goals' weeks moved: the same check-ins, counted in the new weeks. (A new
         // time zone needs nothing: check-ins keep their dates, and only "today" moves.)

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
-const EVENT_TYPES: [&str; 11] = [
+const EVENT_TYPES: [&str; 13] = [
     "profile.updated.v1",
     "goal.created.v1",
     "goal.updated.v1",
@@ -24,6 +24,8 @@ const EVENT_TYPES: [&str; 11] = [
     "badge.revoked.v1",
     "streak.extended.v1",
     "streak.milestone.v1",
+    "follow.created.v1",
+    "follow.requested.v1",
 ];
 
 async fn served_document() -> Value {
@@ -49,8 +51,8 @@ async fn the_asyncapi_document_matches_its_snapshot() {
 }
 
 #[tokio::test]
-async fn the_asyncapi_document_describes_each_of_the_eleven_event_types_with_a_schema_for_its_data()
-{
+async fn the_asyncapi_document_describes_each_of_the_thirteen_event_types_with_a_schema_for_its_data()
+ {
     let doc = served_document().await;
     assert_eq!(doc["asyncapi"], "3.0.0");
     let operations = doc["operations"].as_object().unwrap();

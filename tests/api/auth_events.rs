@@ -388,6 +388,18 @@ async fn two_replicas_on_one_queue_apply_each_message_once(backend: Backend) {
 /// check-in, badges (by the rules and by a trusted service), activity and an idempotency key.
 async fn give_data_everywhere(app: &TestApp, id: i64) {
     let token = token(id);
+    // A follow of the other user (1 and 2 follow each other), which counts for both.
+    let other = 3 - id;
+    let follow = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/users/{id}/following/{other}"),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(follow.status(), 204);
     // An event waiting for the broker, as a service publishing events would hold, and a
     // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it.
     app.db
@@ -489,6 +501,8 @@ async fn erasure_by_the_operator_command_leaves_nothing_behind_table_by_table(ba
     let app = TestApp::spawn(backend).await;
     for id in [1, 2] {
         app.insert_user(id, &format!("user{id}")).await;
+    }
+    for id in [1, 2] {
         give_data_everywhere(&app, id).await;
     }
     let kept = rows_of(&app, 2).await;

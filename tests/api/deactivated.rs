@@ -11,6 +11,8 @@ use crate::helpers::{Backend, TestApp, award_token, json_body, token};
 const DEACTIVATED: i64 = 2;
 /// A user with no row at all.
 const MISSING: i64 = 3;
+/// An active user, whom the connect operations name.
+const OTHER: i64 = 4;
 
 /// A body each request type accepts.
 fn body_for(schema: &str) -> Value {
@@ -27,6 +29,7 @@ fn body_for(schema: &str) -> Value {
 async fn every_operation_treats_a_deactivated_user_as_one_who_does_not_exist(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let token_of_2 = app.user(DEACTIVATED).await;
+    app.user(OTHER).await;
     let goal = app
         .create_goal(DEACTIVATED, &token_of_2, "Learn Rust")
         .await["id"]
@@ -88,7 +91,9 @@ async fn every_operation_treats_a_deactivated_user_as_one_who_does_not_exist(bac
                     .replace("{user_id}", &user.to_string())
                     .replace("{goal_id}", &goal.to_string())
                     .replace("{date}", &day)
-                    .replace("{code}", "first-goal");
+                    .replace("{code}", "first-goal")
+                    .replace("{target_id}", &OTHER.to_string())
+                    .replace("{follower_id}", &OTHER.to_string());
                 let token = if path.contains("/badges") {
                     award_token()
                 } else {

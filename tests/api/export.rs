@@ -99,9 +99,14 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
             "README.txt",
             "activity.json",
             "badges.json",
+            "blocks.json",
             "checkins.json",
             "credentials/first-goal.json",
+            "follow-requests.json",
+            "followers.json",
+            "following.json",
             "goals.json",
+            "mutes.json",
             "profile.json",
         ]
     );
@@ -182,6 +187,60 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
     assert!(!other.keys().any(|name| name.starts_with("credentials/")));
 }
 
+/// A request answered with success (any 2xx).
+async fn succeeds(app: &TestApp, method: reqwest::Method, path: &str, token: &str) {
+    let response = app.request(method, path, Some(token)).send().await.unwrap();
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+}
+
+async fn the_archive_holds_the_social_graph_as_its_lists_show_it(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = ada(&app).await;
+    let others: Vec<String> = {
+        let mut tokens = Vec::new();
+        for id in 2..=5 {
+            tokens.push(app.user(id).await);
+        }
+        tokens
+    };
+    let put = reqwest::Method::PUT;
+    succeeds(&app, put.clone(), "/users/2/following/1", &others[0]).await;
+    succeeds(&app, put.clone(), "/users/1/following/2", &ada).await;
+    succeeds(&app, put.clone(), "/users/1/following/3", &ada).await;
+    json_body(
+        app.put(
+            "/users/1",
+            Some(&ada),
+            &json!({"follow_policy": "approval"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    succeeds(&app, put.clone(), "/users/4/following/1", &others[2]).await;
+    succeeds(&app, put.clone(), "/users/1/blocks/5", &ada).await;
+    succeeds(&app, put.clone(), "/users/1/mutes/3", &ada).await;
+
+    let files = archive(export(&app, 1, &ada).await).await;
+    for (file, list, len) in [
+        ("followers.json", "followers", 1),
+        ("following.json", "following", 2),
+        ("follow-requests.json", "follow-requests", 1),
+        ("blocks.json", "blocks", 1),
+        ("mutes.json", "mutes", 1),
+    ] {
+        let listed = json_body(app.get_as(&format!("/users/1/{list}"), &ada).await, 200).await;
+        assert_eq!(parsed(&files, file), listed, "{file}");
+        assert_eq!(listed.as_array().unwrap().len(), len, "{file}: {listed}");
+    }
+    let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
+    assert!(readme.contains("followers.json"), "{readme}");
+}
+
 async fn every_json_file_follows_its_published_schema(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let ada = ada(&app).await;
@@ -220,8 +279,8 @@ async fn every_json_file_follows_its_published_schema(backend: Backend) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 6, "{:?}", files.keys());
-    problem(app.get("/export-schemas/followers.json").await, 404).await;
+    assert_eq!(checked, 11, "{:?}", files.keys());
+    problem(app.get("/export-schemas/kudos.json").await, 404).await;
 }
 
 async fn only_the_owner_exports(backend: Backend) {
@@ -447,6 +506,7 @@ async fn erasure_removes_the_users_export_run(backend: Backend) {
 
 crate::backend_tests!(
     the_archive_holds_every_file_as_the_api_shows_it,
+    the_archive_holds_the_social_graph_as_its_lists_show_it,
     every_json_file_follows_its_published_schema,
     only_the_owner_exports,
     one_export_an_hour_then_429_with_the_seconds_left,

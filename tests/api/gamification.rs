@@ -175,8 +175,11 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
         tiers,
         [
             ("first-completion", "bronze"),
+            ("first-follower", "bronze"),
             ("first-goal", "bronze"),
             ("five-completions", "silver"),
+            ("followers-10", "silver"),
+            ("followers-100", "gold"),
             ("profile-complete", "bronze"),
             ("streak-100", "gold"),
             ("streak-3", "bronze"),
@@ -1104,6 +1107,8 @@ async fn the_profile_links_leave_out_private_sections_for_others_but_not_for_the
         "badges": "/users/1/badges",
         "stats": "/users/1/stats",
         "activity": "/users/1/activity",
+        "followers": "/users/1/followers",
+        "following": "/users/1/following",
     });
     assert_eq!(
         json_body(app.get("/users/1").await, 200).await["links"],
@@ -1121,6 +1126,8 @@ async fn the_profile_links_leave_out_private_sections_for_others_but_not_for_the
         "self": "/users/1",
         "badges": "/users/1/badges",
         "activity": "/users/1/activity",
+        "followers": "/users/1/followers",
+        "following": "/users/1/following",
     });
     assert_eq!(
         json_body(app.get("/users/1").await, 200).await["links"],
@@ -1145,8 +1152,8 @@ async fn my_profile_shows_the_visibility_settings_and_sections_left_out_keep_the
 ) {
     let app = TestApp::spawn(backend).await;
     let ada = app.user(1).await;
-    let all_public =
-        json!({"goals": "public", "badges": "public", "activity": "public", "stats": "public"});
+    let all_public = json!({"goals": "public", "badges": "public", "activity": "public",
+                            "stats": "public", "connections": "public"});
     assert_eq!(
         json_body(app.get_as("/users/me", &ada).await, 200).await["visibility"],
         all_public
@@ -1165,11 +1172,12 @@ async fn my_profile_shows_the_visibility_settings_and_sections_left_out_keep_the
     )
     .await;
 
-    let expected =
-        json!({"goals": "private", "badges": "public", "activity": "public", "stats": "private"});
+    let expected = json!({"goals": "private", "badges": "public", "activity": "public",
+                          "stats": "private", "connections": "public"});
     assert_eq!(
         updated["visibility"],
-        json!({"goals": "private", "badges": "private", "activity": "public", "stats": "public"})
+        json!({"goals": "private", "badges": "private", "activity": "public", "stats": "public",
+               "connections": "public"})
     );
     assert_eq!(
         json_body(app.get_as("/users/me", &ada).await, 200).await["visibility"],
@@ -1417,8 +1425,8 @@ async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_award
     );
     assert_eq!(
         catalog.as_array().unwrap().len(),
-        13,
-        "twelve built in and mentor"
+        16,
+        "fifteen built in and mentor"
     );
 
     let awarded = client

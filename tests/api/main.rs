@@ -11,6 +11,7 @@ mod backup;
 mod browser;
 mod card;
 mod cli;
+mod connect;
 mod credentials;
 mod deactivated;
 mod erasure;

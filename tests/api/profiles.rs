@@ -16,6 +16,9 @@ async fn a_public_profile_shows_public_fields_and_links_only(backend: Backend) {
             "bio",
             "created_at",
             "display_name",
+            "follow_policy",
+            "followers_count",
+            "following_count",
             "id",
             "links",
             "skills",
@@ -28,8 +31,12 @@ async fn a_public_profile_shows_public_fields_and_links_only(backend: Backend) {
     assert!(profile["created_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(
         profile["links"],
-        json!({"self": "/users/7", "badges": "/users/7/badges", "goals": "/users/7/goals", "stats": "/users/7/stats", "activity": "/users/7/activity"})
+        json!({"self": "/users/7", "badges": "/users/7/badges", "goals": "/users/7/goals", "stats": "/users/7/stats", "activity": "/users/7/activity",
+               "followers": "/users/7/followers", "following": "/users/7/following"})
     );
+    assert_eq!(profile["followers_count"], 0);
+    assert_eq!(profile["following_count"], 0);
+    assert_eq!(profile["follow_policy"], "open");
 }
 
 async fn an_unknown_user_is_404(backend: Backend) {

@@ -12,12 +12,16 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::super::{
-    activity::ActivityEvent, badges::Badge, checkins::Checkin, goals::LearningGoal,
+    activity::ActivityEvent,
+    badges::Badge,
+    checkins::Checkin,
+    connect::{FollowRequest, follow_item, listed_item},
+    goals::LearningGoal,
     users::MyProfileResponse,
 };
 use crate::{
     credentials::Issuer,
-    db::{Snapshot, Store, UserRow},
+    db::{PeopleList, Snapshot, Store, UserRow},
     domain::{UserId, streak, week::WeekStart},
     error::AppResult,
 };
@@ -137,6 +141,72 @@ pub const FILES: &[ExportFile] = &[
             snapshot
                 .activity(owner.row.id)
                 .map(|row| row.and_then(|row| json(ActivityEvent::from(row))))
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "followers.json",
+        about: "Who follows you, newest first, and since when (active accounts only, as \
+                GET /users/{user_id}/followers lists them).",
+        component: "Follow",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .people(owner.row.id, PeopleList::Followers)
+                .map(|row| row.and_then(|row| json(follow_item(row))))
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "following.json",
+        about: "Whom you follow, newest first, and since when.",
+        component: "Follow",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .people(owner.row.id, PeopleList::Following)
+                .map(|row| row.and_then(|row| json(follow_item(row))))
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "follow-requests.json",
+        about: "Who asked to follow you and waits for your answer, newest first.",
+        component: "FollowRequest",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .people(owner.row.id, PeopleList::Requests)
+                .map(|row| {
+                    row.and_then(|row| {
+                        json(FollowRequest {
+                            id: row.id,
+                            username: row.username,
+                            display_name: row.display_name,
+                            avatar_url: row.avatar_url,
+                            requested_at: row.at,
+                        })
+                    })
+                })
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "blocks.json",
+        about: "Whom you blocked, newest first, and since when.",
+        component: "ListedUser",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .people(owner.row.id, PeopleList::Blocks)
+                .map(|row| row.and_then(|row| json(listed_item(row))))
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "mutes.json",
+        about: "Whom you muted, newest first, and since when.",
+        component: "ListedUser",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .people(owner.row.id, PeopleList::Mutes)
+                .map(|row| row.and_then(|row| json(listed_item(row))))
                 .boxed()
         }),
     },

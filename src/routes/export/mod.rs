@@ -92,7 +92,7 @@ impl ToSchema for ZipArchive {}
     params(UserPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The archive: README.txt, profile.json, goals.json, checkins.json, badges.json, activity.json and credentials/<code>.json; each JSON file's schema is at /export-schemas/<name>",
+        (status = 200, description = "The archive: README.txt, profile.json, goals.json, checkins.json, badges.json, activity.json, followers.json, following.json, follow-requests.json, blocks.json, mutes.json and credentials/<code>.json; each JSON file's schema is at /export-schemas/<name>",
             content_type = "application/zip", body = inline(ZipArchive),
             headers(
                 ("Content-Disposition" = String, description = "`attachment; filename=\"user-service-export-<username or id>-<YYYY-MM-DD>.zip\"`"),
@@ -102,7 +102,7 @@ impl ToSchema for ZipArchive {}
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
         (status = 404, description = "The token's user has no profile here"),
-        (status = 429, description = "An export was started less than an hour ago (or the client is over `RATE_LIMIT_PER_MINUTE`)",
+        (status = 429, description = "An export was started less than an hour ago",
             headers(("Retry-After" = u64, description = "Seconds until the next export may start"))),
     )
 )]

@@ -1,0 +1,563 @@
+//! The social graph's reads and writes (follows, requests, blocks, mutes), the same SQL on
+//! both backends. Each write is a fixed number of statements, whatever the counts: counts
+//! move by upsert in the follow's own transaction (`follow_counts`), and the lists are
+//! keyset-paged on the indexes of `…051_connect`, so a deep page reads what the first does.
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::FromRow;
+
+use crate::domain::{
+    UserId,
+    social::{FollowCursor, FollowState},
+    visibility::{self, Access},
+};
+
+/// One user in a list: who, and when the listed relation began.
+#[derive(Debug, Clone, FromRow)]
+pub struct PersonRow {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Which list of a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeopleList {
+    /// Who follows them.
+    Followers,
+    /// Whom they follow.
+    Following,
+    /// Who asked to follow them.
+    Requests,
+    /// Whom they blocked.
+    Blocks,
+    /// Whom they muted.
+    Mutes,
+}
+
+/// One page of a list, newest first: after `after` when given, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeoplePage {
+    pub after: Option<FollowCursor>,
+    pub limit: u32,
+}
+
+/// The lists' statements, built with the users table's condition for an active user (the
+/// table's shape decides it), so that a deactivated user leaves every list and comes back
+/// when reactivated. $1 the user, $2 and $3 the cursor (time, id), $4 the limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeopleStatements {
+    pub followers: String,
+    pub following: String,
+    pub requests: String,
+    pub blocks: String,
+    pub mutes: String,
+}
+
+impl PeopleStatements {
+    pub fn new(active: &str) -> Self {
+        let list = |table: &str, owner: &str, other: &str, at: &str, condition: &str| {
+            format!(
+                "SELECT CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
+                 r.{at} AS at FROM {table} r JOIN users u ON u.id = r.{other} \
+                 WHERE r.{owner} = $1{condition} AND (r.{at}, r.{other}) < ($2, $3) \
+                 AND {active} ORDER BY r.{at} DESC, r.{other} DESC LIMIT $4"
+            )
+        };
+        Self {
+            followers: list(
+                "follows",
+                "followee_id",
+                "follower_id",
+                "followed_at",
+                " AND r.state = 'following'",
+            ),
+            following: list(
+                "follows",
+                "follower_id",
+                "followee_id",
+                "followed_at",
+                " AND r.state = 'following'",
+            ),
+            requests: list(
+                "follows",
+                "followee_id",
+                "follower_id",
+                "followed_at",
+                " AND r.state = 'requested'",
+            ),
+            blocks: list("blocks", "blocker_id", "blocked_id", "created_at", ""),
+            mutes: list("mutes", "muter_id", "muted_id", "created_at", ""),
+        }
+    }
+
+    pub fn of(&self, list: PeopleList) -> &str {
+        match list {
+            PeopleList::Followers => &self.followers,
+            PeopleList::Following => &self.following,
+            PeopleList::Requests => &self.requests,
+            PeopleList::Blocks => &self.blocks,
+            PeopleList::Mutes => &self.mutes,
+        }
+    }
+}
+
+/// Where a first page starts: after every time either database stores.
+pub fn first_cursor() -> (DateTime<Utc>, i64) {
+    let end = super::LATEST_DAY
+        .and_hms_opt(23, 59, 59)
+        .expect("a valid time")
+        .and_utc();
+    (end, i64::MAX)
+}
+
+pub const FOLLOWS: &str = "\
+    SELECT EXISTS (SELECT 1 FROM follows \
+      WHERE follower_id = $1 AND followee_id = $2 AND state = 'following')";
+
+pub const FOLLOW_STATE: &str =
+    "SELECT state FROM follows WHERE follower_id = $1 AND followee_id = $2";
+
+pub const BLOCKED_EITHER_WAY: &str = "\
+    SELECT EXISTS (SELECT 1 FROM blocks \
+      WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1))";
+
+pub const FOLLOWING_COUNT: &str =
+    "SELECT COALESCE((SELECT following FROM follow_counts WHERE user_id = $1), 0)";
+
+/// Counts one write of a kind for a user's day: the day's writes after it.
+pub const COUNT_WRITE: &str = "\
+    INSERT INTO daily_writes (user_id, kind, day, writes) VALUES ($1, $2, $3, 1) \
+    ON CONFLICT (user_id, kind, day) DO UPDATE SET writes = daily_writes.writes + 1 \
+    RETURNING writes";
+
+/// Forgets the days before $1.
+pub const PURGE_DAILY_WRITES: &str = "DELETE FROM daily_writes WHERE day < $1";
+
+pub const INSERT_FOLLOW: &str = "\
+    INSERT INTO follows (follower_id, followee_id, state, followed_at) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (follower_id, followee_id) DO NOTHING";
+
+/// A request approved: $3 the time the follow begins.
+pub const APPROVE_FOLLOW: &str = "\
+    UPDATE follows SET state = 'following', followed_at = $3 \
+    WHERE follower_id = $1 AND followee_id = $2 AND state = 'requested'";
+
+pub const DELETE_FOLLOW: &str =
+    "DELETE FROM follows WHERE follower_id = $1 AND followee_id = $2 RETURNING state";
+
+/// Moves the follower's `following` and the followee's `followers` by $3, making their rows
+/// when missing: the followee's new count comes back.
+pub const MOVE_COUNTS: &str = "\
+    INSERT INTO follow_counts (user_id, followers, following) VALUES ($1, 0, $3), ($2, $3, 0) \
+    ON CONFLICT (user_id) DO UPDATE SET followers = follow_counts.followers + excluded.followers, \
+      following = follow_counts.following + excluded.following \
+    RETURNING CAST(user_id AS BIGINT), followers";
+
+/// Every pending request of $1 approved at $2, in three statements whatever their number:
+/// the askers' counts, the requests, then the followee's count by how many there were.
+pub const APPROVE_ALL_COUNTS: &str = "\
+    UPDATE follow_counts SET following = following + 1 WHERE user_id IN \
+      (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'requested')";
+pub const APPROVE_ALL: &str = "\
+    UPDATE follows SET state = 'following', followed_at = $2 \
+    WHERE followee_id = $1 AND state = 'requested' RETURNING CAST(follower_id AS BIGINT)";
+pub const ADD_FOLLOWERS: &str = "\
+    UPDATE follow_counts SET followers = followers + $2 WHERE user_id = $1 RETURNING followers";
+
+pub const INSERT_BLOCK: &str = "\
+    INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (blocker_id, blocked_id) DO NOTHING";
+pub const DELETE_BLOCK: &str = "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
+pub const INSERT_MUTE: &str = "\
+    INSERT INTO mutes (muter_id, muted_id, created_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (muter_id, muted_id) DO NOTHING";
+pub const DELETE_MUTE: &str = "DELETE FROM mutes WHERE muter_id = $1 AND muted_id = $2";
+
+/// Erasure: the counts of everyone the user followed or was followed by, first, then every
+/// row of the graph that names the user ($1), either side.
+pub const ERASE_CONNECTIONS: &[&str] = &[
+    "UPDATE follow_counts SET followers = followers - 1 WHERE user_id IN \
+       (SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'following')",
+    "UPDATE follow_counts SET following = following - 1 WHERE user_id IN \
+       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'following')",
+    "DELETE FROM follows WHERE follower_id = $1",
+    "DELETE FROM follows WHERE followee_id = $1",
+    "DELETE FROM follow_counts WHERE user_id = $1",
+    "DELETE FROM blocks WHERE blocker_id = $1",
+    "DELETE FROM blocks WHERE blocked_id = $1",
+    "DELETE FROM mutes WHERE muter_id = $1",
+    "DELETE FROM mutes WHERE muted_id = $1",
+    "DELETE FROM daily_writes WHERE user_id = $1",
+    // The follows they made, announced to others and not yet published, name them.
+    "DELETE FROM event_outbox WHERE event_type IN ('follow.created.v1', 'follow.requested.v1') \
+       AND data LIKE '%\"follower_id\":' || CAST($1 AS TEXT) || '}'",
+];
+
+/// Queries outside any transaction, as [`super::Reads`].
+#[async_trait]
+pub trait SocialReads: Send + Sync + 'static {
+    /// Whether `follower` follows `followee` (a follow begun, not a request).
+    async fn follows(&self, follower: UserId, followee: UserId) -> sqlx::Result<bool>;
+    /// A page of the followers or followed of the user `access` names.
+    async fn connections(
+        &self,
+        access: &Access<visibility::Connections>,
+        list: PeopleList,
+        page: &PeoplePage,
+    ) -> sqlx::Result<Vec<PersonRow>>;
+    /// A page of one of the owner's own lists (requests, blocks, mutes): for the owner only,
+    /// which the route checks.
+    async fn own_list(
+        &self,
+        owner: UserId,
+        list: PeopleList,
+        page: &PeoplePage,
+    ) -> sqlx::Result<Vec<PersonRow>>;
+}
+
+/// The graph's writes, inside the transaction of [`super::Tx`].
+#[async_trait]
+pub trait SocialTx: Send {
+    /// Holds a second user for the rest of the transaction, as `Store::begin_for` holds the
+    /// first for a write: a write that names two users is ordered with an erasure of either.
+    async fn hold_also(&mut self, user: UserId) -> sqlx::Result<()>;
+    async fn follow_state(
+        &mut self,
+        follower: UserId,
+        followee: UserId,
+    ) -> sqlx::Result<Option<FollowState>>;
+    async fn blocked_either_way(&mut self, a: UserId, b: UserId) -> sqlx::Result<bool>;
+    async fn following_count(&mut self, user: UserId) -> sqlx::Result<i64>;
+    /// Counts a write of `kind` on `day`: the day's writes of that kind, this one included.
+    async fn count_write(&mut self, user: UserId, kind: &str, day: NaiveDate) -> sqlx::Result<i64>;
+    /// Forgets the daily counts of days before `before`: how many.
+    async fn purge_daily_writes(&mut self, before: NaiveDate) -> sqlx::Result<u64>;
+    /// Inserts a follow or a request unless the two have one: whether it was inserted.
+    async fn insert_follow(
+        &mut self,
+        follower: UserId,
+        followee: UserId,
+        state: FollowState,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    /// Turns a request into a follow begun `at`: whether there was one.
+    async fn approve_follow(
+        &mut self,
+        follower: UserId,
+        followee: UserId,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    /// Deletes a follow or request: what it was.
+    async fn delete_follow(
+        &mut self,
+        follower: UserId,
+        followee: UserId,
+    ) -> sqlx::Result<Option<FollowState>>;
+    /// Moves both sides' counts by `delta`: the followee's followers after it.
+    async fn move_counts(
+        &mut self,
+        follower: UserId,
+        followee: UserId,
+        delta: i64,
+    ) -> sqlx::Result<i64>;
+    /// Approves every pending request of `followee`: the askers, and the followers after.
+    async fn approve_all(
+        &mut self,
+        followee: UserId,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<(Vec<UserId>, i64)>;
+    /// Whether the block is new.
+    async fn insert_block(
+        &mut self,
+        blocker: UserId,
+        blocked: UserId,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    async fn delete_block(&mut self, blocker: UserId, blocked: UserId) -> sqlx::Result<bool>;
+    async fn insert_mute(
+        &mut self,
+        muter: UserId,
+        muted: UserId,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    async fn delete_mute(&mut self, muter: UserId, muted: UserId) -> sqlx::Result<bool>;
+}
+
+/// `impl SocialReads for $store`, reading from its pool field `$pool`.
+macro_rules! impl_social_reads {
+    ($store:ty, $pool:ident) => {
+        #[async_trait::async_trait]
+        impl $crate::db::social::SocialReads for $store {
+            async fn follows(
+                &self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                sqlx::query_scalar($crate::db::social::FOLLOWS)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_one(&self.$pool)
+                    .await
+            }
+
+            async fn connections(
+                &self,
+                access: &$crate::domain::visibility::Access<
+                    $crate::domain::visibility::Connections,
+                >,
+                list: $crate::db::social::PeopleList,
+                page: &$crate::db::social::PeoplePage,
+            ) -> sqlx::Result<Vec<$crate::db::social::PersonRow>> {
+                self.own_list(access.user(), list, page).await
+            }
+
+            async fn own_list(
+                &self,
+                owner: $crate::domain::UserId,
+                list: $crate::db::social::PeopleList,
+                page: &$crate::db::social::PeoplePage,
+            ) -> sqlx::Result<Vec<$crate::db::social::PersonRow>> {
+                let statements = self.common.user_statements()?;
+                let (at, id) = page
+                    .after
+                    .map_or_else($crate::db::social::first_cursor, |c| (c.at, c.id.get()));
+                sqlx::query_as(sqlx::AssertSqlSafe(statements.people.of(list).to_owned()))
+                    .bind(owner)
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+        }
+    };
+}
+pub(crate) use impl_social_reads;
+
+/// `impl SocialTx for $tx`, whose field `tx` is the open transaction; `$hold` holds a
+/// second user (`None` where the backend's writer already orders every write).
+macro_rules! impl_social_tx {
+    ($tx:ty, hold: $hold:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::db::social::SocialTx for $tx {
+            async fn hold_also(&mut self, user: $crate::domain::UserId) -> sqlx::Result<()> {
+                let hold: Option<&'static str> = $hold;
+                if let Some(statement) = hold {
+                    sqlx::query(statement)
+                        .bind(user)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Ok(())
+            }
+
+            async fn follow_state(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+            ) -> sqlx::Result<Option<$crate::domain::social::FollowState>> {
+                let state: Option<String> = sqlx::query_scalar($crate::db::social::FOLLOW_STATE)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(state.map(|s| $crate::domain::social::FollowState::from_stored(&s)))
+            }
+
+            async fn blocked_either_way(
+                &mut self,
+                a: $crate::domain::UserId,
+                b: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                sqlx::query_scalar($crate::db::social::BLOCKED_EITHER_WAY)
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(&mut *self.tx)
+                    .await
+            }
+
+            async fn following_count(&mut self, user: $crate::domain::UserId) -> sqlx::Result<i64> {
+                sqlx::query_scalar($crate::db::social::FOLLOWING_COUNT)
+                    .bind(user)
+                    .fetch_one(&mut *self.tx)
+                    .await
+            }
+
+            async fn count_write(
+                &mut self,
+                user: $crate::domain::UserId,
+                kind: &str,
+                day: chrono::NaiveDate,
+            ) -> sqlx::Result<i64> {
+                let writes: i32 = sqlx::query_scalar($crate::db::social::COUNT_WRITE)
+                    .bind(user)
+                    .bind(kind)
+                    .bind(day)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                Ok(i64::from(writes))
+            }
+
+            async fn purge_daily_writes(&mut self, before: chrono::NaiveDate) -> sqlx::Result<u64> {
+                Ok(sqlx::query($crate::db::social::PURGE_DAILY_WRITES)
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected())
+            }
+
+            async fn insert_follow(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+                state: $crate::domain::social::FollowState,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::INSERT_FOLLOW)
+                    .bind(follower)
+                    .bind(followee)
+                    .bind(state.as_str())
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn approve_follow(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::APPROVE_FOLLOW)
+                    .bind(follower)
+                    .bind(followee)
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn delete_follow(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+            ) -> sqlx::Result<Option<$crate::domain::social::FollowState>> {
+                let state: Option<String> = sqlx::query_scalar($crate::db::social::DELETE_FOLLOW)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok(state.map(|s| $crate::domain::social::FollowState::from_stored(&s)))
+            }
+
+            async fn move_counts(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+                delta: i64,
+            ) -> sqlx::Result<i64> {
+                let rows: Vec<(i64, i64)> = sqlx::query_as($crate::db::social::MOVE_COUNTS)
+                    .bind(follower)
+                    .bind(followee)
+                    .bind(delta)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+                Ok(rows
+                    .into_iter()
+                    .find(|(user, _)| *user == followee.get())
+                    .map_or(0, |(_, followers)| followers))
+            }
+
+            async fn approve_all(
+                &mut self,
+                followee: $crate::domain::UserId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<(Vec<$crate::domain::UserId>, i64)> {
+                sqlx::query($crate::db::social::APPROVE_ALL_COUNTS)
+                    .bind(followee)
+                    .execute(&mut *self.tx)
+                    .await?;
+                let askers: Vec<$crate::domain::UserId> =
+                    sqlx::query_scalar($crate::db::social::APPROVE_ALL)
+                        .bind(followee)
+                        .bind(at)
+                        .fetch_all(&mut *self.tx)
+                        .await?;
+                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::ADD_FOLLOWERS)
+                    .bind(followee)
+                    .bind(i64::try_from(askers.len()).unwrap_or(i64::MAX))
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+                Ok((askers, followers.unwrap_or(0)))
+            }
+
+            async fn insert_block(
+                &mut self,
+                blocker: $crate::domain::UserId,
+                blocked: $crate::domain::UserId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::INSERT_BLOCK)
+                    .bind(blocker)
+                    .bind(blocked)
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn delete_block(
+                &mut self,
+                blocker: $crate::domain::UserId,
+                blocked: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::DELETE_BLOCK)
+                    .bind(blocker)
+                    .bind(blocked)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn insert_mute(
+                &mut self,
+                muter: $crate::domain::UserId,
+                muted: $crate::domain::UserId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::INSERT_MUTE)
+                    .bind(muter)
+                    .bind(muted)
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn delete_mute(
+                &mut self,
+                muter: $crate::domain::UserId,
+                muted: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::DELETE_MUTE)
+                    .bind(muter)
+                    .bind(muted)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+        }
+    };
+}
+pub(crate) use impl_social_tx;
