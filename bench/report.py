@@ -198,6 +198,8 @@ SCENARIOS = [
     ("stats", "stats  GET /users/{id}/stats", "ref-goals", True),
     ("heatmap", "heatmap  GET /users/{id}/heatmap (53 weeks)", "ref-goals", True),
     ("card", "card  GET /users/{id}/card.svg", "ref-goals", True),
+    ("feed", "home feed, first page (a reader following 1,000 users)", "ref-goals", True),
+    ("feed-deep", "home feed, 50th page (the same reader)", "ref-goals", True),
     ("post-goal", "POST goal (one user's token)", "ref-insert-one", False),
     ("post-checkin", "POST check-in (goals with a year of history)", "ref-insert-one", False),
     ("put-profile", "PUT profile (one user's bio, four bodies at random)", "ref-insert-one", False),
@@ -246,6 +248,7 @@ RATIO_TARGETS = {
     "post-goal": 0.4,
     "post-checkin": 0.3,
     "put-profile": 0.6,
+    "feed": 0.5,
 }
 
 

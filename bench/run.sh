@@ -89,6 +89,7 @@ U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_N
 U_EV_OFF=900008; U_EV_ON=900009
 U_HEAT5=900010; U_HEAT1=900011
 U_FAMOUS=900012; U_FEW=900013   # 100,000 followers, and 10
+U_READER=900014                  # follows 1,000 regular users (the home feed)
 U_ME=$((N + 2))
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -368,6 +369,7 @@ TOKEN_ME=$(token "$U_ME")
 TOKEN_W=$(token "$U_WRITE")
 TOKEN_CI=$(token "$U_CI")
 TOKEN_CI_NEW=$(token "$U_CI_NEW")
+TOKEN_READER=$(token "$U_READER")
 TOKEN_EV_OFF=$(token "$U_EV_OFF")
 TOKEN_EV_ON=$(token "$U_EV_ON")
 
@@ -438,6 +440,16 @@ service_run() {
   measure "$b-stats" 1 --rand-regex-url "$S/users/$USERS_RX/stats"
   measure "$b-heatmap" 1 --rand-regex-url "$S/users/$USERS_RX/heatmap"
   measure "$b-card" 1 --rand-regex-url "$S/users/$USERS_RX/card.svg"
+  # The home feed of a reader following 1,000 users: its first page, and its 50th (found by
+  # following the Link headers).
+  measure "$b-feed" 1 -H "Authorization: Bearer $TOKEN_READER" "$S/users/$U_READER/feed"
+  local page="/users/$U_READER/feed" n
+  for ((n = 1; n < 50; n++)); do
+    page=$(curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN_READER" "$S$page" |
+      sed -n 's/^[Ll]ink: <\([^>]*\)>.*/\1/p')
+    [[ -n $page ]] || die "the feed of $U_READER has fewer than 50 pages"
+  done
+  measure "$b-feed-deep" 1 -H "Authorization: Bearer $TOKEN_READER" "$S$page"
   measure "$b-post-goal" 1 -m POST -T application/json -H "Authorization: Bearer $TOKEN_W" \
     -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
   profile_bodies

@@ -23,6 +23,7 @@
 --   900011  2 goals with heat_days check-ins each, ending yesterday      (heatmap: 1 year)
 --   900012  100,000 followers (users 1000000 .. 1099999, a follow a second apart)
 --   900013  10 followers (users 1000000 .. 1000009)       (cost growth: followers)
+--   900014  follows the regular users n .. n + 999        (the home feed)
 -- Every check-in history is one unbroken run of days, so each goal's stored streak summary
 -- (src/domain/streak.rs) is exact: run = longest = days, freezes = min(2, days / 7), no
 -- frozen dates, last_checkin_date = its last day. Badges and activity events are derived
@@ -226,6 +227,16 @@ INSERT INTO follow_counts (user_id, followers, following)
 SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
 UNION ALL
 SELECT u, 0, CASE WHEN u < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999) AS u;
+
+-- The home feed's reader: 900014 follows the first 1,000 regular users.
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
+SELECT 900014, 'reader', 'reader@example.com', '$2b$12$' || md5('reader'), TRUE,
+       now() - interval '300 days', 'The feed reader';
+INSERT INTO follows (follower_id, followee_id, state, followed_at)
+SELECT 900014, u, 'following', now() - interval '200 days'
+FROM generate_series(:n, :n + 999) AS u;
+INSERT INTO follow_counts (user_id, followers, following) VALUES (900014, 0, 1000)
+ON CONFLICT (user_id) DO UPDATE SET following = 1000;
 
 COMMIT;
 

@@ -203,6 +203,16 @@ SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
 UNION ALL
 SELECT value, 0, CASE WHEN value < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999);
 
+-- The home feed's reader: 900014 follows the first 1,000 regular users.
+INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
+VALUES (900014, 'reader', 'reader@example.com', '$2b$12$' || lower(hex(randomblob(26))), 1,
+        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-300 days'), 'The feed reader');
+INSERT INTO follows (follower_id, followee_id, state, followed_at)
+SELECT 900014, value, 'following', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-200 days')
+FROM p, generate_series(p.n, p.n + 999);
+INSERT INTO follow_counts (user_id, followers, following) VALUES (900014, 0, 1000)
+ON CONFLICT (user_id) DO UPDATE SET following = 1000;
+
 COMMIT;
 
 ANALYZE;

@@ -14,7 +14,9 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use futures_util::stream::BoxStream;
+use sqlx::FromRow;
 
 use super::{
     AwardedBadgeRow, CheckinRow, CredentialAward, EventRow, GoalRow, UserRow, UserStatements,
@@ -52,10 +54,46 @@ const CREDENTIAL_AWARDS: &str = "\
     FROM user_badges ub JOIN badges b ON b.code = ub.badge_code \
     WHERE ub.user_id = $1 ORDER BY ub.awarded_at, b.code";
 
-/// Every event of a user's activity feed, oldest first, whatever the sections' visibility.
+/// Every event of a user's activity feed, oldest first, whatever the sections' visibility,
+/// with its kudos as its owner reads them.
 const ACTIVITY: &str = "\
-    SELECT id, kind, occurred_at, goal_id, badge_code, summary FROM activity_events \
-    WHERE user_id = $1 ORDER BY id";
+    SELECT id, CAST(user_id AS BIGINT) AS user_id, kind, occurred_at, goal_id, badge_code, \
+      summary, CAST(kudos_count AS BIGINT) AS kudos_count, \
+      EXISTS (SELECT 1 FROM kudos k \
+        WHERE k.event_id = activity_events.id AND k.giver_id = $1) AS kudos_by_me \
+    FROM activity_events WHERE user_id = $1 ORDER BY id";
+
+/// The kudos the user's events received, oldest first, with who gave them.
+const KUDOS_RECEIVED: &str = "\
+    SELECT k.event_id, CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
+      k.given_at AS at \
+    FROM kudos k JOIN users u ON u.id = k.giver_id \
+    WHERE k.owner_id = $1 ORDER BY k.given_at, k.event_id, k.giver_id";
+
+/// The kudos the user gave, oldest first, with whose events they went to.
+const KUDOS_GIVEN: &str = "\
+    SELECT k.event_id, CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
+      k.given_at AS at \
+    FROM kudos k JOIN users u ON u.id = k.owner_id \
+    WHERE k.giver_id = $1 ORDER BY k.given_at, k.event_id, k.owner_id";
+
+/// A kudos: the event, the other user (who gave it, or whose event it went to), when.
+#[derive(Debug, Clone, FromRow)]
+pub struct KudosRow {
+    pub event_id: i64,
+    pub id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+/// Which of a user's kudos.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KudosList {
+    Received,
+    Given,
+}
 
 /// Starts an export unless one started after $3: the row is written (inserted, or moved to
 /// $2) and returned only then. The conflict's update re-reads the row under its lock, so two
@@ -91,6 +129,8 @@ pub trait Snapshot: Send {
     /// One of the user's lists of people (followers, following, requests, blocks, mutes),
     /// whole, newest first, as its API pages list it.
     fn people(&mut self, user: UserId, list: PeopleList) -> BoxStream<'_, sqlx::Result<PersonRow>>;
+    /// The kudos the user received or gave, whole, oldest first.
+    fn kudos(&mut self, user: UserId, list: KudosList) -> BoxStream<'_, sqlx::Result<KudosRow>>;
 }
 
 /// A snapshot on one pooled connection of either backend.
@@ -147,6 +187,18 @@ macro_rules! impl_snapshot {
                     .bind(id)
                     .bind(i64::MAX)
                     .fetch(&mut *self.tx)
+            }
+
+            fn kudos(
+                &mut self,
+                user: UserId,
+                list: KudosList,
+            ) -> BoxStream<'_, sqlx::Result<KudosRow>> {
+                let statement = match list {
+                    KudosList::Received => KUDOS_RECEIVED,
+                    KudosList::Given => KUDOS_GIVEN,
+                };
+                sqlx::query_as(statement).bind(user).fetch(&mut *self.tx)
             }
         }
     };

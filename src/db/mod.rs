@@ -51,7 +51,10 @@ pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
-pub use social::{PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx};
+pub use social::{
+    EventRef, FeedPage, FeedReads, FeedSourceRow, PeopleList, PeoplePage, PersonRow, SocialReads,
+    SocialTx,
+};
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};
 
@@ -118,7 +121,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + SocialReads + ExportReads + Pools {
+pub trait Store: Reads + CredentialReads + SocialReads + FeedReads + ExportReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -691,11 +694,17 @@ pub struct NewBadge {
 #[derive(Debug, Clone, FromRow)]
 pub struct EventRow {
     pub id: i64,
+    /// Whose event it is.
+    pub user_id: UserId,
     pub kind: String,
     pub occurred_at: DateTime<Utc>,
     pub goal_id: Option<i64>,
     pub badge_code: Option<String>,
     pub summary: String,
+    /// Kept in the kudos' own transaction.
+    pub kudos_count: i64,
+    /// Whether the reader gave them; `None` for a reader without a token.
+    pub kudos_by_me: Option<bool>,
 }
 
 /// The sections a stats figure may come from, as the viewer may read them.
@@ -823,4 +832,6 @@ pub struct ActivityPage {
     pub limit: u32,
     pub goals_visible: bool,
     pub badges_visible: bool,
+    /// The reader, when the request has a token: whether they gave each event kudos.
+    pub reader: Option<UserId>,
 }

@@ -40,12 +40,18 @@ pub const OWN_TABLES: &[&str] = &[
     "blocks",
     "mutes",
     "daily_writes",
+    "kudos",
+    "kudos_counts",
     "export_runs",
 ];
 
-/// Every function this service creates (the triggers' of `user_badges`): moved with the
+/// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the
 /// tables, and told where they now find them.
-pub const OWN_FUNCTIONS: &[&str] = &["credential_status_awarded", "credential_status_revoked"];
+pub const OWN_FUNCTIONS: &[&str] = &[
+    "credential_status_awarded",
+    "credential_status_revoked",
+    "follow_counts_activity",
+];
 
 /// The own schema's name: lowercase letters, digits and underscores, not starting with a
 /// digit, at most 63 characters. It goes into SQL text unquoted, where PostgreSQL would fold

@@ -30,6 +30,7 @@ use crate::{
         goal::{GoalFields, NewGoal},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::Profile,
+        social::FeedSource,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
@@ -75,24 +76,30 @@ const FLUSH_OUTBOX: &str = "\
         AS e(event_id, event_type, data, occurred_at, position) \
     ORDER BY e.position";
 
-/// Writes a transaction's events, in the order they were announced (all of one user: a
-/// write is one user's).
+/// Writes a transaction's events, each user's in the order they were announced. A write
+/// is mostly one user's; one that names two (kudos, which may earn both a badge) takes
+/// their locks in the order of their ids, as every such write does, so that two of them
+/// never wait for each other.
 async fn flush_outbox(
     tx: &mut Transaction<'static, Postgres>,
     events: &[Announced],
 ) -> sqlx::Result<()> {
-    let user = events[0].user_id;
-    debug_assert!(events.iter().all(|event| event.user_id == user));
-    let column = |f: fn(&Announced) -> String| events.iter().map(f).collect::<Vec<_>>();
-    sqlx::query(FLUSH_OUTBOX)
-        .bind(column(|e| e.event_id.clone()))
-        .bind(user)
-        .bind(column(|e| e.event_type.to_owned()))
-        .bind(column(|e| e.data.clone()))
-        .bind(events.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
-        .execute(&mut **tx)
-        .await
-        .map(drop)
+    let mut users: Vec<UserId> = events.iter().map(|event| event.user_id).collect();
+    users.sort_unstable();
+    users.dedup();
+    for user in users {
+        let of_user: Vec<&Announced> = events.iter().filter(|e| e.user_id == user).collect();
+        let column = |f: fn(&Announced) -> String| of_user.iter().map(|e| f(e)).collect::<Vec<_>>();
+        sqlx::query(FLUSH_OUTBOX)
+            .bind(column(|e| e.event_id.clone()))
+            .bind(user)
+            .bind(column(|e| e.event_type.to_owned()))
+            .bind(column(|e| e.data.clone()))
+            .bind(of_user.iter().map(|e| e.occurred_at).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The columns of the `users` that unqualified statements name (the first in the search
@@ -349,6 +356,43 @@ impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
 super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 super::social::impl_social_reads!(PgStore, pool);
+
+/// The home feed: each source's newest events below the cursor through a lateral join on
+/// `activity_events_by_user`, at most $6 each, then the newest $6 of them all. $1 the
+/// reader, $2..$4 the sources (user, goals shown, badges shown), $5 the cursor.
+const FEED: &str = "\
+    SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, e.goal_id, \
+      e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
+      EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me \
+    FROM unnest($2::bigint[], $3::bool[], $4::bool[]) AS s (user_id, goals, badges) \
+    CROSS JOIN LATERAL (SELECT * FROM activity_events a \
+      WHERE a.user_id = s.user_id AND a.id < $5 \
+        AND (s.goals OR a.section <> 'goals') AND (s.badges OR a.section <> 'badges') \
+      ORDER BY a.id DESC LIMIT $6) AS e \
+    ORDER BY e.id DESC LIMIT $6";
+
+#[async_trait]
+impl super::FeedReads for PgStore {
+    async fn feed(
+        &self,
+        reader: UserId,
+        sources: &[FeedSource],
+        page: &super::FeedPage,
+    ) -> sqlx::Result<Vec<EventRow>> {
+        let users: Vec<i64> = sources.iter().map(|s| s.user.get()).collect();
+        let goals: Vec<bool> = sources.iter().map(|s| s.goals).collect();
+        let badges: Vec<bool> = sources.iter().map(|s| s.badges).collect();
+        sqlx::query_as(FEED)
+            .bind(reader)
+            .bind(users)
+            .bind(goals)
+            .bind(badges)
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(i64::from(page.limit))
+            .fetch_all(&self.pool)
+            .await
+    }
+}
 super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
 impl_tx!(
     PgTx,

@@ -91,6 +91,7 @@ macro_rules! impl_reads {
                     .bind(page.goals_visible)
                     .bind(page.badges_visible)
                     .bind(i64::from(page.limit))
+                    .bind(page.reader)
                     .fetch_all(&self.$pool)
                     .await
             }
@@ -324,6 +325,12 @@ macro_rules! impl_tx {
 
             async fn erase_user_data(&mut self, id: UserId) -> sqlx::Result<u64> {
                 let mut erased = 0;
+                for statement in self.users.people.erase_counts.clone() {
+                    sqlx::query(sqlx::AssertSqlSafe(statement))
+                        .bind(id)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
                 let statements = $crate::db::social::ERASE_CONNECTIONS
                     .iter()
                     .chain(sql::ERASE_USER_DATA);

@@ -23,6 +23,63 @@ pub struct PersonRow {
     pub at: DateTime<Utc>,
 }
 
+/// An activity event as kudos need it: whose, what kind, and which section governs it.
+#[derive(Debug, Clone, FromRow)]
+pub struct EventRef {
+    pub id: i64,
+    pub kind: String,
+    pub section: String,
+}
+
+/// A user whose events a reader's home feed may show: who, and how they set their
+/// sections (the privacy rule decides from it, per reader).
+#[derive(Debug, Clone, FromRow)]
+pub struct FeedSourceRow {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub goals_visibility: String,
+    pub badges_visibility: String,
+    pub activity_visibility: String,
+}
+
+impl FeedSourceRow {
+    /// The user's privacy as far as the feed reads it; the sections it does not read stay
+    /// private.
+    pub fn privacy(&self) -> crate::domain::visibility::Privacy {
+        use crate::domain::visibility::{Privacy, Visibility};
+        Privacy {
+            goals: Visibility::from_stored(&self.goals_visibility),
+            badges: Visibility::from_stored(&self.badges_visibility),
+            activity: Visibility::from_stored(&self.activity_visibility),
+            stats: Visibility::Private,
+            connections: Visibility::Private,
+        }
+    }
+}
+
+/// One page of a home feed, newest first: events older than `before`, at most `limit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedPage {
+    pub before: Option<i64>,
+    pub limit: u32,
+}
+
+/// The home feed's read, whose statement is each backend's own (PostgreSQL reads each
+/// source's newest events through a lateral join; SQLite through a correlated subquery):
+/// one index range per source, of at most `limit` rows, whatever the length of its history.
+#[async_trait]
+pub trait FeedReads: Send + Sync + 'static {
+    /// The events of `sources` the reader may see, newest first, with the reader's kudos.
+    async fn feed(
+        &self,
+        reader: UserId,
+        sources: &[crate::domain::social::FeedSource],
+        page: &FeedPage,
+    ) -> sqlx::Result<Vec<super::EventRow>>;
+}
+
 /// Which list of a user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeopleList {
@@ -55,6 +112,17 @@ pub struct PeopleStatements {
     pub requests: String,
     pub blocks: String,
     pub mutes: String,
+    /// $1 the followee: their followers grow by the active users asking, before every
+    /// request is approved (the counts count follows between active users).
+    pub add_active_askers: String,
+    /// Erasure, first ($1 the user): the counts on the other side of the user's follows,
+    /// unless the user is deactivated (their follows left the counts then).
+    pub erase_counts: [String; 2],
+    /// $1 the reader: the active users they follow and have not muted, with no block
+    /// between them either way.
+    pub feed_sources: String,
+    /// $1 the event, then the cursor and the limit as for the lists: who gave it kudos.
+    pub kudos: String,
 }
 
 impl PeopleStatements {
@@ -91,6 +159,35 @@ impl PeopleStatements {
             ),
             blocks: list("blocks", "blocker_id", "blocked_id", "created_at", ""),
             mutes: list("mutes", "muter_id", "muted_id", "created_at", ""),
+            add_active_askers: format!(
+                "UPDATE follow_counts SET followers = followers + \
+                 (SELECT COUNT(*) FROM follows r JOIN users u ON u.id = r.follower_id \
+                  WHERE r.followee_id = $1 AND r.state = 'requested' AND {active}) \
+                 WHERE user_id = $1"
+            ),
+            feed_sources: format!(
+                "SELECT CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
+                 u.goals_visibility, u.badges_visibility, u.activity_visibility \
+                 FROM follows f JOIN users u ON u.id = f.followee_id \
+                 WHERE f.follower_id = $1 AND f.state = 'following' AND {active} \
+                 AND NOT EXISTS (SELECT 1 FROM mutes m \
+                   WHERE m.muter_id = $1 AND m.muted_id = f.followee_id) \
+                 AND NOT EXISTS (SELECT 1 FROM blocks b \
+                   WHERE (b.blocker_id = $1 AND b.blocked_id = f.followee_id) \
+                      OR (b.blocker_id = f.followee_id AND b.blocked_id = $1))"
+            ),
+            kudos: list("kudos", "event_id", "giver_id", "given_at", ""),
+            erase_counts: [
+                ("followers", "followee_id", "follower_id"),
+                ("following", "follower_id", "followee_id"),
+            ]
+            .map(|(count, other, user)| {
+                format!(
+                    "UPDATE follow_counts SET {count} = {count} - 1 WHERE user_id IN \
+                     (SELECT {other} FROM follows WHERE {user} = $1 AND state = 'following') \
+                     AND EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active})"
+                )
+            }),
         }
     }
 
@@ -157,16 +254,49 @@ pub const MOVE_COUNTS: &str = "\
       following = follow_counts.following + excluded.following \
     RETURNING CAST(user_id AS BIGINT), followers";
 
-/// Every pending request of $1 approved at $2, in three statements whatever their number:
-/// the askers' counts, the requests, then the followee's count by how many there were.
+/// Every pending request of $1 approved at $2, in four statements whatever their number:
+/// the askers' counts (the followee is active), the followee's by the active askers
+/// (`PeopleStatements::add_active_askers`), the requests, then the followee's count read.
 pub const APPROVE_ALL_COUNTS: &str = "\
     UPDATE follow_counts SET following = following + 1 WHERE user_id IN \
       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'requested')";
 pub const APPROVE_ALL: &str = "\
     UPDATE follows SET state = 'following', followed_at = $2 \
     WHERE followee_id = $1 AND state = 'requested' RETURNING CAST(follower_id AS BIGINT)";
-pub const ADD_FOLLOWERS: &str = "\
-    UPDATE follow_counts SET followers = followers + $2 WHERE user_id = $1 RETURNING followers";
+pub const FOLLOWERS_OF: &str = "SELECT followers FROM follow_counts WHERE user_id = $1";
+
+/// An event of $1's by its id ($2).
+pub const EVENT_REF: &str =
+    "SELECT id, kind, section FROM activity_events WHERE user_id = $1 AND id = $2";
+
+pub const INSERT_KUDOS: &str = "\
+    INSERT INTO kudos (event_id, giver_id, owner_id, given_at) VALUES ($1, $2, $3, $4) \
+    ON CONFLICT (event_id, giver_id) DO NOTHING";
+pub const DELETE_KUDOS: &str = "DELETE FROM kudos WHERE event_id = $1 AND giver_id = $2";
+/// The event's count by $2.
+pub const MOVE_EVENT_KUDOS: &str =
+    "UPDATE activity_events SET kudos_count = kudos_count + $2 WHERE id = $1";
+/// The giver's ($1) given and the owner's ($2) received by $3, their rows made when missing.
+pub const MOVE_KUDOS_COUNTS: &str = "\
+    INSERT INTO kudos_counts (user_id, given, received) VALUES ($1, $3, 0), ($2, 0, $3) \
+    ON CONFLICT (user_id) DO UPDATE SET given = kudos_counts.given + excluded.given, \
+      received = kudos_counts.received + excluded.received \
+    RETURNING CAST(user_id AS BIGINT), given, received";
+
+/// A block between $1 and $2 takes back the kudos between them, either way: the events'
+/// counts, the two users' counts, then the kudos; three statements, whatever their number.
+pub const UNKUDOS_BETWEEN: &[&str] = &[
+    "UPDATE activity_events SET kudos_count = kudos_count - 1 WHERE id IN \
+       (SELECT event_id FROM kudos \
+        WHERE (giver_id = $1 AND owner_id = $2) OR (giver_id = $2 AND owner_id = $1))",
+    "UPDATE kudos_counts SET \
+       given = given - (SELECT COUNT(*) FROM kudos k \
+         WHERE k.giver_id = kudos_counts.user_id AND k.owner_id IN ($1, $2)), \
+       received = received - (SELECT COUNT(*) FROM kudos k \
+         WHERE k.owner_id = kudos_counts.user_id AND k.giver_id IN ($1, $2)) \
+     WHERE user_id IN ($1, $2)",
+    "DELETE FROM kudos WHERE (giver_id = $1 AND owner_id = $2) OR (giver_id = $2 AND owner_id = $1)",
+];
 
 pub const INSERT_BLOCK: &str = "\
     INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
@@ -177,13 +307,23 @@ pub const INSERT_MUTE: &str = "\
     ON CONFLICT (muter_id, muted_id) DO NOTHING";
 pub const DELETE_MUTE: &str = "DELETE FROM mutes WHERE muter_id = $1 AND muted_id = $2";
 
-/// Erasure: the counts of everyone the user followed or was followed by, first, then every
-/// row of the graph that names the user ($1), either side.
+/// Erasure, after `PeopleStatements::erase_counts`: every row of the graph that names the
+/// user ($1), either side.
 pub const ERASE_CONNECTIONS: &[&str] = &[
-    "UPDATE follow_counts SET followers = followers - 1 WHERE user_id IN \
-       (SELECT followee_id FROM follows WHERE follower_id = $1 AND state = 'following')",
-    "UPDATE follow_counts SET following = following - 1 WHERE user_id IN \
-       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'following')",
+    // The kudos they gave and received, the counts they moved first.
+    "UPDATE activity_events SET kudos_count = kudos_count - 1 WHERE id IN \
+       (SELECT event_id FROM kudos WHERE giver_id = $1)",
+    "UPDATE kudos_counts SET received = received - (SELECT COUNT(*) FROM kudos k \
+       WHERE k.giver_id = $1 AND k.owner_id = kudos_counts.user_id) \
+     WHERE user_id IN (SELECT owner_id FROM kudos WHERE giver_id = $1)",
+    "UPDATE kudos_counts SET given = given - (SELECT COUNT(*) FROM kudos k \
+       WHERE k.owner_id = $1 AND k.giver_id = kudos_counts.user_id) \
+     WHERE user_id IN (SELECT giver_id FROM kudos WHERE owner_id = $1)",
+    "DELETE FROM kudos WHERE giver_id = $1",
+    "DELETE FROM kudos WHERE owner_id = $1",
+    "DELETE FROM kudos_counts WHERE user_id = $1",
+    "DELETE FROM event_outbox WHERE event_type = 'kudos.given.v1' \
+       AND data LIKE '%\"giver_id\":' || CAST($1 AS TEXT) || ',%'",
     "DELETE FROM follows WHERE follower_id = $1",
     "DELETE FROM follows WHERE followee_id = $1",
     "DELETE FROM follow_counts WHERE user_id = $1",
@@ -209,6 +349,15 @@ pub trait SocialReads: Send + Sync + 'static {
         list: PeopleList,
         page: &PeoplePage,
     ) -> sqlx::Result<Vec<PersonRow>>;
+    /// An event of `owner`'s, by id.
+    async fn event_ref(&self, owner: UserId, event: i64) -> sqlx::Result<Option<EventRef>>;
+    /// Whether either user blocked the other.
+    async fn blocked_either_way(&self, a: UserId, b: UserId) -> sqlx::Result<bool>;
+    /// Who gave kudos to an event, newest first (the route checks the caller may see it).
+    async fn kudos_givers(&self, event: i64, page: &PeoplePage) -> sqlx::Result<Vec<PersonRow>>;
+    /// The users whose events the reader's home feed may show (see
+    /// `PeopleStatements::feed_sources`).
+    async fn feed_sources(&self, reader: UserId) -> sqlx::Result<Vec<FeedSourceRow>>;
     /// A page of one of the owner's own lists (requests, blocks, mutes): for the owner only,
     /// which the route checks.
     async fn own_list(
@@ -285,6 +434,30 @@ pub trait SocialTx: Send {
         at: DateTime<Utc>,
     ) -> sqlx::Result<bool>;
     async fn delete_mute(&mut self, muter: UserId, muted: UserId) -> sqlx::Result<bool>;
+    /// Whether `follower` follows `followee` (a follow begun).
+    async fn follows(&mut self, follower: UserId, followee: UserId) -> sqlx::Result<bool>;
+    async fn event_ref(&mut self, owner: UserId, event: i64) -> sqlx::Result<Option<EventRef>>;
+    /// Whether the kudos are new.
+    async fn insert_kudos(
+        &mut self,
+        event: i64,
+        giver: UserId,
+        owner: UserId,
+        at: DateTime<Utc>,
+    ) -> sqlx::Result<bool>;
+    /// Whether there were kudos to take back.
+    async fn delete_kudos(&mut self, event: i64, giver: UserId) -> sqlx::Result<bool>;
+    /// Moves the event's count and the two users' by `delta`: the giver's given and the
+    /// owner's received after it.
+    async fn move_kudos_counts(
+        &mut self,
+        event: i64,
+        giver: UserId,
+        owner: UserId,
+        delta: i64,
+    ) -> sqlx::Result<(i64, i64)>;
+    /// Takes back the kudos between two users, either way, with their counts.
+    async fn unkudos_between(&mut self, a: UserId, b: UserId) -> sqlx::Result<()>;
 }
 
 /// `impl SocialReads for $store`, reading from its pool field `$pool`.
@@ -313,6 +486,59 @@ macro_rules! impl_social_reads {
                 page: &$crate::db::social::PeoplePage,
             ) -> sqlx::Result<Vec<$crate::db::social::PersonRow>> {
                 self.own_list(access.user(), list, page).await
+            }
+
+            async fn event_ref(
+                &self,
+                owner: $crate::domain::UserId,
+                event: i64,
+            ) -> sqlx::Result<Option<$crate::db::social::EventRef>> {
+                sqlx::query_as($crate::db::social::EVENT_REF)
+                    .bind(owner)
+                    .bind(event)
+                    .fetch_optional(&self.$pool)
+                    .await
+            }
+
+            async fn blocked_either_way(
+                &self,
+                a: $crate::domain::UserId,
+                b: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                sqlx::query_scalar($crate::db::social::BLOCKED_EITHER_WAY)
+                    .bind(a)
+                    .bind(b)
+                    .fetch_one(&self.$pool)
+                    .await
+            }
+
+            async fn kudos_givers(
+                &self,
+                event: i64,
+                page: &$crate::db::social::PeoplePage,
+            ) -> sqlx::Result<Vec<$crate::db::social::PersonRow>> {
+                let statements = self.common.user_statements()?;
+                let (at, id) = page
+                    .after
+                    .map_or_else($crate::db::social::first_cursor, |c| (c.at, c.id.get()));
+                sqlx::query_as(sqlx::AssertSqlSafe(statements.people.kudos.clone()))
+                    .bind(event)
+                    .bind(at)
+                    .bind(id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+
+            async fn feed_sources(
+                &self,
+                reader: $crate::domain::UserId,
+            ) -> sqlx::Result<Vec<$crate::db::social::FeedSourceRow>> {
+                let statements = self.common.user_statements()?;
+                sqlx::query_as(sqlx::AssertSqlSafe(statements.people.feed_sources.clone()))
+                    .bind(reader)
+                    .fetch_all(&self.$pool)
+                    .await
             }
 
             async fn own_list(
@@ -484,15 +710,20 @@ macro_rules! impl_social_tx {
                     .bind(followee)
                     .execute(&mut *self.tx)
                     .await?;
+                sqlx::query(sqlx::AssertSqlSafe(
+                    self.users.people.add_active_askers.clone(),
+                ))
+                .bind(followee)
+                .execute(&mut *self.tx)
+                .await?;
                 let askers: Vec<$crate::domain::UserId> =
                     sqlx::query_scalar($crate::db::social::APPROVE_ALL)
                         .bind(followee)
                         .bind(at)
                         .fetch_all(&mut *self.tx)
                         .await?;
-                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::ADD_FOLLOWERS)
+                let followers: Option<i64> = sqlx::query_scalar($crate::db::social::FOLLOWERS_OF)
                     .bind(followee)
-                    .bind(i64::try_from(askers.len()).unwrap_or(i64::MAX))
                     .fetch_optional(&mut *self.tx)
                     .await?;
                 Ok((askers, followers.unwrap_or(0)))
@@ -556,6 +787,105 @@ macro_rules! impl_social_tx {
                     .await?
                     .rows_affected()
                     > 0)
+            }
+
+            async fn follows(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                sqlx::query_scalar($crate::db::social::FOLLOWS)
+                    .bind(follower)
+                    .bind(followee)
+                    .fetch_one(&mut *self.tx)
+                    .await
+            }
+
+            async fn event_ref(
+                &mut self,
+                owner: $crate::domain::UserId,
+                event: i64,
+            ) -> sqlx::Result<Option<$crate::db::social::EventRef>> {
+                sqlx::query_as($crate::db::social::EVENT_REF)
+                    .bind(owner)
+                    .bind(event)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+            }
+
+            async fn insert_kudos(
+                &mut self,
+                event: i64,
+                giver: $crate::domain::UserId,
+                owner: $crate::domain::UserId,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::INSERT_KUDOS)
+                    .bind(event)
+                    .bind(giver)
+                    .bind(owner)
+                    .bind(at)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn delete_kudos(
+                &mut self,
+                event: i64,
+                giver: $crate::domain::UserId,
+            ) -> sqlx::Result<bool> {
+                Ok(sqlx::query($crate::db::social::DELETE_KUDOS)
+                    .bind(event)
+                    .bind(giver)
+                    .execute(&mut *self.tx)
+                    .await?
+                    .rows_affected()
+                    > 0)
+            }
+
+            async fn move_kudos_counts(
+                &mut self,
+                event: i64,
+                giver: $crate::domain::UserId,
+                owner: $crate::domain::UserId,
+                delta: i64,
+            ) -> sqlx::Result<(i64, i64)> {
+                sqlx::query($crate::db::social::MOVE_EVENT_KUDOS)
+                    .bind(event)
+                    .bind(delta)
+                    .execute(&mut *self.tx)
+                    .await?;
+                let rows: Vec<(i64, i64, i64)> =
+                    sqlx::query_as($crate::db::social::MOVE_KUDOS_COUNTS)
+                        .bind(giver)
+                        .bind(owner)
+                        .bind(delta)
+                        .fetch_all(&mut *self.tx)
+                        .await?;
+                let of = |user: $crate::domain::UserId| {
+                    rows.iter().find(|row| row.0 == user.get()).copied()
+                };
+                Ok((
+                    of(giver).map_or(0, |row| row.1),
+                    of(owner).map_or(0, |row| row.2),
+                ))
+            }
+
+            async fn unkudos_between(
+                &mut self,
+                a: $crate::domain::UserId,
+                b: $crate::domain::UserId,
+            ) -> sqlx::Result<()> {
+                for statement in $crate::db::social::UNKUDOS_BETWEEN {
+                    sqlx::query(*statement)
+                        .bind(a)
+                        .bind(b)
+                        .execute(&mut *self.tx)
+                        .await?;
+                }
+                Ok(())
             }
         }
     };

@@ -157,8 +157,13 @@ pub const INSERT_EVENT: &str = "\
     VALUES ($1, $2, $3, $4, $5, $6, $7)";
 
 /// Newest first; $3 and $4 say whether goal and badge events may be shown.
+/// $6 the reader, if any: whether they gave each event kudos.
 pub const ACTIVITY_PAGE: &str = "\
-    SELECT id, kind, occurred_at, goal_id, badge_code, summary FROM activity_events \
+    SELECT id, CAST(user_id AS BIGINT) AS user_id, kind, occurred_at, goal_id, badge_code, \
+      summary, CAST(kudos_count AS BIGINT) AS kudos_count, \
+      CASE WHEN $6 IS NULL THEN NULL ELSE EXISTS (SELECT 1 FROM kudos k \
+        WHERE k.event_id = activity_events.id AND k.giver_id = $6) END AS kudos_by_me \
+    FROM activity_events \
     WHERE user_id = $1 AND id < $2 AND ($3 OR section <> 'goals') AND ($4 OR section <> 'badges') \
     ORDER BY id DESC LIMIT $5";
 

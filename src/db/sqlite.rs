@@ -33,6 +33,7 @@ use crate::{
         goal::{GoalFields, NewGoal},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::Profile,
+        social::FeedSource,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
@@ -55,6 +56,23 @@ const CREATE_USERS: &str = "\
         is_active BOOLEAN NOT NULL DEFAULT TRUE,
         created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     )";
+
+/// A deactivated user leaves every count and comes back when reactivated, whoever flips
+/// `is_active` (see the PostgreSQL migration `…052_follow_counts_activity`). Created here,
+/// after the migrations, and only where `users` has the column.
+const FOLLOW_COUNTS_ACTIVITY: &str = "\
+    CREATE TRIGGER IF NOT EXISTS users_follow_counts AFTER UPDATE OF is_active ON users
+    WHEN COALESCE(OLD.is_active, 1) IS NOT COALESCE(NEW.is_active, 1)
+    BEGIN
+        UPDATE follow_counts
+        SET followers = followers + (CASE WHEN COALESCE(NEW.is_active, 1) THEN 1 ELSE -1 END)
+        WHERE user_id IN (SELECT followee_id FROM follows
+                          WHERE follower_id = NEW.id AND state = 'following');
+        UPDATE follow_counts
+        SET following = following + (CASE WHEN COALESCE(NEW.is_active, 1) THEN 1 ELSE -1 END)
+        WHERE user_id IN (SELECT follower_id FROM follows
+                          WHERE followee_id = NEW.id AND state = 'following');
+    END";
 
 /// The profile columns this service owns on `users`. SQLite has no
 /// `ADD COLUMN IF NOT EXISTS`, so the missing ones are added here, before the migrations.
@@ -294,6 +312,11 @@ impl Store for SqliteStore {
             self.username_not_unique().await?;
         }
         MIGRATOR.run(&self.writer).await?;
+        if users.is_active {
+            sqlx::query(FOLLOW_COUNTS_ACTIVITY)
+                .execute(&self.writer)
+                .await?;
+        }
         self.common.inspected(&users);
         Ok(())
     }
@@ -408,6 +431,44 @@ impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 super::social::impl_social_reads!(SqliteStore, reader);
+
+/// The home feed: each source's newest events below the cursor through a correlated
+/// subquery on `activity_events_by_user` (SQLite has no lateral join), at most $4 each, then
+/// the newest $4 of them all. $1 the reader, $2 the sources as JSON `[[user, goals shown,
+/// badges shown], …]`, $3 the cursor.
+const FEED: &str = "\
+    WITH s (user_id, goals, badges) AS (SELECT json_extract(value, '$[0]'), \
+      json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2)) \
+    SELECT e.id, e.user_id, e.kind, e.occurred_at, e.goal_id, e.badge_code, e.summary, \
+      e.kudos_count, \
+      EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me \
+    FROM s JOIN activity_events e ON e.id IN (SELECT a.id FROM activity_events a \
+      WHERE a.user_id = s.user_id AND a.id < $3 \
+        AND (s.goals OR a.section <> 'goals') AND (s.badges OR a.section <> 'badges') \
+      ORDER BY a.id DESC LIMIT $4) \
+    ORDER BY e.id DESC LIMIT $4";
+
+#[async_trait]
+impl super::FeedReads for SqliteStore {
+    async fn feed(
+        &self,
+        reader: UserId,
+        sources: &[FeedSource],
+        page: &super::FeedPage,
+    ) -> sqlx::Result<Vec<EventRow>> {
+        let sources: Vec<(i64, bool, bool)> = sources
+            .iter()
+            .map(|s| (s.user.get(), s.goals, s.badges))
+            .collect();
+        sqlx::query_as(FEED)
+            .bind(reader)
+            .bind(Json(sources))
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(i64::from(page.limit))
+            .fetch_all(&self.reader)
+            .await
+    }
+}
 super::social::impl_social_tx!(SqliteTx, hold: None);
 impl_tx!(
     SqliteTx,

@@ -6,7 +6,10 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{GoalId, visibility::Section};
+use super::{
+    GoalId,
+    visibility::{Privacy, Section, Viewer},
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -73,6 +76,20 @@ impl EventKind {
             Self::BadgeAwarded | Self::BadgeRevoked => Some(Section::Badges),
         }
     }
+}
+
+/// Whether `viewer` sees an event stored with `section_name` (as [`EventKind::section_name`]
+/// stores it) on a profile with `privacy`: its owner's activity must be visible to them, and
+/// so must the section the event belongs to. What `/activity` shows, the feed shows, and
+/// kudos may be given to.
+pub fn event_visible(privacy: &Privacy, viewer: Viewer, section_name: &str) -> bool {
+    let section = match section_name {
+        "goals" => Some(Section::Goals),
+        "badges" => Some(Section::Badges),
+        _ => None,
+    };
+    privacy.allows(Section::Activity, viewer)
+        && section.is_none_or(|section| privacy.allows(section, viewer))
 }
 
 /// An event about to be recorded.
@@ -175,7 +192,28 @@ impl NewEvent {
 
 #[cfg(test)]
 mod tests {
+    use super::super::visibility::Visibility;
     use super::*;
+
+    #[test]
+    fn an_event_is_visible_with_its_owners_activity_and_its_section() {
+        let privacy = Privacy {
+            goals: Visibility::Followers,
+            badges: Visibility::Private,
+            ..Default::default()
+        };
+        assert!(event_visible(&privacy, Viewer::Follower, "goals"));
+        assert!(!event_visible(&privacy, Viewer::Other, "goals"));
+        assert!(!event_visible(&privacy, Viewer::Follower, "badges"));
+        assert!(event_visible(&privacy, Viewer::Owner, "badges"));
+        assert!(event_visible(&privacy, Viewer::Other, "profile"));
+        let hidden = Privacy {
+            activity: Visibility::Followers,
+            ..Default::default()
+        };
+        assert!(!event_visible(&hidden, Viewer::Other, "profile"));
+        assert!(event_visible(&hidden, Viewer::Follower, "profile"));
+    }
 
     #[test]
     fn each_kind_is_stored_by_a_name_of_its_own_as_serialized() {

@@ -73,6 +73,10 @@ pub enum Measure {
     ProfileComplete,
     /// The user's followers, after a follow of them began (reported).
     Followers,
+    /// Events the user gave kudos to, after giving some (reported).
+    KudosGiven,
+    /// Kudos the user's events received, after one did (reported).
+    KudosReceived,
 }
 
 impl Measure {
@@ -90,7 +94,12 @@ impl Measure {
         match self {
             Self::GoalsCreated => Some(None),
             Self::GoalsCompleted => Some(Some(GoalStatus::Completed)),
-            Self::StreakDays | Self::StreakWeeks | Self::ProfileComplete | Self::Followers => None,
+            Self::StreakDays
+            | Self::StreakWeeks
+            | Self::ProfileComplete
+            | Self::Followers
+            | Self::KudosGiven
+            | Self::KudosReceived => None,
         }
     }
 }
@@ -126,6 +135,9 @@ pub const RULES: &[Rule] = &[
     rule("first-follower", Measure::Followers, 1),
     rule("followers-10", Measure::Followers, 10),
     rule("followers-100", Measure::Followers, 100),
+    rule("kudos-given-10", Measure::KudosGiven, 10),
+    rule("kudos-given-100", Measure::KudosGiven, 100),
+    rule("kudos-received-100", Measure::KudosReceived, 100),
 ];
 
 /// Skills a complete profile lists.

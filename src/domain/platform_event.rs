@@ -123,6 +123,17 @@ pub struct ProfileFacts {
     pub user_id: UserId,
 }
 
+/// Kudos given to one of `user_id`'s events by `giver_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct KudosFacts {
+    /// The event's owner: the one a notification is for.
+    pub user_id: UserId,
+    pub giver_id: UserId,
+    pub activity_id: i64,
+    /// The event's type, as `/activity` gives it (`checkin_added`, `badge_awarded`, …).
+    pub activity_type: String,
+}
+
 /// A follow of `user_id` by `follower_id` (begun, or asked for).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct FollowFacts {
@@ -147,6 +158,7 @@ pub enum PlatformEvent {
     StreakMilestone(MilestoneFacts),
     FollowCreated(FollowFacts),
     FollowRequested(FollowFacts),
+    KudosGiven(KudosFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -157,7 +169,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 13] = [
+pub const EVENT_TYPES: [EventType; 14] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -223,6 +235,11 @@ pub const EVENT_TYPES: [EventType; 13] = [
         summary: "A user asked to follow another, whose follows need approval.",
         data: "FollowFacts",
     },
+    EventType {
+        name: "kudos.given.v1",
+        summary: "A user gave kudos to another's activity event (taking them back publishes nothing).",
+        data: "KudosFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -242,6 +259,7 @@ impl PlatformEvent {
             Self::StreakMilestone(_) => 10,
             Self::FollowCreated(_) => 11,
             Self::FollowRequested(_) => 12,
+            Self::KudosGiven(_) => 13,
         }
     }
 
@@ -263,6 +281,7 @@ impl PlatformEvent {
             Self::StreakExtended(facts) => facts.user_id,
             Self::StreakMilestone(facts) => facts.user_id,
             Self::FollowCreated(facts) | Self::FollowRequested(facts) => facts.user_id,
+            Self::KudosGiven(facts) => facts.user_id,
         }
     }
 
@@ -281,6 +300,7 @@ impl PlatformEvent {
             Self::FollowCreated(facts) | Self::FollowRequested(facts) => {
                 serde_json::to_string(facts)
             }
+            Self::KudosGiven(facts) => serde_json::to_string(facts),
         };
         value.expect("plain structs serialize")
     }

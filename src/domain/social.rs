@@ -6,13 +6,21 @@ use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::UserId;
+use super::{
+    UserId,
+    visibility::{Privacy, Section, Viewer},
+};
 
 /// The most users one user may follow.
 pub const FOLLOWING_MAX: i64 = 5_000;
 /// The most follow, unfollow, approval, removal, block and mute writes one user makes in a
 /// day (UTC): enough for anyone, too few for a follow-spam robot.
 pub const CONNECT_WRITES_PER_DAY: i64 = 1_000;
+
+/// The most kudos given and taken back by one user in a day (UTC).
+pub const KUDOS_WRITES_PER_DAY: i64 = 2_000;
+/// The home feed's page when `?limit=` is absent.
+pub const FEED_PAGE: u32 = 30;
 
 /// Whether a follow begins at once or waits for the target's approval.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -151,6 +159,42 @@ pub fn seconds_to_next_day(now: DateTime<Utc>) -> u64 {
         .max(1)
 }
 
+/// Why kudos are refused on an event the giver can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KudosRefusal {
+    /// Nobody gives kudos to themselves.
+    OwnEvent,
+}
+
+pub fn kudos_allowed(giver: UserId, owner: UserId) -> Result<(), KudosRefusal> {
+    if giver == owner {
+        Err(KudosRefusal::OwnEvent)
+    } else {
+        Ok(())
+    }
+}
+
+/// One user's events as a reader's home feed shows them: which user, and whether their
+/// goal and badge events show (their profile events show whenever their activity does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedSource {
+    pub user: UserId,
+    pub goals: bool,
+    pub badges: bool,
+}
+
+impl FeedSource {
+    /// What of `user`'s activity a reader who is `viewer` to them sees in their feed:
+    /// `None` when their activity is hidden from that reader, as `/activity` decides.
+    pub fn of(user: UserId, privacy: &Privacy, viewer: Viewer) -> Option<Self> {
+        privacy.allows(Section::Activity, viewer).then(|| Self {
+            user,
+            goals: privacy.allows(Section::Goals, viewer),
+            badges: privacy.allows(Section::Badges, viewer),
+        })
+    }
+}
+
 /// Where a page of a follow list continues: after the follow made at `at` by (or of) the
 /// user `id`, newest first. In a link it reads `<microseconds>.<id>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -194,6 +238,7 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
 
+    use super::super::visibility::Visibility;
     use super::*;
 
     fn user(id: i64) -> UserId {
@@ -280,6 +325,42 @@ mod tests {
         assert_eq!(over_quota(1_001, 1_000, now), Some(60));
         let midnight = Utc.with_ymd_and_hms(2026, 12, 8, 0, 0, 0).unwrap();
         assert_eq!(seconds_to_next_day(midnight), 86_400);
+    }
+
+    #[test]
+    fn nobody_gives_kudos_to_themselves() {
+        assert_eq!(kudos_allowed(user(1), user(1)), Err(KudosRefusal::OwnEvent));
+        assert_eq!(kudos_allowed(user(2), user(1)), Ok(()));
+    }
+
+    #[test]
+    fn a_feed_shows_what_the_reader_may_see_of_each_user() {
+        let privacy = Privacy {
+            goals: Visibility::Followers,
+            badges: Visibility::Private,
+            ..Default::default()
+        };
+        assert_eq!(
+            FeedSource::of(user(1), &privacy, Viewer::Follower),
+            Some(FeedSource {
+                user: user(1),
+                goals: true,
+                badges: false
+            })
+        );
+        assert_eq!(
+            FeedSource::of(user(1), &privacy, Viewer::Owner),
+            Some(FeedSource {
+                user: user(1),
+                goals: true,
+                badges: true
+            })
+        );
+        let hidden = Privacy {
+            activity: Visibility::Private,
+            ..Default::default()
+        };
+        assert_eq!(FeedSource::of(user(1), &hidden, Viewer::Follower), None);
     }
 
     #[test]

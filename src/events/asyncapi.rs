@@ -10,7 +10,7 @@ use crate::{
     config::EventsConfig,
     domain::platform_event::{
         BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
-        MilestoneFacts, ProfileFacts, StreakFacts,
+        KudosFacts, MilestoneFacts, ProfileFacts, StreakFacts,
     },
 };
 
@@ -30,6 +30,7 @@ fn data_schemas() -> Map<String, Value> {
     collect::<StreakFacts>(&mut schemas);
     collect::<MilestoneFacts>(&mut schemas);
     collect::<FollowFacts>(&mut schemas);
+    collect::<KudosFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

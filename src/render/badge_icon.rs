@@ -37,6 +37,9 @@ const BUILT_IN: &[(&str, Tier, Sign, &str)] = &[
     ("first-follower", Tier::Bronze, Sign::Person, "1"),
     ("followers-10", Tier::Silver, Sign::Person, "10"),
     ("followers-100", Tier::Gold, Sign::Person, "100"),
+    ("kudos-given-10", Tier::Bronze, Sign::Check, "10"),
+    ("kudos-given-100", Tier::Silver, Sign::Check, "100"),
+    ("kudos-received-100", Tier::Gold, Sign::Person, "100"),
 ];
 
 static ICONS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
@@ -123,7 +126,14 @@ mod tests {
 
     /// Built-in badges added after the icons moved, whose catalog entries start under
     /// /users.
-    const BORN_UNDER_USERS: &[&str] = &["first-follower", "followers-10", "followers-100"];
+    const BORN_UNDER_USERS: &[&str] = &[
+        "first-follower",
+        "followers-10",
+        "followers-100",
+        "kudos-given-10",
+        "kudos-given-100",
+        "kudos-received-100",
+    ];
 
     #[test]
     fn the_migration_that_moved_the_icons_under_users_names_every_built_in_badge() {
@@ -139,16 +149,16 @@ mod tests {
 
     #[test]
     fn the_badges_added_since_have_their_icons_under_users_from_the_start() {
-        for added in [
+        let added = [
             include_str!("../../migrations/postgres/20261207000051_connect.sql"),
             include_str!("../../migrations/sqlite/20261207000051_connect.sql"),
-        ] {
-            for code in BORN_UNDER_USERS {
-                assert!(
-                    added.contains(&format!("'/users/badges/{code}.svg'")),
-                    "{code}"
-                );
-            }
+            include_str!("../../migrations/postgres/20261207000053_kudos.sql"),
+            include_str!("../../migrations/sqlite/20261207000053_kudos.sql"),
+        ];
+        for code in BORN_UNDER_USERS {
+            let icon = format!("'/users/badges/{code}.svg'");
+            let defined = added.iter().filter(|sql| sql.contains(&icon)).count();
+            assert_eq!(defined, 2, "{code}: once per backend");
         }
     }
 }

@@ -38,6 +38,11 @@ pub struct ActivityEvent {
     pub badge_code: Option<String>,
     /// What happened, in words, as it was when it happened.
     pub summary: String,
+    /// Kudos the event received.
+    pub kudos_count: i64,
+    /// Whether the caller gave it kudos; present when the request has a token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kudos_by_me: Option<bool>,
 }
 
 impl From<EventRow> for ActivityEvent {
@@ -49,6 +54,8 @@ impl From<EventRow> for ActivityEvent {
             goal_id: row.goal_id,
             badge_code: row.badge_code,
             summary: row.summary,
+            kudos_count: row.kudos_count,
+            kudos_by_me: row.kudos_by_me,
         }
     }
 }
@@ -100,6 +107,7 @@ async fn list_activity(
         limit: limit.fetch(),
         goals_visible: privacy.allows(Section::Goals, access.viewer()),
         badges_visible: privacy.allows(Section::Badges, access.viewer()),
+        reader: caller.as_ref().map(|AuthUser(caller)| caller.user_id),
     };
     let rows = state.store.activity(&access, &page).await?;
     Ok(paging::page(

@@ -126,7 +126,7 @@ pub struct PeopleQuery {
 }
 
 impl PeopleQuery {
-    fn page(&self) -> AppResult<(Limit, PeoplePage)> {
+    pub(super) fn page(&self) -> AppResult<(Limit, PeoplePage)> {
         let limit = Limit::parse(self.limit)?;
         let after = self
             .cursor

@@ -9,6 +9,7 @@ mod checkins;
 mod connect;
 mod credentials;
 pub mod export;
+mod feed;
 mod goals;
 mod heatmap;
 mod icons;
@@ -68,6 +69,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(credentials::router())
         .merge(export::router())
         .merge(connect::router())
+        .merge(feed::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.

@@ -10,22 +10,43 @@ use crate::{
     db::{Hold, Store, Tx, UserRow},
     domain::{
         UserId,
+        activity::event_visible,
         badges::Measure,
-        platform_event::{FollowFacts, PlatformEvent},
+        platform_event::{FollowFacts, KudosFacts, PlatformEvent},
         social::{
             CONNECT_WRITES_PER_DAY, FOLLOWING_MAX, FollowRefusal, FollowState, FollowStep,
-            follow_step, follow_time, over_quota,
+            KUDOS_WRITES_PER_DAY, KudosRefusal, follow_step, follow_time, kudos_allowed,
+            over_quota,
         },
+        visibility::Viewer,
     },
     error::{AppError, AppResult},
     services::{active_user, badges::award_earned, retry},
 };
 
-/// The quota every write of the graph counts against.
-const CONNECT_QUOTA: &str = "connect";
+/// A daily quota of writes: its name in `daily_writes`, its limit, what it counts.
+struct Quota {
+    kind: &'static str,
+    limit: i64,
+    what: &'static str,
+}
 
-/// A write of the graph by `user` about `other`: both held, `user` active (404 otherwise),
-/// `other` active (404 otherwise, as for an unknown user), the quota counted. Answers the
+/// Follows, unfollows, approvals, removals, blocks and mutes.
+const CONNECT: Quota = Quota {
+    kind: "connect",
+    limit: CONNECT_WRITES_PER_DAY,
+    what: "follow, unfollow, block and mute writes",
+};
+
+/// Kudos given and taken back.
+const KUDOS: Quota = Quota {
+    kind: "kudos",
+    limit: KUDOS_WRITES_PER_DAY,
+    what: "kudos given and taken back",
+};
+
+/// A write by `user` about `other`: both held, `user` active (404 otherwise), `other`
+/// active (404 otherwise, as for an unknown user), the quota counted. Answers the
 /// transaction and `other`'s row.
 async fn begin_between(
     store: &dyn Store,
@@ -33,18 +54,26 @@ async fn begin_between(
     other: UserId,
     now: DateTime<Utc>,
 ) -> AppResult<(Box<dyn Tx>, UserRow)> {
+    begin_counted(store, user, other, now, &CONNECT).await
+}
+
+async fn begin_counted(
+    store: &dyn Store,
+    user: UserId,
+    other: UserId,
+    now: DateTime<Utc>,
+    quota: &Quota,
+) -> AppResult<(Box<dyn Tx>, UserRow)> {
     let mut tx = store.begin_for(user, Hold::Write).await?;
     tx.hold_also(other).await?;
     active_user(&mut *tx, user).await?;
     let other = active_user(&mut *tx, other).await?;
-    let writes = tx
-        .count_write(user, CONNECT_QUOTA, now.date_naive())
-        .await?;
-    if let Some(retry_after) = over_quota(writes, CONNECT_WRITES_PER_DAY, now) {
+    let writes = tx.count_write(user, quota.kind, now.date_naive()).await?;
+    if let Some(retry_after) = over_quota(writes, quota.limit, now) {
         return Err(AppError::QuotaSpent {
             message: format!(
-                "more than {CONNECT_WRITES_PER_DAY} follow, unfollow, block and mute writes \
-                 today (UTC); retry in {retry_after} s"
+                "more than {} {} today (UTC); retry in {retry_after} s",
+                quota.limit, quota.what
             ),
             retry_after,
         });
@@ -256,6 +285,7 @@ pub async fn block(
                 tx.move_counts(follower, followee, -1).await?;
             }
         }
+        tx.unkudos_between(user, target).await?;
         tx.commit().await?;
         Ok(())
     })
@@ -306,6 +336,91 @@ pub async fn mute(
             Switch::On => tx.insert_mute(user, target, now).await?,
             Switch::Off => tx.delete_mute(user, target).await?,
         };
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Opens a kudos write of `giver` on `owner`'s event: both held and active, the kudos quota
+/// counted, and the event one the giver may see (404 otherwise, as for an event that does
+/// not exist, and so for a block either way).
+async fn begin_kudos(
+    store: &dyn Store,
+    giver: UserId,
+    owner: UserId,
+    event: i64,
+    now: DateTime<Utc>,
+) -> AppResult<(Box<dyn Tx>, String)> {
+    let (mut tx, owner_row) = begin_counted(store, giver, owner, now, &KUDOS).await?;
+    let unknown = || AppError::not_found("the activity event");
+    let found = tx.event_ref(owner, event).await?.ok_or_else(unknown)?;
+    if giver != owner {
+        let privacy = owner_row.privacy();
+        let viewer = if tx.follows(giver, owner).await? {
+            Viewer::Follower
+        } else {
+            Viewer::Other
+        };
+        if tx.blocked_either_way(giver, owner).await?
+            || !event_visible(&privacy, viewer, &found.section)
+        {
+            return Err(unknown());
+        }
+    }
+    Ok((tx, found.kind))
+}
+
+/// `giver` gives kudos to `owner`'s event: once (a repeat changes nothing), never to their
+/// own (422), only to an event they can see.
+#[tracing::instrument(skip_all, fields(user_id = %giver, owner_id = %owner, event_id = event))]
+pub async fn give_kudos(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    giver: UserId,
+    owner: UserId,
+    event: i64,
+) -> AppResult<()> {
+    retry(|| async move {
+        let now = follow_time(clock.now());
+        let (mut tx, kind) = begin_kudos(store, giver, owner, event, now).await?;
+        kudos_allowed(giver, owner).map_err(|KudosRefusal::OwnEvent| {
+            AppError::validation("event_id", "kudos are for other users' events")
+        })?;
+        if tx.insert_kudos(event, giver, owner, now).await? {
+            let (given, received) = tx.move_kudos_counts(event, giver, owner, 1).await?;
+            award_earned(&mut *tx, giver, Measure::KudosGiven, Some(given), now).await?;
+            award_earned(&mut *tx, owner, Measure::KudosReceived, Some(received), now).await?;
+            tx.announce(
+                &PlatformEvent::KudosGiven(KudosFacts {
+                    user_id: owner,
+                    giver_id: giver,
+                    activity_id: event,
+                    activity_type: kind,
+                }),
+                now,
+            );
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
+}
+
+/// `giver` takes their kudos back: idempotent, and nothing is published.
+#[tracing::instrument(skip_all, fields(user_id = %giver, owner_id = %owner, event_id = event))]
+pub async fn take_back_kudos(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    giver: UserId,
+    owner: UserId,
+    event: i64,
+) -> AppResult<()> {
+    retry(|| async move {
+        let (mut tx, _) = begin_kudos(store, giver, owner, event, clock.now()).await?;
+        if tx.delete_kudos(event, giver).await? {
+            tx.move_kudos_counts(event, giver, owner, -1).await?;
+        }
         tx.commit().await?;
         Ok(())
     })

@@ -734,6 +734,9 @@ async fn the_ownership_matrix_lists_every_mutating_operation_of_the_document() {
                 })
         })
         .collect();
+    // Kudos are any signed-in user's write on another's event, by design: their refusals
+    // (no token, an event the caller cannot see, their own event) are tested in feed.rs.
+    documented.retain(|op| !op.ends_with("/activity/{event_id}/kudos"));
     let mut tested: Vec<String> = operations().iter().map(|o| o.name.to_owned()).collect();
     documented.sort();
     tested.sort();

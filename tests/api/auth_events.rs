@@ -400,6 +400,22 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
         .await
         .unwrap();
     assert_eq!(follow.status(), 204);
+    // Kudos on the other's newest event (the follower badge the other just earned, or any).
+    let theirs = json_body(
+        app.get(&format!("/users/{other}/activity?limit=1")).await,
+        200,
+    )
+    .await;
+    let kudos = app
+        .request(
+            reqwest::Method::PUT,
+            &format!("/users/{other}/activity/{}/kudos", theirs[0]["id"]),
+            Some(&token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kudos.status(), 204);
     // An event waiting for the broker, as a service publishing events would hold, and a
     // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it.
     app.db

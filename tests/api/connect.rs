@@ -262,11 +262,10 @@ async fn each_section_at_each_visibility_is_seen_by_the_owner_and_whom_it_admits
             let change = json!({"visibility": {*section: visibility}});
             json_body(app.put("/users/1", Some(&owner), &change).await, 200).await;
             for (viewer, id) in VIEWERS {
-                let sees = match (visibility, viewer) {
-                    (_, "owner") | ("public", _) => true,
-                    ("followers", "follower") => true,
-                    _ => false,
-                };
+                let sees = matches!(
+                    (visibility, viewer),
+                    (_, "owner") | ("public", _) | ("followers", "follower")
+                );
                 let caller = id.map(token);
                 for path in paths {
                     let got = status(&app, Method::GET, path, caller.as_deref()).await;
@@ -448,10 +447,14 @@ async fn opening_a_profile_that_asked_for_approval_approves_every_pending_reques
     let ada = app.user(1).await;
     let change = json!({"follow_policy": "approval"});
     json_body(app.put("/users/1", Some(&ada), &change).await, 200).await;
-    for id in 2..=4 {
+    for id in 2..=5 {
         app.user(id).await;
         assert_eq!(follow(&app, id, 1).await, 202);
     }
+    // An asker deactivated since: approved with the rest, counted once reactivated.
+    app.db
+        .execute("UPDATE users SET is_active = FALSE WHERE id = 5")
+        .await;
     let own = json_body(
         app.put("/users/1", Some(&ada), &json!({"follow_policy": null}))
             .await,
@@ -467,6 +470,11 @@ async fn opening_a_profile_that_asked_for_approval_approves_every_pending_reques
     }
     let requests = json_body(app.get_as("/users/1/follow-requests", &ada).await, 200).await;
     assert_eq!(requests, json!([]));
+    app.db
+        .execute("UPDATE users SET is_active = TRUE WHERE id = 5")
+        .await;
+    assert_eq!(profile(&app, 1).await["followers_count"], 4);
+    assert_eq!(profile(&app, 5).await["following_count"], 1);
 }
 
 async fn a_block_ends_the_follows_both_ways_and_the_blocked_user_cannot_follow_again(
@@ -615,18 +623,26 @@ async fn the_lists_page_newest_first_by_keyset_with_a_link_to_the_next(backend: 
     );
 }
 
-async fn a_deactivated_user_leaves_the_lists_and_comes_back_when_reactivated(backend: Backend) {
+async fn a_deactivated_user_leaves_the_lists_and_counts_and_comes_back_when_reactivated(
+    backend: Backend,
+) {
     let app = TestApp::spawn(backend).await;
-    app.user(1).await;
-    app.user(2).await;
-    app.user(3).await;
+    for id in 1..=4 {
+        app.user(id).await;
+    }
     assert_eq!(follow(&app, 2, 1).await, 204);
     assert_eq!(follow(&app, 3, 1).await, 204);
+    assert_eq!(follow(&app, 1, 2).await, 204);
+    assert_eq!(follow(&app, 4, 2).await, 204);
     app.db
         .execute("UPDATE users SET is_active = FALSE WHERE id = 2")
         .await;
     let followers = json_body(app.get("/users/1/followers").await, 200).await;
     assert_eq!(ids(&followers), [3]);
+    let ada = profile(&app, 1).await;
+    assert_eq!(ada["followers_count"], 1, "{ada}");
+    assert_eq!(ada["following_count"], 0, "{ada}");
+    assert_eq!(profile(&app, 4).await["following_count"], 0);
     assert_eq!(
         status(&app, Method::GET, "/users/2/followers", None).await,
         404
@@ -636,6 +652,29 @@ async fn a_deactivated_user_leaves_the_lists_and_comes_back_when_reactivated(bac
         .await;
     let followers = json_body(app.get("/users/1/followers").await, 200).await;
     assert_eq!(ids(&followers), [3, 2]);
+    let ada = profile(&app, 1).await;
+    assert_eq!(ada["followers_count"], 2, "{ada}");
+    assert_eq!(ada["following_count"], 1, "{ada}");
+    assert_eq!(profile(&app, 4).await["following_count"], 1);
+    assert_eq!(profile(&app, 2).await["followers_count"], 2);
+
+    // Deactivated, then erased: the counts move once, not twice.
+    app.db
+        .execute("UPDATE users SET is_active = FALSE WHERE id = 2")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut erase = command(dir.path());
+    erase
+        .env("DATABASE_URL", app.database_url())
+        .args(["users", "erase", "--id", "2"]);
+    let output = tokio::task::spawn_blocking(move || run(&mut erase))
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let ada = profile(&app, 1).await;
+    assert_eq!(ada["followers_count"], 1, "{ada}");
+    assert_eq!(ada["following_count"], 0, "{ada}");
+    assert_eq!(profile(&app, 4).await["following_count"], 0);
 }
 
 async fn an_erasure_removes_the_users_follows_requests_blocks_and_mutes_and_corrects_counts(
@@ -795,7 +834,7 @@ crate::backend_tests!(
     a_block_ends_the_follows_both_ways_and_the_blocked_user_cannot_follow_again,
     a_mute_changes_nothing_the_muted_user_can_see,
     the_lists_page_newest_first_by_keyset_with_a_link_to_the_next,
-    a_deactivated_user_leaves_the_lists_and_comes_back_when_reactivated,
+    a_deactivated_user_leaves_the_lists_and_counts_and_comes_back_when_reactivated,
     an_erasure_removes_the_users_follows_requests_blocks_and_mutes_and_corrects_counts,
     a_follow_announces_itself_and_earns_the_followed_user_their_badges,
 );

@@ -93,7 +93,8 @@ async fn every_operation_treats_a_deactivated_user_as_one_who_does_not_exist(bac
                     .replace("{date}", &day)
                     .replace("{code}", "first-goal")
                     .replace("{target_id}", &OTHER.to_string())
-                    .replace("{follower_id}", &OTHER.to_string());
+                    .replace("{follower_id}", &OTHER.to_string())
+                    .replace("{event_id}", "1");
                 let token = if path.contains("/badges") {
                     award_token()
                 } else {

@@ -106,6 +106,8 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
             "followers.json",
             "following.json",
             "goals.json",
+            "kudos-given.json",
+            "kudos-received.json",
             "mutes.json",
             "profile.json",
         ]
@@ -224,6 +226,21 @@ async fn the_archive_holds_the_social_graph_as_its_lists_show_it(backend: Backen
     succeeds(&app, put.clone(), "/users/4/following/1", &others[2]).await;
     succeeds(&app, put.clone(), "/users/1/blocks/5", &ada).await;
     succeeds(&app, put.clone(), "/users/1/mutes/3", &ada).await;
+    // Bob gives kudos to one of Ada's events, and Ada to one of Bob's.
+    let ada_event =
+        json_body(app.get("/users/1/activity?limit=1").await, 200).await[0]["id"].clone();
+    let path = format!("/users/1/activity/{ada_event}/kudos");
+    succeeds(&app, put.clone(), &path, &others[0]).await;
+    app.create_goal(2, &others[0], "Bob's goal").await;
+    let bob_event =
+        json_body(app.get("/users/2/activity?limit=1").await, 200).await[0]["id"].clone();
+    succeeds(
+        &app,
+        put.clone(),
+        &format!("/users/2/activity/{bob_event}/kudos"),
+        &ada,
+    )
+    .await;
 
     let files = archive(export(&app, 1, &ada).await).await;
     for (file, list, len) in [
@@ -237,8 +254,27 @@ async fn the_archive_holds_the_social_graph_as_its_lists_show_it(backend: Backen
         assert_eq!(parsed(&files, file), listed, "{file}");
         assert_eq!(listed.as_array().unwrap().len(), len, "{file}: {listed}");
     }
+    let received = parsed(&files, "kudos-received.json");
+    assert_eq!(received.as_array().unwrap().len(), 1, "{received}");
+    assert_eq!(received[0]["event_id"], ada_event);
+    assert_eq!(received[0]["from"]["id"], 2);
+    assert_eq!(received[0]["from"]["username"], "user2");
+    let given = parsed(&files, "kudos-given.json");
+    assert_eq!(given.as_array().unwrap().len(), 1, "{given}");
+    assert_eq!(given[0]["event_id"], bob_event);
+    assert_eq!(given[0]["to"]["id"], 2);
+    let activity = parsed(&files, "activity.json");
+    let kudosed = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|event| event["id"] == ada_event)
+        .expect("the event is in activity.json");
+    assert_eq!(kudosed["kudos_count"], 1);
     let readme = String::from_utf8(files["README.txt"].clone()).unwrap();
-    assert!(readme.contains("followers.json"), "{readme}");
+    for name in ["followers.json", "kudos-given.json"] {
+        assert!(readme.contains(name), "{readme}");
+    }
 }
 
 async fn every_json_file_follows_its_published_schema(backend: Backend) {
@@ -279,7 +315,7 @@ async fn every_json_file_follows_its_published_schema(backend: Backend) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 11, "{:?}", files.keys());
+    assert_eq!(checked, 13, "{:?}", files.keys());
     problem(app.get("/export-schemas/kudos.json").await, 404).await;
 }
 

@@ -180,6 +180,9 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
             ("five-completions", "silver"),
             ("followers-10", "silver"),
             ("followers-100", "gold"),
+            ("kudos-given-10", "bronze"),
+            ("kudos-given-100", "silver"),
+            ("kudos-received-100", "gold"),
             ("profile-complete", "bronze"),
             ("streak-100", "gold"),
             ("streak-3", "bronze"),
@@ -759,6 +762,7 @@ async fn every_state_change_appends_one_event_and_the_feed_lists_them_newest_fir
                 "badge_code",
                 "goal_id",
                 "id",
+                "kudos_count",
                 "occurred_at",
                 "summary",
                 "type"
@@ -1425,8 +1429,8 @@ async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_award
     );
     assert_eq!(
         catalog.as_array().unwrap().len(),
-        16,
-        "fifteen built in and mentor"
+        19,
+        "eighteen built in and mentor"
     );
 
     let awarded = client

@@ -18,6 +18,7 @@ mod erasure;
 mod events;
 mod export;
 mod faults;
+mod feed;
 mod gamification;
 mod goals;
 mod hardening;

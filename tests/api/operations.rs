@@ -127,7 +127,8 @@ async fn documented_operations(app: &TestApp) -> Vec<(reqwest::Method, String, S
                 .replace("{file}", "first-goal.svg")
                 .replace("{list}", "1")
                 .replace("{target_id}", "2")
-                .replace("{follower_id}", "2");
+                .replace("{follower_id}", "2")
+                .replace("{event_id}", "1");
             operations.push((
                 method.to_uppercase().parse().unwrap(),
                 path.clone(),

@@ -10,18 +10,26 @@ use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{AsyncWrite, AsyncWriteExt, StreamExt, TryStreamExt, stream::BoxStream};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::{
+    PartialSchema, ToSchema,
+    openapi::{RefOr, schema::Schema},
+};
 
 use super::super::{
     activity::ActivityEvent,
     badges::Badge,
     checkins::Checkin,
     connect::{FollowRequest, follow_item, listed_item},
+    feed::Actor,
     goals::LearningGoal,
     users::MyProfileResponse,
 };
 use crate::{
     credentials::Issuer,
-    db::{PeopleList, Snapshot, Store, UserRow},
+    db::{
+        PeopleList, Snapshot, Store, UserRow,
+        export::{KudosList, KudosRow},
+    },
     domain::{UserId, streak, week::WeekStart},
     error::AppResult,
 };
@@ -211,6 +219,47 @@ pub const FILES: &[ExportFile] = &[
         }),
     },
     ExportFile {
+        name: "kudos-received.json",
+        about: "Every kudos your events received, oldest first: the event (its id in \
+                activity.json), who gave it, and when.",
+        component: "KudosReceived",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .kudos(owner.row.id, KudosList::Received)
+                .map(|row| {
+                    row.and_then(|row| {
+                        let (event_id, given_at, user) = kudos_parts(row);
+                        json(KudosReceived {
+                            event_id,
+                            from: user,
+                            given_at,
+                        })
+                    })
+                })
+                .boxed()
+        }),
+    },
+    ExportFile {
+        name: "kudos-given.json",
+        about: "Every kudos you gave, oldest first: the event, whose it is, and when.",
+        component: "KudosGiven",
+        contents: Contents::List(|snapshot, owner| {
+            snapshot
+                .kudos(owner.row.id, KudosList::Given)
+                .map(|row| {
+                    row.and_then(|row| {
+                        let (event_id, given_at, user) = kudos_parts(row);
+                        json(KudosGiven {
+                            event_id,
+                            to: user,
+                            given_at,
+                        })
+                    })
+                })
+                .boxed()
+        }),
+    },
+    ExportFile {
         name: "credentials/",
         about: "One file per badge, credentials/<code>.json: the badge as a signed Open \
                 Badges 3.0 credential, as GET /users/{user_id}/badges/{code}/credential \
@@ -219,6 +268,43 @@ pub const FILES: &[ExportFile] = &[
         contents: Contents::Credentials,
     },
 ];
+
+/// A kudos the user's event received: the event, who gave it, when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KudosReceived {
+    pub event_id: i64,
+    pub from: Actor,
+    pub given_at: DateTime<Utc>,
+}
+
+/// A kudos the user gave: the event, whose it is, when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KudosGiven {
+    pub event_id: i64,
+    pub to: Actor,
+    pub given_at: DateTime<Utc>,
+}
+
+/// The archive's own types, beside the OpenAPI document's components (see `schemas`).
+pub fn own_components() -> Vec<(String, RefOr<Schema>)> {
+    vec![
+        ("KudosReceived".into(), KudosReceived::schema()),
+        ("KudosGiven".into(), KudosGiven::schema()),
+    ]
+}
+
+fn kudos_parts(row: KudosRow) -> (i64, DateTime<Utc>, Actor) {
+    (
+        row.event_id,
+        row.at,
+        Actor {
+            id: row.id,
+            username: row.username,
+            display_name: row.display_name,
+            avatar_url: row.avatar_url,
+        },
+    )
+}
 
 /// A user's data in one snapshot, ready to be written.
 pub struct Archive {

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value, json};
 use utoipa::openapi::OpenApi;
 
-use super::archive::{ExportFile, FILES};
+use super::archive::{ExportFile, FILES, own_components};
 
 const COMPONENTS: &str = "#/components/schemas/";
 const DEFS: &str = "#/$defs/";
@@ -24,6 +24,13 @@ pub fn documents(doc: &OpenApi) -> BTreeMap<String, Value> {
             _ => None,
         })
         .unwrap_or_default();
+    let mut components = components;
+    for (name, schema) in own_components() {
+        components.insert(
+            name,
+            serde_json::to_value(schema).expect("a schema is JSON"),
+        );
+    }
     FILES
         .iter()
         .map(|file| (file.schema_name(), document(file, &components)))
