@@ -9,13 +9,15 @@ use serde_json::{Map, Value, json};
 
 use crate::{
     auth::keys::dev_secret,
-    clock::SystemClock,
+    clock::{Clock, SystemClock},
     config::Config,
+    credentials::Issuer,
     db::{self, NewBadge},
     domain::{
         UserId,
         badges::{BadgeCode, Tier},
     },
+    routes::export::Archive,
     services,
     startup::{Application, Stop},
     telemetry,
@@ -106,6 +108,15 @@ pub enum UsersCommand {
         #[arg(long)]
         id: UserId,
     },
+    /// Write everything this service holds about a user into a ZIP archive, the one
+    /// `GET /users/{user_id}/export` streams (without its hourly limit).
+    Export {
+        #[arg(long)]
+        id: UserId,
+        /// The archive's path; an existing file is refused.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -190,7 +201,38 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Users {
+            command: UsersCommand::Export { id, to },
+        } => export(&config, id, &to).await,
     }
+}
+
+/// `users export`: the archive of user `id`, written into a new file `to` (removed again
+/// when writing fails).
+async fn export(config: &Config, id: UserId, to: &std::path::Path) -> anyhow::Result<()> {
+    let issuer = Issuer::from_config(&config.credentials, &config.data_dir)?;
+    let store = db::connect(config).await?;
+    store.migrate().await?;
+    let archive = Archive::open(&*store, id, SystemClock.now())
+        .await
+        .map_err(|e| anyhow::anyhow!("exporting user {id}: {}", e.log_text()))?
+        .with_context(|| format!("there is no active user {id}"))?;
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(to)
+        .await
+        .with_context(|| format!("creating {}", to.display()))?;
+    let written = archive
+        .write(&issuer, tokio::io::BufWriter::new(file))
+        .await;
+    store.close().await;
+    if let Err(err) = written {
+        let _ = tokio::fs::remove_file(to).await;
+        return Err(err.context(format!("writing the archive of user {id}")));
+    }
+    println!("exported user {id} into {}", to.display());
+    Ok(())
 }
 
 /// A token the service will accept: signed with the configured HS256 secret (or the

@@ -263,7 +263,8 @@ fn not_modified(headers: &HeaderMap, etag: &str) -> Response {
 
 /// The media types of the API's representations. Others (the pages and scripts of `/docs`)
 /// are served as they are.
-const TAGGED_TYPES: [&str; 2] = ["application/json", "image/svg+xml"];
+/// What `conditional_get` tags: the JSON and SVG answers (not a download such as the export).
+pub const TAGGED_TYPES: [&str; 2] = ["application/json", "image/svg+xml"];
 
 fn is_representation(headers: &HeaderMap) -> bool {
     headers

@@ -23,6 +23,7 @@ use crate::{
     },
     error::Problem,
     idempotency,
+    middleware::TAGGED_TYPES,
 };
 
 #[derive(OpenApi)]
@@ -229,7 +230,17 @@ fn add_middleware_responses(doc: &mut Value) {
                     || json!({ "description": "A bearer token was sent and is not valid" }),
                 );
             }
-            if method == "get" {
+            // A GET the conditional-GET middleware tags: not a download such as the export.
+            let tagged = responses
+                .get("200")
+                .and_then(|ok| ok.get("content"))
+                .and_then(Value::as_object)
+                .is_none_or(|content| {
+                    content
+                        .keys()
+                        .any(|t| TAGGED_TYPES.iter().any(|tag| t.starts_with(tag)))
+                });
+            if method == "get" && tagged {
                 responses.entry("304").or_insert_with(
                     || json!({ "description": "Not modified since the `If-None-Match` entity tag" }),
                 );

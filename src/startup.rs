@@ -356,6 +356,7 @@ pub fn router(state: AppState, config: &Config, limit: Option<Arc<RateLimit>>) -
 
     let asyncapi = axum::Json(Arc::new(events::asyncapi::document(&config.events)));
     let mut api = api
+        .merge(routes::export::schema_router(&doc))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", doc))
         .route(
             "/asyncapi.json",

@@ -10,6 +10,7 @@
 mod backup;
 pub mod credentials;
 mod denylist;
+pub mod export;
 mod own_schema;
 mod postgres;
 mod shared;
@@ -48,6 +49,7 @@ use crate::{
 pub use backup::backup;
 pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
+pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use social::{
     EventRef, FeedPage, FeedReads, FeedSourceRow, PeopleList, PeoplePage, PersonRow, SocialReads,
@@ -119,7 +121,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + SocialReads + FeedReads + Pools {
+pub trait Store: Reads + CredentialReads + SocialReads + FeedReads + ExportReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -440,6 +442,15 @@ pub trait Tx: SocialTx + Send {
     ) -> sqlx::Result<()>;
     /// Deletes keys created before `before`: how many.
     async fn purge_idempotency_keys(&mut self, before: DateTime<Utc>) -> sqlx::Result<u64>;
+
+    /// Records that the user starts an export at `now`, unless their last one started after
+    /// `since`: `None` when recorded, else when that last one started.
+    async fn claim_export_run(
+        &mut self,
+        user: UserId,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> sqlx::Result<Option<DateTime<Utc>>>;
 
     async fn commit(self: Box<Self>) -> sqlx::Result<()>;
 }

@@ -42,6 +42,7 @@ pub const OWN_TABLES: &[&str] = &[
     "daily_writes",
     "kudos",
     "kudos_counts",
+    "export_runs",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the

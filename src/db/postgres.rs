@@ -354,6 +354,7 @@ impl OutboxTurn for PgTurn {
 
 impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
+super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 super::social::impl_social_reads!(PgStore, pool);
 
 /// The home feed's floor: the newest event of each source ($1) below the cursor ($2), one

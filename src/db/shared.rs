@@ -775,6 +775,28 @@ macro_rules! impl_tx {
                 Ok(done.rows_affected())
             }
 
+            async fn claim_export_run(
+                &mut self,
+                user: UserId,
+                now: DateTime<Utc>,
+                since: DateTime<Utc>,
+            ) -> sqlx::Result<Option<DateTime<Utc>>> {
+                let claimed: Option<DateTime<Utc>> =
+                    sqlx::query_scalar($crate::db::export::CLAIM_EXPORT_RUN)
+                        .bind(user)
+                        .bind(now)
+                        .bind(since)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
+                if claimed.is_some() {
+                    return Ok(None);
+                }
+                sqlx::query_scalar($crate::db::export::LAST_EXPORT_RUN)
+                    .bind(user)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+            }
+
             async fn commit(self: Box<Self>) -> sqlx::Result<()> {
                 let mut this = *self;
                 if !this.announced.is_empty() {

@@ -260,6 +260,7 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM idempotency_keys WHERE user_id = $1",
     "DELETE FROM event_outbox WHERE user_id = $1",
     "DELETE FROM revoked_user_tokens WHERE user_id = $1",
+    "DELETE FROM export_runs WHERE user_id = $1",
 ];
 
 pub const INSERT_OUTBOX: &str = "\

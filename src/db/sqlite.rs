@@ -429,6 +429,7 @@ impl OutboxTurn for SqliteTurn {
 
 impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
+super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 super::social::impl_social_reads!(SqliteStore, reader);
 
 /// The home feed's floor, as on PostgreSQL (see there): each source's ($1, JSON `[user,

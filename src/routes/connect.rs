@@ -165,7 +165,7 @@ fn people_page<T: Serialize>(
     )
 }
 
-fn follow_item(row: PersonRow) -> Follow {
+pub(super) fn follow_item(row: PersonRow) -> Follow {
     Follow {
         id: row.id,
         username: row.username,
@@ -175,7 +175,7 @@ fn follow_item(row: PersonRow) -> Follow {
     }
 }
 
-fn listed_item(row: PersonRow) -> ListedUser {
+pub(super) fn listed_item(row: PersonRow) -> ListedUser {
     ListedUser {
         id: row.id,
         username: row.username,

@@ -8,6 +8,7 @@ mod card;
 mod checkins;
 mod connect;
 mod credentials;
+pub mod export;
 mod feed;
 mod goals;
 mod heatmap;
@@ -66,6 +67,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(heatmap::router())
         .merge(card::router())
         .merge(credentials::router())
+        .merge(export::router())
         .merge(connect::router())
         .merge(feed::router())
 }

@@ -137,7 +137,7 @@ impl UserProfileResponse {
 }
 
 impl MyProfileResponse {
-    fn from_row(row: &UserRow) -> Self {
+    pub(super) fn from_row(row: &UserRow) -> Self {
         let privacy = row.privacy();
         Self {
             profile: UserProfileResponse::from_row(row, Viewer::Owner),

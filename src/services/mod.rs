@@ -7,6 +7,7 @@
 
 pub mod badges;
 pub mod checkins;
+pub mod export;
 pub mod goals;
 pub mod profile;
 pub mod social;

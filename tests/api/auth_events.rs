@@ -470,6 +470,10 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
         201,
     )
     .await;
+    // An export, which leaves when it started (export_runs).
+    let export = app.get_as(&format!("/users/{id}/export"), &token).await;
+    assert_eq!(export.status(), 200);
+    export.bytes().await.unwrap();
 }
 
 /// Rows that name `id`, per table: every table with a `user_id` column, and `users`.

@@ -16,6 +16,7 @@ mod credentials;
 mod deactivated;
 mod erasure;
 mod events;
+mod export;
 mod faults;
 mod feed;
 mod gamification;
