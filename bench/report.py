@@ -480,6 +480,7 @@ def summary(run_dir):
         ("heatmap", "heatmap: 2 goals × 5 years of check-ins (A) vs × 1 year (B)", 0.10),
         ("checkin", "POST check-in: goals with a year of history (A) vs none (B)", 0.10),
         ("followers", "profile: 100,000 followers (A) vs 10 (B)", 0.10),
+        ("checkin-followers", "POST check-in on new goals: 100,000 followers (A) vs none (B)", 0.10),
         ("followlist", "first page of followers ?limit=10: 100,000 followers (A) vs 10 (B)", 0.10),
     ]
     growth_results = {}
@@ -487,6 +488,9 @@ def summary(run_dir):
         for gid, label, limit_frac in growth:
             if gid == "checkin":
                 a = results.get(f"{backend}-post-checkin")
+                b = need(f"{backend}-cg-checkin-none", f"{bname} {label} (B)")
+            elif gid == "checkin-followers":
+                a = need(f"{backend}-cg-checkin-followers", f"{bname} {label} (A)")
                 b = need(f"{backend}-cg-checkin-none", f"{bname} {label} (B)")
             else:
                 a = merge([need(f"{backend}-cg-{gid}-a{i}", f"{bname} {label} (A)") for i in (1, 2)])
@@ -574,6 +578,7 @@ def summary(run_dir):
                        ("heatmap", "heatmap of five years of check-ins within 10% of one year, either way"),
                        ("checkin", "POST check-in on a year of history within 10% of a new goal, either way"),
                        ("followers", "profile of 100,000 followers within 10% of 10, either way"),
+                       ("checkin-followers", "POST check-in by a user with 100,000 followers within 10% of one with none, either way"),
                        ("followlist", "first page of 100,000 followers within 10% of 10, either way")):
         for backend, bname in BACKENDS:
             g = growth_results.get(f"{backend}-{key}")

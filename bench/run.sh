@@ -62,6 +62,7 @@ HEAT_DAYS=371      # a year: the heatmap's 53 weeks, full
 MANY=10000         # goals of the user with many goals
 CI_BASE=10000000   # goal ids of the check-in users: CI_BASE.., CI_NEW_BASE..
 CI_NEW_BASE=20000000
+CF_BASE=60000000   # goal ids of the user with 100,000 followers, as the new check-in user's
 EV_OFF_BASE=30000000  # goal ids of the events check-in users, off and on
 EV_ON_BASE=40000000
 HEAT_BASE=50000000 # goal ids of the heatmap users: HEAT_BASE + 1, 2 and + 11, 12
@@ -267,6 +268,7 @@ fi
 USERS_RX=$(rx "$N" $((2 * N - 1))) || die "BENCH_USERS=$N: use 1, 2, … 9 times a power of ten"
 CI_RX=$(rx "$CI_BASE" $((CI_BASE + K - 1))) || die "BENCH_CHECKIN_GOALS=$K: use 1, 2, … 9 times a power of ten"
 CI_NEW_RX=$(rx "$CI_NEW_BASE" $((CI_NEW_BASE + K - 1)))
+CF_RX=$(rx "$CF_BASE" $((CF_BASE + K - 1)))
 EV_OFF_RX=$(rx "$EV_OFF_BASE" $((EV_OFF_BASE + K - 1)))
 EV_ON_RX=$(rx "$EV_ON_BASE" $((EV_ON_BASE + K - 1)))
 echo "oha: $OHA ($("$OHA" --version))"
@@ -335,7 +337,7 @@ psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "SET client_min_messages = warning"
   { cat "$RUN/migrate-pg.log"; die "migrate failed on PostgreSQL"; }
 t0=$(now_ns)
 psql -X -q -d "$BENCH_DB" -v n="$N" -v hist_days="$HIST_DAYS" -v long_days="$LONG_DAYS" \
-  -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" \
+  -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" -v cf_base="$CF_BASE" \
   -v ev_off_base="$EV_OFF_BASE" -v ev_on_base="$EV_ON_BASE" \
   -v heat_base="$HEAT_BASE" -v heat_long_days="$HEAT_LONG_DAYS" -v heat_days="$HEAT_DAYS" \
   -f "$BENCH/seed-postgres.sql" >"$RUN/seed-pg.log" 2>&1 ||
@@ -355,8 +357,8 @@ SQLITE_URL="sqlite://$SQLITE_FILE"
   { cat "$RUN/migrate-sqlite.log"; die "migrate failed on SQLite"; }
 t0=$(now_ns)
 {
-  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base, %d AS heat_base, %d AS heat_long_days, %d AS heat_days;\n' \
-    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE" "$HEAT_BASE" "$HEAT_LONG_DAYS" "$HEAT_DAYS"
+  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base, %d AS cf_base, %d AS heat_base, %d AS heat_long_days, %d AS heat_days;\n' \
+    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE" "$CF_BASE" "$HEAT_BASE" "$HEAT_LONG_DAYS" "$HEAT_DAYS"
   cat "$BENCH/seed-sqlite.sql"
 } | sqlite3 "$SQLITE_FILE" >"$RUN/seed-sqlite.log" 2>&1 ||
   { tail -20 "$RUN/seed-sqlite.log"; die "seeding SQLite failed"; }
@@ -369,6 +371,7 @@ TOKEN_ME=$(token "$U_ME")
 TOKEN_W=$(token "$U_WRITE")
 TOKEN_CI=$(token "$U_CI")
 TOKEN_CI_NEW=$(token "$U_CI_NEW")
+TOKEN_FAMOUS=$(token "$U_FAMOUS")
 TOKEN_READER=$(token "$U_READER")
 TOKEN_EV_OFF=$(token "$U_EV_OFF")
 TOKEN_EV_ON=$(token "$U_EV_ON")
@@ -500,6 +503,10 @@ service_run() {
   checkin_bodies
   measure "$b-cg-checkin-none" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI_NEW" \
     -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI_NEW/goals/$CI_NEW_RX/checkins"
+  # The same check-ins by a user with 100,000 followers: nothing on the write path reads them.
+  checkin_bodies
+  measure "$b-cg-checkin-followers" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_FAMOUS" \
+    -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_FAMOUS/goals/$CF_RX/checkins"
 
   meta "rss_mib_$b" "$(ps -o rss= -p "$SERVER_PID" | awk '{ printf "%.1f", $1 / 1024 }')"
   meta "hwm_mib_$b" "$(awk '/^VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status")"

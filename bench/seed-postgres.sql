@@ -21,7 +21,8 @@
 --           events_run), each on check-ins no other scenario spent
 --   900010  2 goals with heat_long_days check-ins each, ending yesterday (heatmap: 5 years)
 --   900011  2 goals with heat_days check-ins each, ending yesterday      (heatmap: 1 year)
---   900012  100,000 followers (users 1000000 .. 1099999, a follow a second apart)
+--   900012  100,000 followers (users 1000000 .. 1099999, a follow a second apart), and k
+--           goals from cf_base with no check-ins (POST check-in by a followed user)
 --   900013  10 followers (users 1000000 .. 1000009)       (cost growth: followers)
 --   900014  follows the regular users n .. n + 999        (the home feed)
 -- Every check-in history is one unbroken run of days, so each goal's stored streak summary
@@ -67,7 +68,7 @@ SELECT u, 'bench' || u, 'bench' || u || '@example.com', '$2b$12$' || md5(u::text
        'A user the benchmark reads or writes on purpose.',
        '["Rust", "SQL", "Python"]'::jsonb, NULL, 'UTC', now() - interval '1 day'
 FROM unnest(ARRAY[900001, 900002, 900003, 900005, 900006, 900007, 900008, 900009, 900010,
-                   900011]) AS u;
+                   900011, 900012, 900013]) AS u;
 
 -- Goals. Regular user u has goals (u - n) * 20 + 1 .. + 20; (u % 7) of them completed,
 -- a few paused or abandoned, the rest in progress.
@@ -96,7 +97,7 @@ FROM generate_series(1, :many) AS g;
 INSERT INTO bench_goals
 SELECT base + g - 1, u, g, 'in-progress', now() - interval '400 days' + make_interval(secs => g)
 FROM (VALUES (:ci_base, 900006), (:ci_new_base, 900007), (:ev_off_base, 900008),
-             (:ev_on_base, 900009)) AS s (base, u),
+             (:ev_on_base, 900009), (:cf_base, 900012)) AS s (base, u),
      generate_series(1, :k) AS g;
 
 INSERT INTO bench_goals
@@ -206,13 +207,6 @@ SELECT setval(pg_get_serial_sequence('learning_goals', 'id'), (SELECT max(id) FR
 
 -- Followers: 900012 has 100,000, 900013 has 10, each follower a user of their own, with the
 -- counts as the follows' transactions keep them.
-INSERT INTO users (id, username, email, hashed_password, is_active, created_at,
-                   display_name, bio, skills, avatar_url, timezone, profile_updated_at)
-SELECT u, 'bench' || u, 'bench' || u || '@example.com', '$2b$12$' || md5(u::text), TRUE,
-       now() - interval '1200 days', 'Bench user ' || u,
-       'A user the benchmark reads or writes on purpose.',
-       '["Rust", "SQL", "Python"]'::jsonb, NULL, 'UTC', now() - interval '1 day'
-FROM unnest(ARRAY[900012, 900013]) AS u;
 INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
 SELECT u, 'follower' || u, 'follower' || u || '@example.com', '$2b$12$' || md5(u::text), TRUE,
        now() - interval '200 days', 'Follower ' || u

@@ -42,7 +42,7 @@ SELECT value, 'bench' || value, 'bench' || value || '@example.com',
        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1200 days'), 'Bench user ' || value,
        'A user the benchmark reads or writes on purpose.', '["Rust","SQL","Python"]', NULL,
        'UTC', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 day')
-FROM json_each('[900001, 900002, 900003, 900005, 900006, 900007, 900010, 900011]');
+FROM json_each('[900001, 900002, 900003, 900005, 900006, 900007, 900010, 900011, 900012, 900013]');
 
 CREATE TEMP TABLE bench_goals (id INTEGER, user_id INTEGER, g INTEGER, status TEXT, created_at TEXT);
 
@@ -70,7 +70,8 @@ FROM p, generate_series(1, p.many) AS g;
 INSERT INTO bench_goals
 SELECT s.base + g.value - 1, s.u, g.value, 'in-progress',
        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-400 days', '+' || g.value || ' seconds')
-FROM p, (SELECT p.ci_base AS base, 900006 AS u FROM p UNION ALL SELECT p.ci_new_base, 900007 FROM p) AS s,
+FROM p, (SELECT p.ci_base AS base, 900006 AS u FROM p UNION ALL SELECT p.ci_new_base, 900007 FROM p
+         UNION ALL SELECT p.cf_base, 900012 FROM p) AS s,
      generate_series(1, p.k) AS g;
 
 INSERT INTO bench_goals
@@ -177,14 +178,6 @@ ORDER BY occurred_at;
 
 -- Followers: 900012 has 100,000, 900013 has 10, each follower a user of their own, with the
 -- counts as the follows' transactions keep them (see bench/seed-postgres.sql).
-INSERT INTO users (id, username, email, hashed_password, is_active, created_at,
-                   display_name, bio, skills, avatar_url, timezone, profile_updated_at)
-SELECT value, 'bench' || value, 'bench' || value || '@example.com',
-       '$2b$12$' || lower(hex(randomblob(26))), 1,
-       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1200 days'), 'Bench user ' || value,
-       'A user the benchmark reads or writes on purpose.', '["Rust","SQL","Python"]', NULL,
-       'UTC', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-1 day')
-FROM json_each('[900012, 900013]');
 INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
 SELECT value, 'follower' || value, 'follower' || value || '@example.com',
        '$2b$12$' || lower(hex(randomblob(26))), 1,
