@@ -49,12 +49,24 @@ impl OwnDatabase {
     /// those open are ended.
     pub async fn refuse_connections(&self) {
         self.admin(&format!(
-            "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
-             SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-              WHERE datname = '{name}' AND pid <> pg_backend_pid()",
-            name = self.name
+            "ALTER DATABASE {} ALLOW_CONNECTIONS false",
+            self.name
         ))
         .await;
+        // A connection the service was opening as the database closed passes the check and
+        // is listed only once it is up: end what is listed until three looks in a row (each
+        // a connection of its own) find nothing.
+        let mut quiet = 0;
+        while quiet < 3 {
+            let ended = self
+                .admin_count(&format!(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity \
+                     WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                    self.name
+                ))
+                .await;
+            quiet = if ended == 0 { quiet + 1 } else { 0 };
+        }
     }
 
     pub async fn accept_connections(&self) {
@@ -63,6 +75,21 @@ impl OwnDatabase {
             self.name
         ))
         .await;
+    }
+
+    /// A count, read on the server as [`Self::admin`] runs SQL.
+    async fn admin_count(&self, sql: &str) -> i64 {
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&test_database_url())
+            .await
+            .expect("PostgreSQL for tests");
+        let count = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()))
+            .fetch_one(&pool)
+            .await
+            .unwrap_or_else(|e| panic!("admin SQL failed: {e}"));
+        pool.close().await;
+        count
     }
 
     /// Runs SQL on the server, connected to the tests' usual database.
