@@ -568,6 +568,24 @@ pub(crate) use impl_social_reads;
 /// second user (`None` where the backend's writer already orders every write).
 macro_rules! impl_social_tx {
     ($tx:ty, hold: $hold:expr) => {
+        impl $tx {
+            /// Runs a write that names two users, and a time when given: whether it changed
+            /// a row.
+            async fn changed(
+                &mut self,
+                statement: &'static str,
+                a: $crate::domain::UserId,
+                b: $crate::domain::UserId,
+                at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> sqlx::Result<bool> {
+                let mut query = sqlx::query(statement).bind(a).bind(b);
+                if let Some(at) = at {
+                    query = query.bind(at);
+                }
+                Ok(query.execute(&mut *self.tx).await?.rows_affected() > 0)
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::db::social::SocialTx for $tx {
             async fn hold_also(&mut self, user: $crate::domain::UserId) -> sqlx::Result<()> {
@@ -660,14 +678,13 @@ macro_rules! impl_social_tx {
                 followee: $crate::domain::UserId,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::social::APPROVE_FOLLOW)
-                    .bind(follower)
-                    .bind(followee)
-                    .bind(at)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                self.changed(
+                    $crate::db::social::APPROVE_FOLLOW,
+                    follower,
+                    followee,
+                    Some(at),
+                )
+                .await
             }
 
             async fn delete_follow(
@@ -735,14 +752,8 @@ macro_rules! impl_social_tx {
                 blocked: $crate::domain::UserId,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::social::INSERT_BLOCK)
-                    .bind(blocker)
-                    .bind(blocked)
-                    .bind(at)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                self.changed($crate::db::social::INSERT_BLOCK, blocker, blocked, Some(at))
+                    .await
             }
 
             async fn delete_block(
@@ -750,13 +761,8 @@ macro_rules! impl_social_tx {
                 blocker: $crate::domain::UserId,
                 blocked: $crate::domain::UserId,
             ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::social::DELETE_BLOCK)
-                    .bind(blocker)
-                    .bind(blocked)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                self.changed($crate::db::social::DELETE_BLOCK, blocker, blocked, None)
+                    .await
             }
 
             async fn insert_mute(
@@ -765,14 +771,8 @@ macro_rules! impl_social_tx {
                 muted: $crate::domain::UserId,
                 at: chrono::DateTime<chrono::Utc>,
             ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::social::INSERT_MUTE)
-                    .bind(muter)
-                    .bind(muted)
-                    .bind(at)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                self.changed($crate::db::social::INSERT_MUTE, muter, muted, Some(at))
+                    .await
             }
 
             async fn delete_mute(
@@ -780,13 +780,8 @@ macro_rules! impl_social_tx {
                 muter: $crate::domain::UserId,
                 muted: $crate::domain::UserId,
             ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::social::DELETE_MUTE)
-                    .bind(muter)
-                    .bind(muted)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                self.changed($crate::db::social::DELETE_MUTE, muter, muted, None)
+                    .await
             }
 
             async fn follows(

@@ -145,7 +145,7 @@ impl PeopleQuery {
 }
 
 /// One page of a list, with the link to the next.
-fn people_page<T: Serialize>(
+pub(super) fn people_page<T: Serialize>(
     rows: Vec<PersonRow>,
     limit: Limit,
     path: &str,

@@ -13,7 +13,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use super::{
     Owned, UserPath, UserScoped,
     activity::ActivityEvent,
-    connect::PeopleQuery,
+    connect::{PeopleQuery, people_page},
     open_section,
     paging::{self, Limit},
 };
@@ -23,7 +23,7 @@ use crate::{
     domain::{
         UserId,
         activity::event_visible,
-        social::{FEED_PAGE, FeedSource, FollowCursor},
+        social::{FEED_PAGE, FeedSource},
         visibility::{Activity, Viewer},
     },
     error::{AppError, AppResult},
@@ -252,24 +252,13 @@ async fn list_kudos(
     }
     let rows = state.store.kudos_givers(event, &page).await?;
     let base = format!("/users/{}/activity/{event}/kudos", path.user_id);
-    Ok(paging::page(
-        rows,
-        limit,
-        |last| {
-            let cursor = FollowCursor {
-                at: last.at,
-                id: last.id,
-            };
-            format!("{base}?limit={}&cursor={}", limit.get(), cursor.encode())
-        },
-        |row| KudosGiver {
-            id: row.id,
-            username: row.username,
-            display_name: row.display_name,
-            avatar_url: row.avatar_url,
-            given_at: row.at,
-        },
-    ))
+    Ok(people_page(rows, limit, &base, |row| KudosGiver {
+        id: row.id,
+        username: row.username,
+        display_name: row.display_name,
+        avatar_url: row.avatar_url,
+        given_at: row.at,
+    }))
 }
 
 /// Gives kudos to another user's event the caller can see. Repeating it changes nothing.
