@@ -131,6 +131,11 @@ pub struct Config {
     #[arg(long, env, default_value_t = 3600)]
     pub card_max_age_secs: u64,
 
+    /// The most followers a user may have for their events to be copied into each
+    /// follower's home-feed timeline; a user with more is read in each feed instead.
+    #[arg(long, env, default_value_t = 10_000)]
+    pub feed_fanout_max_followers: i64,
+
     /// Log line format.
     #[arg(long, env, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod fanout;
 pub mod idempotency;
 pub mod metrics;
 pub mod middleware;

@@ -30,7 +30,7 @@ use crate::{
     credentials::Issuer,
     db::{self, DenylistTable, Store, WaitingForUsers},
     error::{AppError, is_transient_chain},
-    events,
+    events, fanout,
     extract::MAX_BODY_BYTES,
     idempotency, metrics,
     middleware::{
@@ -122,6 +122,10 @@ impl Application {
             state.clone(),
             config.jwt.leeway(),
         ))];
+        background.push(tokio::spawn(fanout::run(
+            state.clone(),
+            config.feed_fanout_max_followers,
+        )));
         if let Some(limit) = limit {
             background.push(tokio::spawn(limit.check_redis()));
         }

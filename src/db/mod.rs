@@ -52,7 +52,7 @@ pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use social::{
-    EventRef, FeedPage, FeedReads, FeedSourceRow, PeopleList, PeoplePage, PersonRow, SocialReads,
+    EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, Timelines,
     SocialTx,
 };
 pub use types::UtcTimestamp;
@@ -121,7 +121,7 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + SocialReads + FeedReads + ExportReads + Pools {
+pub trait Store: Reads + CredentialReads + SocialReads + Timelines + ExportReads + Pools {
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)

@@ -43,14 +43,18 @@ pub const OWN_TABLES: &[&str] = &[
     "kudos",
     "kudos_counts",
     "export_runs",
+    "feed_items",
+    "feed_pending",
+    "feed_famous",
 ];
 
-/// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the
-/// tables, and told where they now find them.
+/// Every function this service creates (the triggers' of `user_badges`, `users` and
+/// `activity_events`): moved with the tables, and told where they now find them.
 pub const OWN_FUNCTIONS: &[&str] = &[
     "credential_status_awarded",
     "credential_status_revoked",
     "follow_counts_activity",
+    "feed_pending_event",
 ];
 
 /// The own schema's name: lowercase letters, digits and underscores, not starting with a

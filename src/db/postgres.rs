@@ -30,7 +30,6 @@ use crate::{
         goal::{GoalFields, NewGoal},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::Profile,
-        social::FeedSource,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
@@ -357,66 +356,56 @@ super::credentials::impl_credential_reads!(PgStore, pool);
 super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 super::social::impl_social_reads!(PgStore, pool);
 
-/// The home feed's floor: the newest event of each source ($1) below the cursor ($2), one
-/// index-only probe each; the $3rd newest of them, or 0 when fewer sources have one. Every
-/// event of a page is at or above it, unless events there are hidden from the reader (the
-/// floor counts every event), which `feed` notices by a short page.
-const FEED_FLOOR: &str = "\
-    SELECT CAST(CASE WHEN COUNT(*) < $3 THEN 0 ELSE MIN(h.id) END AS BIGINT) FROM (SELECT h.id \
-      FROM unnest($1::bigint[]) AS s (user_id) \
-      CROSS JOIN LATERAL (SELECT a.id FROM activity_events a \
-        WHERE a.user_id = s.user_id AND a.id < $2 ORDER BY a.id DESC LIMIT 1) AS h \
-      ORDER BY h.id DESC LIMIT $3) AS h";
-
-/// The home feed: each source's events from the floor ($7) to below the cursor ($5) through
-/// a lateral join on `activity_events_by_user`, at most $6 each, then the newest $6 of
-/// them all. $1 the reader, $2..$4 the sources (user, goals shown, badges shown).
-const FEED: &str = "\
-    SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, e.goal_id, \
-      e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
-      EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me \
-    FROM unnest($2::bigint[], $3::bool[], $4::bool[]) AS s (user_id, goals, badges) \
-    CROSS JOIN LATERAL (SELECT * FROM activity_events a \
-      WHERE a.user_id = s.user_id AND a.id < $5 AND a.id >= $7 \
-        AND (s.goals OR a.section <> 'goals') AND (s.badges OR a.section <> 'badges') \
-      ORDER BY a.id DESC LIMIT $6) AS e \
-    ORDER BY e.id DESC LIMIT $6";
+/// The fan-out's batch: the oldest pending events, taken (one replica's at a time, the
+/// others skip them).
+const TAKE_PENDING: &str = "\
+    DELETE FROM feed_pending WHERE event_id IN (SELECT event_id FROM feed_pending \
+      ORDER BY event_id LIMIT $1 FOR UPDATE SKIP LOCKED) RETURNING event_id";
+/// The users of the batch's events ($1) with more than $2 followers become famous.
+const MARK_FAMOUS: &str = "\
+    INSERT INTO feed_famous (user_id) SELECT DISTINCT a.user_id FROM activity_events a \
+      JOIN follow_counts c ON c.user_id = a.user_id WHERE a.id = ANY($1) AND c.followers > $2 \
+    ON CONFLICT DO NOTHING";
+/// The batch's events ($1) of users who are not famous, into their followers' timelines.
+const FAN_OUT: &str = "\
+    INSERT INTO feed_items (reader_id, event_id) SELECT f.follower_id, a.id \
+      FROM activity_events a JOIN follows f ON f.followee_id = a.user_id AND f.state = 'following' \
+      WHERE a.id = ANY($1) AND NOT EXISTS (SELECT 1 FROM feed_famous x WHERE x.user_id = a.user_id) \
+    ON CONFLICT DO NOTHING";
 
 #[async_trait]
-impl super::FeedReads for PgStore {
+impl super::Timelines for PgStore {
     async fn feed(
         &self,
         reader: UserId,
-        sources: &[FeedSource],
         page: &super::FeedPage,
-    ) -> sqlx::Result<Vec<EventRow>> {
-        let users: Vec<i64> = sources.iter().map(|s| s.user.get()).collect();
-        let goals: Vec<bool> = sources.iter().map(|s| s.goals).collect();
-        let badges: Vec<bool> = sources.iter().map(|s| s.badges).collect();
-        let (before, limit) = (page.before.unwrap_or(i64::MAX), i64::from(page.limit));
-        let mut conn = self.pool.acquire().await?;
-        let read = |floor: i64| {
-            sqlx::query_as(FEED)
-                .bind(reader)
-                .bind(users.clone())
-                .bind(goals.clone())
-                .bind(badges.clone())
-                .bind(before)
-                .bind(limit)
-                .bind(floor)
-        };
-        let floor: i64 = sqlx::query_scalar(FEED_FLOOR)
-            .bind(users.clone())
-            .bind(before)
-            .bind(limit)
-            .fetch_one(&mut *conn)
+    ) -> sqlx::Result<Vec<super::FeedRow>> {
+        let statements = self.common.user_statements()?;
+        sqlx::query_as(sqlx::AssertSqlSafe(statements.people.feed.clone()))
+            .bind(reader)
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(i64::from(page.limit))
+            .fetch_all(&self.pool)
+            .await
+    }
+
+    async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let events: Vec<i64> = sqlx::query_scalar(TAKE_PENDING)
+            .bind(batch)
+            .fetch_all(&mut *tx)
             .await?;
-        let rows: Vec<EventRow> = read(floor).fetch_all(&mut *conn).await?;
-        if floor > 0 && rows.len() < page.limit as usize {
-            // Hidden events above the floor made the page short: read below it too.
-            return read(0).fetch_all(&mut *conn).await;
+        if events.is_empty() {
+            return Ok(0);
         }
-        Ok(rows)
+        sqlx::query(MARK_FAMOUS)
+            .bind(&events)
+            .bind(max_followers)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(FAN_OUT).bind(&events).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(events.len())
     }
 }
 super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));

@@ -9,7 +9,7 @@ use sqlx::FromRow;
 
 use crate::domain::{
     UserId,
-    social::{FollowCursor, FollowState},
+    social::{FeedRelation, FollowCursor, FollowState},
     visibility::{self, Access},
 };
 
@@ -31,20 +31,30 @@ pub struct EventRef {
     pub section: String,
 }
 
-/// A user whose events a reader's home feed may show: who, and how they set their
-/// sections (the privacy rule decides from it, per reader).
+/// A candidate for a reader's home feed: the event, its user as an item shows them, their
+/// sections' visibility and what the reader is to them, from which the route decides (at
+/// every read) whether the item shows.
 #[derive(Debug, Clone, FromRow)]
-pub struct FeedSourceRow {
-    pub id: UserId,
+pub struct FeedRow {
+    #[sqlx(flatten)]
+    pub event: super::EventRow,
+    /// The section the event belongs to (`EventKind::section_name`).
+    pub section: String,
     pub username: String,
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
     pub goals_visibility: String,
     pub badges_visibility: String,
     pub activity_visibility: String,
+    /// The reader follows the event's user.
+    pub following: bool,
+    /// The event's user is active.
+    pub active: bool,
+    /// The reader muted the event's user, or either blocked the other.
+    pub shut_out: bool,
 }
 
-impl FeedSourceRow {
+impl FeedRow {
     /// The user's privacy as far as the feed reads it; the sections it does not read stay
     /// private.
     pub fn privacy(&self) -> crate::domain::visibility::Privacy {
@@ -57,27 +67,38 @@ impl FeedSourceRow {
             connections: Visibility::Private,
         }
     }
+
+    pub fn relation(&self, reader: UserId) -> FeedRelation {
+        FeedRelation {
+            own: self.event.user_id == reader,
+            following: self.following,
+            active: self.active,
+            shut_out: self.shut_out,
+        }
+    }
 }
 
-/// One page of a home feed, newest first: events older than `before`, at most `limit`.
+/// One batch of a home feed's candidates, newest first: events older than `before`, at
+/// most `limit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedPage {
     pub before: Option<i64>,
     pub limit: u32,
 }
 
-/// The home feed's read, whose statement is each backend's own (PostgreSQL reads each
-/// source's newest events through a lateral join; SQLite through a correlated subquery):
-/// one index range per source, of at most `limit` rows, whatever the length of its history.
+/// The home feed's timelines: their read, and the fan-out that fills them off the write
+/// path (see `…081_timelines` and src/fanout.rs).
 #[async_trait]
-pub trait FeedReads: Send + Sync + 'static {
-    /// The events of `sources` the reader may see, newest first, with the reader's kudos.
-    async fn feed(
-        &self,
-        reader: UserId,
-        sources: &[crate::domain::social::FeedSource],
-        page: &FeedPage,
-    ) -> sqlx::Result<Vec<super::EventRow>>;
+pub trait Timelines: Send + Sync + 'static {
+    /// The candidates of a page (`PeopleStatements::feed`): the reader's timeline, their
+    /// own events, the events of users they follow still waiting for the fan-out, and the
+    /// events of the famous users they follow; privacy is left to the caller.
+    async fn feed(&self, reader: UserId, page: &FeedPage) -> sqlx::Result<Vec<FeedRow>>;
+    /// Moves up to `batch` pending events into the timelines of their users' followers, in
+    /// one transaction (the events of users with more than `max_followers` followers into
+    /// none: their users become famous, and feeds read them where they are): how many
+    /// events were taken.
+    async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize>;
 }
 
 /// Which list of a user.
@@ -118,15 +139,18 @@ pub struct PeopleStatements {
     /// Erasure, first ($1 the user): the counts on the other side of the user's follows,
     /// unless the user is deactivated (their follows left the counts then).
     pub erase_counts: [String; 2],
-    /// $1 the reader: the active users they follow and have not muted, with no block
-    /// between them either way.
-    pub feed_sources: String,
+    /// $1 the reader, $2 below which event, $3 how many: the candidates of a home feed's
+    /// page, newest first. Each source is one index range of at most $3 rows (the famous
+    /// users' one per famous user followed), whatever the length of anyone's history; the
+    /// item's user and what the reader is to them come with it (a probe each).
+    pub feed: String,
     /// $1 the event, then the cursor and the limit as for the lists: who gave it kudos.
     pub kudos: String,
 }
 
 impl PeopleStatements {
-    pub fn new(active: &str) -> Self {
+    pub fn new(active: &str, dialect: super::Dialect) -> Self {
+        use super::Dialect;
         let list = |table: &str, owner: &str, other: &str, at: &str, condition: &str| {
             format!(
                 "SELECT CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
@@ -165,16 +189,51 @@ impl PeopleStatements {
                   WHERE r.followee_id = $1 AND r.state = 'requested' AND {active}) \
                  WHERE user_id = $1"
             ),
-            feed_sources: format!(
-                "SELECT CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
-                 u.goals_visibility, u.badges_visibility, u.activity_visibility \
-                 FROM follows f JOIN users u ON u.id = f.followee_id \
-                 WHERE f.follower_id = $1 AND f.state = 'following' AND {active} \
-                 AND NOT EXISTS (SELECT 1 FROM mutes m \
-                   WHERE m.muter_id = $1 AND m.muted_id = f.followee_id) \
-                 AND NOT EXISTS (SELECT 1 FROM blocks b \
-                   WHERE (b.blocker_id = $1 AND b.blocked_id = f.followee_id) \
-                      OR (b.blocker_id = f.followee_id AND b.blocked_id = $1))"
+            feed: format!(
+                "WITH page (event_id) AS (\
+                 SELECT event_id FROM (SELECT event_id FROM feed_items \
+                   WHERE reader_id = $1 AND event_id < $2 ORDER BY event_id DESC LIMIT $3) t \
+                 UNION SELECT event_id FROM (SELECT id AS event_id FROM activity_events \
+                   WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3) o \
+                 UNION SELECT event_id FROM (SELECT p.event_id FROM feed_pending p \
+                   JOIN activity_events a ON a.id = p.event_id WHERE p.event_id < $2 \
+                   AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
+                     AND f.followee_id = a.user_id AND f.state = 'following') \
+                   ORDER BY p.event_id DESC LIMIT $3) q \
+                 UNION {famous}) \
+                 SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
+                 e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
+                 EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) \
+                   AS kudos_by_me, \
+                 e.section, u.username, u.display_name, u.avatar_url, u.goals_visibility, \
+                 u.badges_visibility, u.activity_visibility, \
+                 EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
+                   AND f.followee_id = e.user_id AND f.state = 'following') AS following, \
+                 {active} AS active, \
+                 (EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = e.user_id) \
+                  OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = e.user_id) \
+                  OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = e.user_id AND b.blocked_id = $1)) \
+                   AS shut_out \
+                 FROM (SELECT event_id FROM page ORDER BY event_id DESC LIMIT $3) p \
+                 JOIN activity_events e ON e.id = p.event_id JOIN users u ON u.id = e.user_id \
+                 ORDER BY e.id DESC",
+                famous = match dialect {
+                    // Each famous user's newest events through a lateral range.
+                    Dialect::Postgres => {
+                        "SELECT a.id FROM feed_famous x JOIN follows f ON f.follower_id = $1 \
+                         AND f.followee_id = x.user_id AND f.state = 'following' \
+                         CROSS JOIN LATERAL (SELECT id FROM activity_events \
+                           WHERE user_id = x.user_id AND id < $2 ORDER BY id DESC LIMIT $3) a"
+                    }
+                    // SQLite has no lateral join: the famous users' events, merged by id.
+                    Dialect::Sqlite => {
+                        "SELECT id FROM (SELECT a.id FROM activity_events a WHERE a.user_id IN \
+                           (SELECT x.user_id FROM feed_famous x JOIN follows f \
+                            ON f.follower_id = $1 AND f.followee_id = x.user_id \
+                            AND f.state = 'following') \
+                         AND a.id < $2 ORDER BY a.id DESC LIMIT $3)"
+                    }
+                },
             ),
             kudos: list("kudos", "event_id", "giver_id", "given_at", ""),
             erase_counts: [
@@ -254,9 +313,10 @@ pub const MOVE_COUNTS: &str = "\
       following = follow_counts.following + excluded.following \
     RETURNING CAST(user_id AS BIGINT), followers";
 
-/// Every pending request of $1 approved at $2, in four statements whatever their number:
+/// Every pending request of $1 approved at $2, in five statements whatever their number:
 /// the askers' counts (the followee is active), the followee's by the active askers
-/// (`PeopleStatements::add_active_askers`), the requests, then the followee's count read.
+/// (`PeopleStatements::add_active_askers`), the requests, the new followers' timelines
+/// (`FILL_TIMELINES_OF_APPROVED`), then the followee's count read.
 pub const APPROVE_ALL_COUNTS: &str = "\
     UPDATE follow_counts SET following = following + 1 WHERE user_id IN \
       (SELECT follower_id FROM follows WHERE followee_id = $1 AND state = 'requested')";
@@ -264,6 +324,19 @@ pub const APPROVE_ALL: &str = "\
     UPDATE follows SET state = 'following', followed_at = $2 \
     WHERE followee_id = $1 AND state = 'requested' RETURNING CAST(follower_id AS BIGINT)";
 pub const FOLLOWERS_OF: &str = "SELECT followers FROM follow_counts WHERE user_id = $1";
+
+/// A follow of $2 by $1 begun: $2's newest events (`TIMELINE_FILL`, $3) into $1's timeline.
+pub const FILL_TIMELINE: &str = "\
+    INSERT INTO feed_items (reader_id, event_id) SELECT $1, id FROM (SELECT id FROM activity_events \
+      WHERE user_id = $2 ORDER BY id DESC LIMIT $3) AS a WHERE TRUE \
+    ON CONFLICT (reader_id, event_id) DO NOTHING";
+/// Every request of $1 approved at $2: $1's newest events ($3) into each new follower's
+/// timeline, in one statement.
+pub const FILL_TIMELINES_OF_APPROVED: &str = "\
+    INSERT INTO feed_items (reader_id, event_id) SELECT f.follower_id, a.id FROM follows f \
+      CROSS JOIN (SELECT id FROM activity_events WHERE user_id = $1 ORDER BY id DESC LIMIT $3) AS a \
+      WHERE f.followee_id = $1 AND f.state = 'following' AND f.followed_at = $2 \
+    ON CONFLICT (reader_id, event_id) DO NOTHING";
 
 /// An event of $1's by its id ($2).
 pub const EVENT_REF: &str =
@@ -332,6 +405,8 @@ pub const ERASE_CONNECTIONS: &[&str] = &[
     "DELETE FROM mutes WHERE muter_id = $1",
     "DELETE FROM mutes WHERE muted_id = $1",
     "DELETE FROM daily_writes WHERE user_id = $1",
+    "DELETE FROM feed_items WHERE reader_id = $1",
+    "DELETE FROM feed_famous WHERE user_id = $1",
     // The follows they made, announced to others and not yet published, name them.
     "DELETE FROM event_outbox WHERE event_type IN ('follow.created.v1', 'follow.requested.v1') \
        AND data LIKE '%\"follower_id\":' || CAST($1 AS TEXT) || '}'",
@@ -355,9 +430,6 @@ pub trait SocialReads: Send + Sync + 'static {
     async fn blocked_either_way(&self, a: UserId, b: UserId) -> sqlx::Result<bool>;
     /// Who gave kudos to an event, newest first (the route checks the caller may see it).
     async fn kudos_givers(&self, event: i64, page: &PeoplePage) -> sqlx::Result<Vec<PersonRow>>;
-    /// The users whose events the reader's home feed may show (see
-    /// `PeopleStatements::feed_sources`).
-    async fn feed_sources(&self, reader: UserId) -> sqlx::Result<Vec<FeedSourceRow>>;
     /// A page of one of the owner's own lists (requests, blocks, mutes): for the owner only,
     /// which the route checks.
     async fn own_list(
@@ -413,6 +485,9 @@ pub trait SocialTx: Send {
         followee: UserId,
         delta: i64,
     ) -> sqlx::Result<i64>;
+    /// A follow of `followee` by `follower` begun: `followee`'s newest events into the
+    /// follower's timeline, so that the feed shows what they did before.
+    async fn fill_timeline(&mut self, follower: UserId, followee: UserId) -> sqlx::Result<()>;
     /// Approves every pending request of `followee`: the askers, and the followers after.
     async fn approve_all(
         &mut self,
@@ -526,17 +601,6 @@ macro_rules! impl_social_reads {
                     .bind(at)
                     .bind(id)
                     .bind(i64::from(page.limit))
-                    .fetch_all(&self.$pool)
-                    .await
-            }
-
-            async fn feed_sources(
-                &self,
-                reader: $crate::domain::UserId,
-            ) -> sqlx::Result<Vec<$crate::db::social::FeedSourceRow>> {
-                let statements = self.common.user_statements()?;
-                sqlx::query_as(sqlx::AssertSqlSafe(statements.people.feed_sources.clone()))
-                    .bind(reader)
                     .fetch_all(&self.$pool)
                     .await
             }
@@ -718,6 +782,20 @@ macro_rules! impl_social_tx {
                     .map_or(0, |(_, followers)| followers))
             }
 
+            async fn fill_timeline(
+                &mut self,
+                follower: $crate::domain::UserId,
+                followee: $crate::domain::UserId,
+            ) -> sqlx::Result<()> {
+                sqlx::query($crate::db::social::FILL_TIMELINE)
+                    .bind(follower)
+                    .bind(followee)
+                    .bind($crate::domain::social::TIMELINE_FILL)
+                    .execute(&mut *self.tx)
+                    .await?;
+                Ok(())
+            }
+
             async fn approve_all(
                 &mut self,
                 followee: $crate::domain::UserId,
@@ -739,6 +817,12 @@ macro_rules! impl_social_tx {
                         .bind(at)
                         .fetch_all(&mut *self.tx)
                         .await?;
+                sqlx::query($crate::db::social::FILL_TIMELINES_OF_APPROVED)
+                    .bind(followee)
+                    .bind(at)
+                    .bind($crate::domain::social::TIMELINE_FILL)
+                    .execute(&mut *self.tx)
+                    .await?;
                 let followers: Option<i64> = sqlx::query_scalar($crate::db::social::FOLLOWERS_OF)
                     .bind(followee)
                     .fetch_optional(&mut *self.tx)

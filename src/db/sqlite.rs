@@ -33,7 +33,6 @@ use crate::{
         goal::{GoalFields, NewGoal},
         platform_event::{AnnouncedRun, PlatformEvent},
         profile::Profile,
-        social::FeedSource,
         streak::StreakSummary,
         visibility::{self, Access, Privacy},
     },
@@ -432,67 +431,68 @@ super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 super::social::impl_social_reads!(SqliteStore, reader);
 
-/// The home feed's floor, as on PostgreSQL (see there): each source's ($1, JSON `[user,
-/// …]`) newest event below the cursor ($2) through a correlated subquery (SQLite has no
-/// lateral join), one probe of `activity_events_by_user` each; the $3rd newest of them, or
-/// 0 when fewer sources have one.
-const FEED_FLOOR: &str = "\
-    SELECT CASE WHEN COUNT(*) < $3 THEN 0 ELSE MIN(id) END FROM (SELECT id FROM (SELECT \
-      (SELECT a.id FROM activity_events a WHERE a.user_id = s.value AND a.id < $2 \
-       ORDER BY a.id DESC LIMIT 1) AS id FROM json_each($1) AS s) \
-      WHERE id IS NOT NULL ORDER BY id DESC LIMIT $3)";
-
-/// The home feed: each source's events from the floor ($5) to below the cursor ($3)
-/// through a correlated subquery on `activity_events_by_user`, at most $4 each, then the
-/// newest $4 of them all. $1 the reader, $2 the sources as JSON `[[user, goals shown,
-/// badges shown], …]`.
-const FEED: &str = "\
-    WITH s (user_id, goals, badges) AS (SELECT json_extract(value, '$[0]'), \
-      json_extract(value, '$[1]'), json_extract(value, '$[2]') FROM json_each($2)) \
-    SELECT e.id, e.user_id, e.kind, e.occurred_at, e.goal_id, e.badge_code, e.summary, \
-      e.kudos_count, \
-      EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me \
-    FROM s JOIN activity_events e ON e.id IN (SELECT a.id FROM activity_events a \
-      WHERE a.user_id = s.user_id AND a.id < $3 AND a.id >= $5 \
-        AND (s.goals OR a.section <> 'goals') AND (s.badges OR a.section <> 'badges') \
-      ORDER BY a.id DESC LIMIT $4) \
-    ORDER BY e.id DESC LIMIT $4";
+/// The fan-out's batch, as on PostgreSQL (see there), the events as JSON `[id, …]`: the
+/// oldest pending events; the users with more than $2 followers become famous; the other
+/// users' events go into their followers' timelines; the batch leaves the queue.
+const TAKE_PENDING: &str = "SELECT event_id FROM feed_pending ORDER BY event_id LIMIT $1";
+const MARK_FAMOUS: &str = "\
+    INSERT INTO feed_famous (user_id) SELECT DISTINCT a.user_id FROM activity_events a \
+      JOIN follow_counts c ON c.user_id = a.user_id \
+      WHERE a.id IN (SELECT value FROM json_each($1)) AND c.followers > $2 \
+    ON CONFLICT DO NOTHING";
+const FAN_OUT: &str = "\
+    INSERT INTO feed_items (reader_id, event_id) SELECT f.follower_id, a.id \
+      FROM activity_events a JOIN follows f ON f.followee_id = a.user_id AND f.state = 'following' \
+      WHERE a.id IN (SELECT value FROM json_each($1)) \
+        AND NOT EXISTS (SELECT 1 FROM feed_famous x WHERE x.user_id = a.user_id) \
+    ON CONFLICT DO NOTHING";
+const DROP_PENDING: &str =
+    "DELETE FROM feed_pending WHERE event_id IN (SELECT value FROM json_each($1))";
 
 #[async_trait]
-impl super::FeedReads for SqliteStore {
+impl super::Timelines for SqliteStore {
     async fn feed(
         &self,
         reader: UserId,
-        sources: &[FeedSource],
         page: &super::FeedPage,
-    ) -> sqlx::Result<Vec<EventRow>> {
-        let users: Vec<i64> = sources.iter().map(|s| s.user.get()).collect();
-        let sources: Vec<(i64, bool, bool)> = sources
-            .iter()
-            .map(|s| (s.user.get(), s.goals, s.badges))
-            .collect();
-        let (before, limit) = (page.before.unwrap_or(i64::MAX), i64::from(page.limit));
-        let mut conn = self.reader.acquire().await?;
-        let read = |floor: i64| {
-            sqlx::query_as(FEED)
-                .bind(reader)
-                .bind(Json(sources.clone()))
-                .bind(before)
-                .bind(limit)
-                .bind(floor)
-        };
-        let floor: i64 = sqlx::query_scalar(FEED_FLOOR)
-            .bind(Json(users))
-            .bind(before)
-            .bind(limit)
-            .fetch_one(&mut *conn)
+    ) -> sqlx::Result<Vec<super::FeedRow>> {
+        let statements = self.common.user_statements()?;
+        sqlx::query_as(sqlx::AssertSqlSafe(statements.people.feed.clone()))
+            .bind(reader)
+            .bind(page.before.unwrap_or(i64::MAX))
+            .bind(i64::from(page.limit))
+            .fetch_all(&self.reader)
+            .await
+    }
+
+    async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize> {
+        // A reader looks first, so that an idle task never takes the one writer.
+        let waiting: Option<i64> = sqlx::query_scalar(TAKE_PENDING)
+            .bind(1_i64)
+            .fetch_optional(&self.reader)
             .await?;
-        let rows: Vec<EventRow> = read(floor).fetch_all(&mut *conn).await?;
-        if floor > 0 && rows.len() < page.limit as usize {
-            // Hidden events above the floor made the page short: read below it too.
-            return read(0).fetch_all(&mut *conn).await;
+        if waiting.is_none() {
+            return Ok(0);
         }
-        Ok(rows)
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let events: Vec<i64> = sqlx::query_scalar(TAKE_PENDING)
+            .bind(batch)
+            .fetch_all(&mut *tx)
+            .await?;
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let ids = Json(&events);
+        sqlx::query(MARK_FAMOUS)
+            .bind(ids)
+            .bind(max_followers)
+            .execute(&mut *tx)
+            .await?;
+        for statement in [FAN_OUT, DROP_PENDING] {
+            sqlx::query(statement).bind(ids).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(events.len())
     }
 }
 super::social::impl_social_tx!(SqliteTx, hold: None);

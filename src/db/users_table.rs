@@ -241,7 +241,7 @@ impl UsersTable {
                 .then(|| "UPDATE users SET is_active = FALSE WHERE id = $1".into()),
             email: self.email,
             owned: self.owned,
-            people: PeopleStatements::new(&self.active_of("u")),
+            people: PeopleStatements::new(&self.active_of("u"), self.dialect),
         }
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use super::{
     UserId,
-    visibility::{Privacy, Section, Viewer},
+    visibility::Viewer,
 };
 
 /// The most users one user may follow.
@@ -174,26 +174,37 @@ pub fn kudos_allowed(giver: UserId, owner: UserId) -> Result<(), KudosRefusal> {
     }
 }
 
-/// One user's events as a reader's home feed shows them: which user, and whether their
-/// goal and badge events show (their profile events show whenever their activity does).
+/// What a reader is to the user behind an item of their home feed, read with the item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeedSource {
-    pub user: UserId,
-    pub goals: bool,
-    pub badges: bool,
+pub struct FeedRelation {
+    /// The item is the reader's own.
+    pub own: bool,
+    /// The reader follows its user (a follow begun, not a request).
+    pub following: bool,
+    /// Its user is active.
+    pub active: bool,
+    /// The reader muted its user, or either blocked the other.
+    pub shut_out: bool,
 }
 
-impl FeedSource {
-    /// What of `user`'s activity a reader who is `viewer` to them sees in their feed:
-    /// `None` when their activity is hidden from that reader, as `/activity` decides.
-    pub fn of(user: UserId, privacy: &Privacy, viewer: Viewer) -> Option<Self> {
-        privacy.allows(Section::Activity, viewer).then(|| Self {
-            user,
-            goals: privacy.allows(Section::Goals, viewer),
-            badges: privacy.allows(Section::Badges, viewer),
-        })
+/// Who the reader is to an item's user in their home feed (the section rules then decide,
+/// as `/activity` does), or `None` when the feed leaves that user out: the reader's own
+/// items, and those of an active user they follow, have not muted, and share no block
+/// with. Decided at every read, whatever the timeline holds.
+pub fn feed_viewer(relation: FeedRelation) -> Option<Viewer> {
+    if relation.own {
+        Some(Viewer::Owner)
+    } else if relation.following && relation.active && !relation.shut_out {
+        Some(Viewer::Follower)
+    } else {
+        None
     }
 }
+
+/// How many of a user's newest events a follow brings into the new follower's timeline
+/// (what they did before is read in the feed as far back as that; what they do next is
+/// fanned out).
+pub const TIMELINE_FILL: i64 = 200;
 
 /// Where a page of a follow list continues: after the follow made at `at` by (or of) the
 /// user `id`, newest first. In a link it reads `<microseconds>.<id>`.
@@ -238,7 +249,6 @@ mod tests {
     use chrono::TimeZone;
     use proptest::prelude::*;
 
-    use super::super::visibility::Visibility;
     use super::*;
 
     fn user(id: i64) -> UserId {
@@ -334,33 +344,38 @@ mod tests {
     }
 
     #[test]
-    fn a_feed_shows_what_the_reader_may_see_of_each_user() {
-        let privacy = Privacy {
-            goals: Visibility::Followers,
-            badges: Visibility::Private,
-            ..Default::default()
+    fn a_feed_shows_the_readers_own_items_and_those_of_active_users_they_follow_and_let_in() {
+        let followed = FeedRelation {
+            own: false,
+            following: true,
+            active: true,
+            shut_out: false,
         };
+        assert_eq!(feed_viewer(followed), Some(Viewer::Follower));
         assert_eq!(
-            FeedSource::of(user(1), &privacy, Viewer::Follower),
-            Some(FeedSource {
-                user: user(1),
-                goals: true,
-                badges: false
-            })
+            feed_viewer(FeedRelation {
+                own: true,
+                following: false,
+                ..followed
+            }),
+            Some(Viewer::Owner)
         );
-        assert_eq!(
-            FeedSource::of(user(1), &privacy, Viewer::Owner),
-            Some(FeedSource {
-                user: user(1),
-                goals: true,
-                badges: true
-            })
-        );
-        let hidden = Privacy {
-            activity: Visibility::Private,
-            ..Default::default()
-        };
-        assert_eq!(FeedSource::of(user(1), &hidden, Viewer::Follower), None);
+        for left_out in [
+            FeedRelation {
+                following: false,
+                ..followed
+            },
+            FeedRelation {
+                active: false,
+                ..followed
+            },
+            FeedRelation {
+                shut_out: true,
+                ..followed
+            },
+        ] {
+            assert_eq!(feed_viewer(left_out), None, "{left_out:?}");
+        }
     }
 
     #[test]

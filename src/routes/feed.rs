@@ -3,8 +3,6 @@
 //! followed user, what the caller may see of them now; kudos go only to an event the giver
 //! can see.
 
-use std::collections::HashMap;
-
 use axum::{extract::State, http::StatusCode, response::Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -23,14 +21,17 @@ use crate::{
     domain::{
         UserId,
         activity::event_visible,
-        social::{FEED_PAGE, FeedSource},
-        visibility::{Activity, Viewer},
+        social::{FEED_PAGE, feed_viewer},
+        visibility::Activity,
     },
     error::{AppError, AppResult},
     extract::{ApiPath, ApiQuery},
     services::social,
     state::AppState,
 };
+
+/// The largest batch of candidates read at once while hidden ones are passed over.
+const FEED_BATCH_MAX: u32 = 400;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -144,66 +145,48 @@ async fn home_feed(
         .store
         .user(path.user_id)
         .await?
-        .ok_or_else(|| AppError::not_found("the token's user"))?;
-    let followed = state.store.feed_sources(path.user_id).await?;
-    let own = FeedSource::of(reader.id, &reader.privacy(), Viewer::Owner);
-    let sources: Vec<FeedSource> = own
-        .into_iter()
-        .chain(
-            followed
-                .iter()
-                .filter_map(|row| FeedSource::of(row.id, &row.privacy(), Viewer::Follower)),
-        )
-        .collect();
-    let mut actors: HashMap<UserId, Actor> = followed
-        .into_iter()
-        .map(|row| {
-            let actor = Actor {
-                id: row.id,
-                username: row.username,
-                display_name: row.display_name,
-                avatar_url: row.avatar_url,
-            };
-            (row.id, actor)
-        })
-        .collect();
-    actors.insert(
-        reader.id,
-        Actor {
-            id: reader.id,
-            username: reader.username.clone(),
-            display_name: reader.display_name.clone(),
-            avatar_url: reader.avatar_url.clone(),
-        },
-    );
-    let page = FeedPage {
+        .ok_or_else(|| AppError::not_found("the token's user"))?
+        .id;
+    // Candidates come in batches; the hidden ones (a user no longer followed, muted or
+    // blocked, a section turned private) are passed over, and the next batch is larger.
+    let wanted = limit.fetch() as usize;
+    let mut shown = Vec::with_capacity(wanted);
+    let mut page = FeedPage {
         before,
         limit: limit.fetch(),
     };
-    let rows = state.store.feed(path.user_id, &sources, &page).await?;
+    loop {
+        let rows = state.store.feed(reader, &page).await?;
+        let exhausted = rows.len() < page.limit as usize;
+        page.before = rows.last().map(|row| row.event.id).or(page.before);
+        shown.extend(rows.into_iter().filter(|row| {
+            feed_viewer(row.relation(reader))
+                .is_some_and(|viewer| event_visible(&row.privacy(), viewer, &row.section))
+        }));
+        if shown.len() >= wanted || exhausted {
+            break;
+        }
+        page.limit = (page.limit * 2).min(FEED_BATCH_MAX);
+    }
     Ok(paging::page(
-        rows,
+        shown,
         limit,
         |last| {
             format!(
                 "/users/{}/feed?limit={}&cursor={}",
                 path.user_id,
                 limit.get(),
-                last.id
+                last.event.id
             )
         },
-        |row| {
-            // Every row is of a source, and every source an actor.
-            let actor = actors.get(&row.user_id).cloned().unwrap_or(Actor {
-                id: row.user_id,
-                username: String::new(),
-                display_name: None,
-                avatar_url: None,
-            });
-            FeedItem {
-                event: ActivityEvent::from(row),
-                actor,
-            }
+        |row| FeedItem {
+            actor: Actor {
+                id: row.event.user_id,
+                username: row.username,
+                display_name: row.display_name,
+                avatar_url: row.avatar_url,
+            },
+            event: ActivityEvent::from(row.event),
         },
     ))
 }

@@ -91,13 +91,14 @@ fn not_oneself(user: UserId, other: UserId, what: &str) -> AppResult<()> {
     Ok(())
 }
 
-/// A follow begun: the counts, the followee's badges, the event.
+/// A follow begun: the follower's timeline, the counts, the followee's badges, the event.
 async fn follow_begun(
     tx: &mut dyn Tx,
     follower: UserId,
     followee: UserId,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    tx.fill_timeline(follower, followee).await?;
     let followers = tx.move_counts(follower, followee, 1).await?;
     award_earned(tx, followee, Measure::Followers, Some(followers), now).await?;
     tx.announce(
