@@ -482,6 +482,10 @@ def summary(run_dir):
         ("followers", "profile: 100,000 followers (A) vs 10 (B)", 0.10),
         ("checkin-followers", "POST check-in on new goals: 100,000 followers (A) vs none (B)", 0.10),
         ("followlist", "first page of followers ?limit=10: 100,000 followers (A) vs 10 (B)", 0.10),
+        ("feed-history", "home feed, first page: followed users with 5 years of history (A) vs 1 (B)", 0.10),
+        ("feed-idle", "home feed, first page: followed users inactive for a year (A) vs active (B)", 0.10),
+        ("feed-deep", "home feed: 50th page (A) vs first (B)", 0.10),
+        ("feed-alone", "feed of a user who follows nobody (A) vs their /activity ?limit=30 (B)", 0.10),
     ]
     growth_results = {}
     for backend, bname in BACKENDS:

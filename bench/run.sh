@@ -56,6 +56,13 @@ else
   N=${BENCH_USERS:-10000}; K=${BENCH_CHECKIN_GOALS:-10000}
 fi
 HIST_DAYS=365      # "a year of daily check-ins"
+# The home feed's followed users (each reader follows FEED_FOLLOWED of them), with an event a
+# day for a year, for five years, or for a year that ended a year ago.
+if [[ $QUICK == 1 ]]; then
+  FEED_FOLLOWED=1000; FEED_DAYS=30; FEED_LONG_DAYS=150
+else
+  FEED_FOLLOWED=1000; FEED_DAYS=365; FEED_LONG_DAYS=1826
+fi
 LONG_DAYS=1000     # check-ins per goal of the cost-growth user
 HEAT_LONG_DAYS=1826  # five years of daily check-ins (the heatmap's long history)
 HEAT_DAYS=371      # a year: the heatmap's 53 weeks, full
@@ -90,7 +97,8 @@ U_HIST=900001; U_NONE=900002; U_MANY=900003; U_WRITE=900005; U_CI=900006; U_CI_N
 U_EV_OFF=900008; U_EV_ON=900009
 U_HEAT5=900010; U_HEAT1=900011
 U_FAMOUS=900012; U_FEW=900013   # 100,000 followers, and 10
-U_READER=900014                  # follows 1,000 regular users (the home feed)
+U_READER=900014                  # follows 1,000 users with a year of activity (the home feed)
+U_READER5=900015; U_READER_IDLE=900016   # … with five years; … inactive for a year
 U_ME=$((N + 2))
 
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
@@ -340,6 +348,7 @@ psql -X -q -d "$BENCH_DB" -v n="$N" -v hist_days="$HIST_DAYS" -v long_days="$LON
   -v many="$MANY" -v k="$K" -v ci_base="$CI_BASE" -v ci_new_base="$CI_NEW_BASE" -v cf_base="$CF_BASE" \
   -v ev_off_base="$EV_OFF_BASE" -v ev_on_base="$EV_ON_BASE" \
   -v heat_base="$HEAT_BASE" -v heat_long_days="$HEAT_LONG_DAYS" -v heat_days="$HEAT_DAYS" \
+  -v feed_followed="$FEED_FOLLOWED" -v feed_days="$FEED_DAYS" -v feed_long_days="$FEED_LONG_DAYS" \
   -f "$BENCH/seed-postgres.sql" >"$RUN/seed-pg.log" 2>&1 ||
   { tail -20 "$RUN/seed-pg.log"; die "seeding PostgreSQL failed"; }
 counts=$(psql -X -At -F ' ' -d "$BENCH_DB" -c "SELECT (SELECT count(*) FROM users), (SELECT count(*) FROM learning_goals), (SELECT count(*) FROM goal_checkins), (SELECT count(*) FROM user_badges), (SELECT count(*) FROM activity_events)")
@@ -357,8 +366,9 @@ SQLITE_URL="sqlite://$SQLITE_FILE"
   { cat "$RUN/migrate-sqlite.log"; die "migrate failed on SQLite"; }
 t0=$(now_ns)
 {
-  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base, %d AS cf_base, %d AS heat_base, %d AS heat_long_days, %d AS heat_days;\n' \
-    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE" "$CF_BASE" "$HEAT_BASE" "$HEAT_LONG_DAYS" "$HEAT_DAYS"
+  printf 'CREATE TEMP TABLE p AS SELECT %d AS n, %d AS hist_days, %d AS long_days, %d AS many, %d AS k, %d AS ci_base, %d AS ci_new_base, %d AS cf_base, %d AS heat_base, %d AS heat_long_days, %d AS heat_days, %d AS feed_followed, %d AS feed_days, %d AS feed_long_days;\n' \
+    "$N" "$HIST_DAYS" "$LONG_DAYS" "$MANY" "$K" "$CI_BASE" "$CI_NEW_BASE" "$CF_BASE" "$HEAT_BASE" "$HEAT_LONG_DAYS" "$HEAT_DAYS" \
+    "$FEED_FOLLOWED" "$FEED_DAYS" "$FEED_LONG_DAYS"
   cat "$BENCH/seed-sqlite.sql"
 } | sqlite3 "$SQLITE_FILE" >"$RUN/seed-sqlite.log" 2>&1 ||
   { tail -20 "$RUN/seed-sqlite.log"; die "seeding SQLite failed"; }
@@ -373,6 +383,9 @@ TOKEN_CI=$(token "$U_CI")
 TOKEN_CI_NEW=$(token "$U_CI_NEW")
 TOKEN_FAMOUS=$(token "$U_FAMOUS")
 TOKEN_READER=$(token "$U_READER")
+TOKEN_READER5=$(token "$U_READER5")
+TOKEN_READER_IDLE=$(token "$U_READER_IDLE")
+TOKEN_NONE=$(token "$U_NONE")
 TOKEN_EV_OFF=$(token "$U_EV_OFF")
 TOKEN_EV_ON=$(token "$U_EV_ON")
 
@@ -453,6 +466,7 @@ service_run() {
     [[ -n $page ]] || die "the feed of $U_READER has fewer than 50 pages"
   done
   measure "$b-feed-deep" 1 -H "Authorization: Bearer $TOKEN_READER" "$S$page"
+  local deep="$S$page"
   measure "$b-post-goal" 1 -m POST -T application/json -H "Authorization: Bearer $TOKEN_W" \
     -d "$GOAL_BODY" "$S/users/$U_WRITE/goals"
   profile_bodies
@@ -500,6 +514,27 @@ service_run() {
   measure "$b-cg-followlist-b1" 1 "$S/users/$U_FEW/followers?limit=10"
   measure "$b-cg-followlist-b2" 0 "$S/users/$U_FEW/followers?limit=10"
   measure "$b-cg-followlist-a2" 0 "$S/users/$U_FAMOUS/followers?limit=10"
+  # The first page of the home feed: followed users with five years of history, or
+  # inactive for a year, against a year (each reader follows as many); the 50th page
+  # against the first; the feed of a user who follows nobody against their /activity.
+  local rd="Authorization: Bearer $TOKEN_READER"
+  measure "$b-cg-feed-history-a1" 1 -H "Authorization: Bearer $TOKEN_READER5" "$S/users/$U_READER5/feed"
+  measure "$b-cg-feed-history-b1" 1 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-history-b2" 0 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-history-a2" 0 -H "Authorization: Bearer $TOKEN_READER5" "$S/users/$U_READER5/feed"
+  measure "$b-cg-feed-idle-a1" 1 -H "Authorization: Bearer $TOKEN_READER_IDLE" "$S/users/$U_READER_IDLE/feed"
+  measure "$b-cg-feed-idle-b1" 1 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-idle-b2" 0 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-idle-a2" 0 -H "Authorization: Bearer $TOKEN_READER_IDLE" "$S/users/$U_READER_IDLE/feed"
+  measure "$b-cg-feed-deep-a1" 1 -H "$rd" "$deep"
+  measure "$b-cg-feed-deep-b1" 1 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-deep-b2" 0 -H "$rd" "$S/users/$U_READER/feed"
+  measure "$b-cg-feed-deep-a2" 0 -H "$rd" "$deep"
+  local nd="Authorization: Bearer $TOKEN_NONE"
+  measure "$b-cg-feed-alone-a1" 1 -H "$nd" "$S/users/$U_NONE/feed"
+  measure "$b-cg-feed-alone-b1" 1 -H "$nd" "$S/users/$U_NONE/activity?limit=30"
+  measure "$b-cg-feed-alone-b2" 0 -H "$nd" "$S/users/$U_NONE/activity?limit=30"
+  measure "$b-cg-feed-alone-a2" 0 -H "$nd" "$S/users/$U_NONE/feed"
   checkin_bodies
   measure "$b-cg-checkin-none" 0 -m POST -T application/json -H "Authorization: Bearer $TOKEN_CI_NEW" \
     -Z "$RUN/checkin-bodies.txt" --rand-regex-url "$S/users/$U_CI_NEW/goals/$CI_NEW_RX/checkins"

@@ -24,7 +24,9 @@
 --   900012  100,000 followers (users 1000000 .. 1099999, a follow a second apart), and k
 --           goals from cf_base with no check-ins (POST check-in by a followed user)
 --   900013  10 followers (users 1000000 .. 1000009)       (cost growth: followers)
---   900014  follows the regular users n .. n + 999        (the home feed)
+--   900014  follows feed_followed users with a year of activity (the home feed), 900015
+--           as many with five years, 900016 as many inactive for a year
+--   feed_followed, feed_days, feed_long_days   those users and their histories
 -- Every check-in history is one unbroken run of days, so each goal's stored streak summary
 -- (src/domain/streak.rs) is exact: run = longest = days, freezes = min(2, days / 7), no
 -- frozen dates, last_checkin_date = its last day. Badges and activity events are derived
@@ -33,6 +35,9 @@
 SET TIME ZONE 'UTC';
 SET synchronous_commit = off;
 SET client_min_messages = warning;
+
+-- The fan-out's trigger has nothing to note here: the timelines are written below.
+ALTER TABLE activity_events DISABLE TRIGGER activity_events_feed_pending;
 
 BEGIN;
 
@@ -222,17 +227,48 @@ SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
 UNION ALL
 SELECT u, 0, CASE WHEN u < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999) AS u;
 
--- The home feed's reader: 900014 follows the first 1,000 regular users.
+-- The home feed: three groups of feed_followed users, each with one check-in event a
+-- day: for the last feed_days days (1100000 ..), for the last feed_long_days (1200000 ..),
+-- and for feed_days days ending a year ago (1300000 .., inactive since). Readers 900014,
+-- 900015 and 900016 follow one group each, their timelines filled as the fan-out fills them.
 INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
-SELECT 900014, 'reader', 'reader@example.com', '$2b$12$' || md5('reader'), TRUE,
-       now() - interval '300 days', 'The feed reader';
+SELECT u, 'feeder' || u, 'feeder' || u || '@example.com', '$2b$12$' || md5(u::text), TRUE,
+       now() - interval '6 years', 'Feeder ' || u
+FROM generate_series(0, :feed_followed - 1) AS i,
+     unnest(ARRAY[1100000 + i, 1200000 + i, 1300000 + i]) AS u
+UNION ALL
+SELECT r, 'reader' || r, 'reader' || r || '@example.com', '$2b$12$' || md5(r::text), TRUE,
+       now() - interval '6 years', 'Feed reader ' || r
+FROM unnest(ARRAY[900014, 900015, 900016]) AS r;
+INSERT INTO activity_events (user_id, kind, section, occurred_at, summary)
+SELECT u, 'checkin_added', 'goals', at, 'Checked in for ' || at::date
+FROM (
+    SELECT g.base + i AS u,
+           date_trunc('day', now()) - make_interval(days => g.ending + d) + make_interval(secs => i * 37 % 86000) AS at
+    FROM generate_series(0, :feed_followed - 1) AS i,
+         (VALUES (1100000, 1, :feed_days), (1200000, 1, :feed_long_days),
+                 (1300000, 366, :feed_days)) AS g (base, ending, days),
+         generate_series(0, g.days - 1) AS d
+) AS e
+ORDER BY at;
 INSERT INTO follows (follower_id, followee_id, state, followed_at)
-SELECT 900014, u, 'following', now() - interval '200 days'
-FROM generate_series(:n, :n + 999) AS u;
-INSERT INTO follow_counts (user_id, followers, following) VALUES (900014, 0, 1000)
-ON CONFLICT (user_id) DO UPDATE SET following = 1000;
+SELECT r.reader, r.base + i, 'following', now() - interval '6 years'
+FROM (VALUES (900014, 1100000), (900015, 1200000), (900016, 1300000)) AS r (reader, base),
+     generate_series(0, :feed_followed - 1) AS i;
+INSERT INTO follow_counts (user_id, followers, following)
+SELECT r, 0, :feed_followed FROM unnest(ARRAY[900014, 900015, 900016]) AS r
+UNION ALL
+SELECT base + i, 1, 0 FROM unnest(ARRAY[1100000, 1200000, 1300000]) AS base,
+       generate_series(0, :feed_followed - 1) AS i;
+INSERT INTO feed_items (reader_id, event_id)
+SELECT f.follower_id, a.id FROM follows f JOIN activity_events a ON a.user_id = f.followee_id
+WHERE f.follower_id IN (900014, 900015, 900016);
+-- 900012's events are read where they are, as the fan-out decides for 100,000 followers.
+INSERT INTO feed_famous (user_id) VALUES (900012);
 
 COMMIT;
+
+ALTER TABLE activity_events ENABLE TRIGGER activity_events_feed_pending;
 
 VACUUM ANALYZE;
 

@@ -196,15 +196,43 @@ SELECT 900012, 100000, 0 UNION ALL SELECT 900013, 10, 0
 UNION ALL
 SELECT value, 0, CASE WHEN value < 1000010 THEN 2 ELSE 1 END FROM generate_series(1000000, 1099999);
 
--- The home feed's reader: 900014 follows the first 1,000 regular users.
+-- The home feed: three groups of feed users and their readers (see bench/seed-postgres.sql).
+-- The fan-out's trigger notes nothing: those users have no counts row yet.
+CREATE TEMP TABLE feed_groups AS
+SELECT 1100000 AS base, 1 AS ending, feed_days AS days, 900014 AS reader FROM p
+UNION ALL SELECT 1200000, 1, feed_long_days, 900015 FROM p
+UNION ALL SELECT 1300000, 366, feed_days, 900016 FROM p;
 INSERT INTO users (id, username, email, hashed_password, is_active, created_at, display_name)
-VALUES (900014, 'reader', 'reader@example.com', '$2b$12$' || lower(hex(randomblob(26))), 1,
-        strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-300 days'), 'The feed reader');
+SELECT g.base + i.value, 'feeder' || (g.base + i.value), 'feeder' || (g.base + i.value) || '@example.com',
+       '$2b$12$' || lower(hex(randomblob(26))), 1,
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-6 years'), 'Feeder ' || (g.base + i.value)
+FROM p, feed_groups g, generate_series(0, p.feed_followed - 1) AS i
+UNION ALL
+SELECT reader, 'reader' || reader, 'reader' || reader || '@example.com',
+       '$2b$12$' || lower(hex(randomblob(26))), 1,
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-6 years'), 'Feed reader ' || reader
+FROM feed_groups;
+INSERT INTO activity_events (user_id, kind, section, occurred_at, summary)
+SELECT u, 'checkin_added', 'goals', at, 'Checked in for ' || substr(at, 1, 10) FROM (
+    SELECT g.base + i.value AS u,
+           strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', 'start of day',
+                    '-' || (g.ending + d.value) || ' days',
+                    '+' || (i.value * 37 % 86000) || ' seconds') AS at
+    FROM p, feed_groups g, generate_series(0, p.feed_followed - 1) AS i,
+         generate_series(0, g.days - 1) AS d
+)
+ORDER BY at;
 INSERT INTO follows (follower_id, followee_id, state, followed_at)
-SELECT 900014, value, 'following', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-200 days')
-FROM p, generate_series(p.n, p.n + 999);
-INSERT INTO follow_counts (user_id, followers, following) VALUES (900014, 0, 1000)
-ON CONFLICT (user_id) DO UPDATE SET following = 1000;
+SELECT g.reader, g.base + i.value, 'following', strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now', '-6 years')
+FROM p, feed_groups g, generate_series(0, p.feed_followed - 1) AS i;
+INSERT INTO follow_counts (user_id, followers, following)
+SELECT g.reader, 0, p.feed_followed FROM p, feed_groups g
+UNION ALL
+SELECT g.base + i.value, 1, 0 FROM p, feed_groups g, generate_series(0, p.feed_followed - 1) AS i;
+INSERT INTO feed_items (reader_id, event_id)
+SELECT f.follower_id, a.id FROM follows f JOIN activity_events a ON a.user_id = f.followee_id
+WHERE f.follower_id IN (900014, 900015, 900016);
+INSERT INTO feed_famous (user_id) VALUES (900012);
 
 COMMIT;
 

@@ -30,9 +30,9 @@ use crate::{
     credentials::Issuer,
     db::{self, DenylistTable, Store, WaitingForUsers},
     error::{AppError, is_transient_chain},
-    events, fanout,
+    events,
     extract::MAX_BODY_BYTES,
-    idempotency, metrics,
+    fanout, idempotency, metrics,
     middleware::{
         close_when_body_unread, conditional_get, private_when_authenticated, request_timeout,
         require_ready, shed_load,

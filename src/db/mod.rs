@@ -52,8 +52,8 @@ pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use social::{
-    EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, Timelines,
-    SocialTx,
+    EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx,
+    Timelines,
 };
 pub use types::UtcTimestamp;
 pub use users_table::{Column, Dialect, ShapeError, UserStatements, UsersTable};

@@ -6,10 +6,7 @@ use chrono::{DateTime, Datelike, NaiveTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{
-    UserId,
-    visibility::Viewer,
-};
+use super::{UserId, visibility::Viewer};
 
 /// The most users one user may follow.
 pub const FOLLOWING_MAX: i64 = 5_000;

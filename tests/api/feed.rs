@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::{
     cli::{command, run},
-    helpers::{Backend, TestApp, json_body, next_link, problem, token},
+    helpers::{Backend, TestApp, eventually, json_body, next_link, problem, token},
 };
 
 async fn send(app: &TestApp, method: Method, path: &str, caller: Option<&str>) -> Response {
@@ -560,6 +560,222 @@ async fn more_than_two_thousand_kudos_writes_a_day_are_answered_429_until_midnig
     );
 }
 
+/// The goals' titles in a feed, by whom: (actor, summary) of its `goal_created` items.
+fn goals_in(feed: &Value) -> Vec<(i64, String)> {
+    items(feed)
+        .into_iter()
+        .filter(|(_, kind, _)| kind == "goal_created")
+        .map(|(actor, _, summary)| (actor, summary))
+        .collect()
+}
+
+async fn nothing_pending(app: &TestApp) {
+    eventually("the fan-out took every pending event", || async {
+        (app.db.scalar("SELECT COUNT(*) FROM feed_pending").await == 0).then_some(())
+    })
+    .await;
+}
+
+async fn a_follow_brings_what_the_followed_user_did_before_into_the_feed_at_once(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for user in 1..=3 {
+        app.user(user).await;
+    }
+    app.create_goal(2, &token(2), "Bob's old plan").await;
+    set(&app, 3, json!({"follow_policy": "approval"})).await;
+    app.create_goal(3, &token(3), "Cleo's old plan").await;
+    assert!(goals_in(&feed(&app, 1).await).is_empty());
+
+    follow(&app, 1, 2).await;
+    assert_eq!(
+        goals_in(&feed(&app, 1).await),
+        [(2, "Set a goal: Bob's old plan".to_owned())],
+        "an open follow"
+    );
+    assert_eq!(
+        status(&app, Method::PUT, "/users/1/following/3", Some(&token(1))).await,
+        202,
+        "a request"
+    );
+    assert_eq!(
+        goals_in(&feed(&app, 1).await).len(),
+        1,
+        "a request shows nothing"
+    );
+    set(&app, 3, json!({"follow_policy": "open"})).await;
+    assert_eq!(
+        goals_in(&feed(&app, 1).await),
+        [
+            (3, "Set a goal: Cleo's old plan".to_owned()),
+            (2, "Set a goal: Bob's old plan".to_owned()),
+        ],
+        "every request approved at once"
+    );
+}
+
+async fn the_feed_reads_the_same_before_and_after_the_fan_out_and_famous_users_where_they_are(
+    backend: Backend,
+) {
+    // More than one follower makes a user famous here.
+    let app = TestApp::builder(backend)
+        .config(|config| config.feed_fanout_max_followers = 1)
+        .spawn()
+        .await;
+    for user in 1..=4 {
+        app.user(user).await;
+    }
+    follow(&app, 1, 2).await;
+    follow(&app, 1, 3).await;
+    follow(&app, 4, 3).await;
+    app.create_goal(2, &token(2), "Bob's plan").await;
+    app.create_goal(3, &token(3), "Cleo's plan").await;
+    app.create_goal(1, &token(1), "Ada's plan").await;
+    let expected = [
+        (1, "Set a goal: Ada's plan".to_owned()),
+        (3, "Set a goal: Cleo's plan".to_owned()),
+        (2, "Set a goal: Bob's plan".to_owned()),
+    ];
+    let before = feed(&app, 1).await;
+    assert_eq!(goals_in(&before), expected, "read while pending");
+
+    nothing_pending(&app).await;
+    assert_eq!(feed(&app, 1).await, before, "read from the timeline");
+    assert_eq!(
+        goals_in(&feed(&app, 4).await),
+        [(3, "Set a goal: Cleo's plan".to_owned())]
+    );
+    let copied = |user: i64| {
+        format!(
+            "SELECT COUNT(*) FROM feed_items i JOIN activity_events e ON e.id = i.event_id \
+             WHERE e.user_id = {user} AND e.kind = 'goal_created'"
+        )
+    };
+    assert_eq!(app.db.scalar(&copied(2)).await, 1, "Bob's goal, to Ada");
+    assert_eq!(
+        app.db.scalar(&copied(3)).await,
+        0,
+        "Cleo's goal stays where it is"
+    );
+    assert_eq!(
+        app.db
+            .scalar("SELECT COUNT(*) FROM feed_famous WHERE user_id = 3")
+            .await,
+        1
+    );
+
+    // Privacy is still decided at the read, for timelines and famous users alike.
+    set(&app, 2, json!({"visibility": {"goals": "private"}})).await;
+    let path = "/users/3/followers/1";
+    assert_eq!(
+        status(&app, Method::DELETE, path, Some(&token(3))).await,
+        204
+    );
+    assert_eq!(
+        goals_in(&feed(&app, 1).await),
+        [(1, "Set a goal: Ada's plan".to_owned())]
+    );
+}
+
+async fn an_erasure_leaves_no_timeline_row_of_the_user_on_either_side(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user(1).await;
+    app.user(2).await;
+    follow(&app, 1, 2).await;
+    follow(&app, 2, 1).await;
+    app.create_goal(1, &token(1), "Ada's plan").await;
+    app.create_goal(2, &token(2), "Bob's plan").await;
+    nothing_pending(&app).await;
+    let rows = |sql: &'static str| {
+        let app = &app;
+        async move { app.db.scalar(sql).await }
+    };
+    assert!(rows("SELECT COUNT(*) FROM feed_items WHERE reader_id = 1").await > 0);
+    assert!(rows("SELECT COUNT(*) FROM feed_items WHERE reader_id = 2").await > 0);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut erase = command(dir.path());
+    erase
+        .env("DATABASE_URL", app.database_url())
+        .args(["users", "erase", "--id", "1"]);
+    let output = tokio::task::spawn_blocking(move || run(&mut erase))
+        .await
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        rows("SELECT COUNT(*) FROM feed_items").await,
+        0,
+        "neither Ada's timeline nor her events in Bob's"
+    );
+    assert_eq!(goals_in(&feed(&app, 2).await).len(), 1, "Bob's own");
+}
+
+/// Gives kudos from `giver` to each of `events` of `owner`'s.
+async fn give_each(app: &TestApp, giver: i64, owner: i64, events: &[i64]) {
+    for event in events {
+        let path = format!("/users/{owner}/activity/{event}/kudos");
+        assert_eq!(
+            status(app, Method::PUT, &path, Some(&token(giver))).await,
+            204
+        );
+    }
+}
+
+async fn badge_codes(app: &TestApp, user: i64) -> Vec<String> {
+    json_body(app.get(&format!("/users/{user}/badges")).await, 200)
+        .await
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|badge| badge["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn a_hundred_kudos_given_and_a_hundred_received_earn_their_badges(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.user(1).await;
+    app.user(2).await;
+    for n in 0..100 {
+        app.create_goal(2, &token(2), &format!("Goal {n}")).await;
+    }
+    let mut events = Vec::new();
+    let mut page = Some("/users/2/activity?limit=100".to_owned());
+    while let Some(path) = page {
+        let answer = app.get(&path).await;
+        page = next_link(&answer);
+        let body = json_body(answer, 200).await;
+        events.extend(
+            body.as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["type"] == "goal_created")
+                .map(|e| e["id"].as_i64().unwrap()),
+        );
+    }
+    assert_eq!(events.len(), 100);
+    give_each(&app, 1, 2, &events[..99]).await;
+    assert!(
+        !badge_codes(&app, 1)
+            .await
+            .contains(&"kudos-given-100".into())
+    );
+    assert!(
+        !badge_codes(&app, 2)
+            .await
+            .contains(&"kudos-received-100".into())
+    );
+    give_each(&app, 1, 2, &events[99..]).await;
+    assert!(
+        badge_codes(&app, 1)
+            .await
+            .contains(&"kudos-given-100".into())
+    );
+    assert!(
+        badge_codes(&app, 2)
+            .await
+            .contains(&"kudos-received-100".into())
+    );
+}
+
 crate::backend_tests!(
     the_feed_shows_the_followed_users_and_ones_own_events_newest_first,
     the_feed_shows_each_section_as_its_owner_set_it_when_it_is_read,
@@ -571,4 +787,8 @@ crate::backend_tests!(
     a_block_takes_back_the_kudos_between_the_two_both_ways,
     kudos_announce_themselves_earn_badges_and_leave_with_an_erasure,
     more_than_two_thousand_kudos_writes_a_day_are_answered_429_until_midnight,
+    a_follow_brings_what_the_followed_user_did_before_into_the_feed_at_once,
+    the_feed_reads_the_same_before_and_after_the_fan_out_and_famous_users_where_they_are,
+    an_erasure_leaves_no_timeline_row_of_the_user_on_either_side,
+    a_hundred_kudos_given_and_a_hundred_received_earn_their_badges,
 );
