@@ -52,6 +52,8 @@ pub struct FeedRow {
     pub active: bool,
     /// The reader muted the event's user, or either blocked the other.
     pub shut_out: bool,
+    /// The reader is an active user (the same on every row).
+    pub reader_active: bool,
 }
 
 impl FeedRow {
@@ -79,11 +81,38 @@ impl FeedRow {
 }
 
 /// One batch of a home feed's candidates, newest first: events older than `before`, at
-/// most `limit`.
+/// most [`FEED_BATCHES`]`[batch]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FeedPage {
     pub before: Option<i64>,
-    pub limit: u32,
+    batch: usize,
+}
+
+impl FeedPage {
+    /// The first batch for a page of `wanted` items: the smallest that holds them.
+    pub fn first(before: Option<i64>, wanted: u32) -> Self {
+        let batch = FEED_BATCHES
+            .iter()
+            .position(|size| *size >= wanted)
+            .unwrap_or(FEED_BATCHES.len() - 1);
+        Self { before, batch }
+    }
+
+    pub fn size(&self) -> u32 {
+        FEED_BATCHES[self.batch]
+    }
+
+    /// The batch after this one, below `last`: larger, up to the largest.
+    pub fn next(self, last: i64) -> Self {
+        Self {
+            before: Some(last),
+            batch: (self.batch + 1).min(FEED_BATCHES.len() - 1),
+        }
+    }
+
+    pub(crate) fn index(&self) -> usize {
+        self.batch
+    }
 }
 
 /// The home feed's timelines: their read, and the fan-out that fills them off the write
@@ -99,6 +128,61 @@ pub trait Timelines: Send + Sync + 'static {
     /// none: their users become famous, and feeds read them where they are): how many
     /// events were taken.
     async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize>;
+}
+
+/// The sizes a batch of feed candidates comes in. Each has a statement of its own with its
+/// limit written out: with a parameter there, PostgreSQL's generic plan guesses a tenth of
+/// the rows and loses to planning the statement again at every execution, which costs more
+/// than running it.
+pub const FEED_BATCHES: [u32; 5] = [32, 64, 128, 256, 512];
+
+/// `PeopleStatements::feed` for batches of `batch`.
+fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
+    use super::Dialect;
+    let famous = match dialect {
+        // Each famous user followed: their newest events through a lateral range.
+        Dialect::Postgres => format!(
+            "SELECT a.id FROM feed_famous x JOIN follows f ON f.follower_id = $1 \
+             AND f.followee_id = x.user_id AND f.state = 'following' \
+             CROSS JOIN LATERAL (SELECT id FROM activity_events \
+               WHERE user_id = x.user_id AND id < $2 ORDER BY id DESC LIMIT {batch}) a"
+        ),
+        // SQLite has no lateral join: the famous users' events, merged by id.
+        Dialect::Sqlite => format!(
+            "SELECT id FROM (SELECT a.id FROM activity_events a WHERE a.user_id IN \
+               (SELECT x.user_id FROM feed_famous x JOIN follows f \
+                ON f.follower_id = $1 AND f.followee_id = x.user_id AND f.state = 'following') \
+             AND a.id < $2 ORDER BY a.id DESC LIMIT {batch})"
+        ),
+    };
+    format!(
+        "WITH page (event_id) AS (\
+         SELECT event_id FROM (SELECT event_id FROM feed_items \
+           WHERE reader_id = $1 AND event_id < $2 ORDER BY event_id DESC LIMIT {batch}) t \
+         UNION SELECT event_id FROM (SELECT id AS event_id FROM activity_events \
+           WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT {batch}) o \
+         UNION SELECT event_id FROM (SELECT p.event_id FROM feed_pending p \
+           JOIN activity_events a ON a.id = p.event_id WHERE p.event_id < $2 \
+           AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
+             AND f.followee_id = a.user_id AND f.state = 'following') \
+           ORDER BY p.event_id DESC LIMIT {batch}) q \
+         UNION {famous}) \
+         SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
+         e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
+         EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me, \
+         e.section, u.username, u.display_name, u.avatar_url, u.goals_visibility, \
+         u.badges_visibility, u.activity_visibility, \
+         COALESCE(fw.state = 'following', FALSE) AS following, {active} AS active, \
+         (EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = e.user_id) \
+          OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = e.user_id) \
+          OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = e.user_id AND b.blocked_id = $1)) \
+           AS shut_out, \
+         EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active}) AS reader_active \
+         FROM (SELECT event_id FROM page ORDER BY event_id DESC LIMIT {batch}) p \
+         JOIN activity_events e ON e.id = p.event_id JOIN users u ON u.id = e.user_id \
+         LEFT JOIN follows fw ON fw.follower_id = $1 AND fw.followee_id = e.user_id \
+         ORDER BY e.id DESC"
+    )
 }
 
 /// Which list of a user.
@@ -139,18 +223,18 @@ pub struct PeopleStatements {
     /// Erasure, first ($1 the user): the counts on the other side of the user's follows,
     /// unless the user is deactivated (their follows left the counts then).
     pub erase_counts: [String; 2],
-    /// $1 the reader, $2 below which event, $3 how many: the candidates of a home feed's
-    /// page, newest first. Each source is one index range of at most $3 rows (the famous
-    /// users' one per famous user followed), whatever the length of anyone's history; the
-    /// item's user and what the reader is to them come with it (a probe each).
-    pub feed: String,
+    /// $1 the reader, $2 below which event: the candidates of a home feed's page, newest
+    /// first, one statement per size of [`FEED_BATCHES`]. Each source is one index range of
+    /// at most a batch (the famous users' one per famous user followed), whatever the
+    /// length of anyone's history; the item's user and what the reader is to them come
+    /// with it (a probe each), and whether the reader is an active user.
+    pub feed: Vec<String>,
     /// $1 the event, then the cursor and the limit as for the lists: who gave it kudos.
     pub kudos: String,
 }
 
 impl PeopleStatements {
     pub fn new(active: &str, dialect: super::Dialect) -> Self {
-        use super::Dialect;
         let list = |table: &str, owner: &str, other: &str, at: &str, condition: &str| {
             format!(
                 "SELECT CAST(u.id AS BIGINT) AS id, u.username, u.display_name, u.avatar_url, \
@@ -189,52 +273,10 @@ impl PeopleStatements {
                   WHERE r.followee_id = $1 AND r.state = 'requested' AND {active}) \
                  WHERE user_id = $1"
             ),
-            feed: format!(
-                "WITH page (event_id) AS (\
-                 SELECT event_id FROM (SELECT event_id FROM feed_items \
-                   WHERE reader_id = $1 AND event_id < $2 ORDER BY event_id DESC LIMIT $3) t \
-                 UNION SELECT event_id FROM (SELECT id AS event_id FROM activity_events \
-                   WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3) o \
-                 UNION SELECT event_id FROM (SELECT p.event_id FROM feed_pending p \
-                   JOIN activity_events a ON a.id = p.event_id WHERE p.event_id < $2 \
-                   AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
-                     AND f.followee_id = a.user_id AND f.state = 'following') \
-                   ORDER BY p.event_id DESC LIMIT $3) q \
-                 UNION {famous}) \
-                 SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
-                 e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
-                 EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) \
-                   AS kudos_by_me, \
-                 e.section, u.username, u.display_name, u.avatar_url, u.goals_visibility, \
-                 u.badges_visibility, u.activity_visibility, \
-                 EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
-                   AND f.followee_id = e.user_id AND f.state = 'following') AS following, \
-                 {active} AS active, \
-                 (EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = e.user_id) \
-                  OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = e.user_id) \
-                  OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = e.user_id AND b.blocked_id = $1)) \
-                   AS shut_out \
-                 FROM (SELECT event_id FROM page ORDER BY event_id DESC LIMIT $3) p \
-                 JOIN activity_events e ON e.id = p.event_id JOIN users u ON u.id = e.user_id \
-                 ORDER BY e.id DESC",
-                famous = match dialect {
-                    // Each famous user's newest events through a lateral range.
-                    Dialect::Postgres => {
-                        "SELECT a.id FROM feed_famous x JOIN follows f ON f.follower_id = $1 \
-                         AND f.followee_id = x.user_id AND f.state = 'following' \
-                         CROSS JOIN LATERAL (SELECT id FROM activity_events \
-                           WHERE user_id = x.user_id AND id < $2 ORDER BY id DESC LIMIT $3) a"
-                    }
-                    // SQLite has no lateral join: the famous users' events, merged by id.
-                    Dialect::Sqlite => {
-                        "SELECT id FROM (SELECT a.id FROM activity_events a WHERE a.user_id IN \
-                           (SELECT x.user_id FROM feed_famous x JOIN follows f \
-                            ON f.follower_id = $1 AND f.followee_id = x.user_id \
-                            AND f.state = 'following') \
-                         AND a.id < $2 ORDER BY a.id DESC LIMIT $3)"
-                    }
-                },
-            ),
+            feed: FEED_BATCHES
+                .iter()
+                .map(|batch| feed_statement(active, dialect, *batch))
+                .collect(),
             kudos: list("kudos", "event_id", "giver_id", "given_at", ""),
             erase_counts: [
                 ("followers", "followee_id", "follower_id"),

@@ -457,10 +457,10 @@ impl super::Timelines for SqliteStore {
         page: &super::FeedPage,
     ) -> sqlx::Result<Vec<super::FeedRow>> {
         let statements = self.common.user_statements()?;
-        sqlx::query_as(sqlx::AssertSqlSafe(statements.people.feed.clone()))
+        let statement = statements.people.feed[page.index()].clone();
+        sqlx::query_as(sqlx::AssertSqlSafe(statement))
             .bind(reader)
             .bind(page.before.unwrap_or(i64::MAX))
-            .bind(i64::from(page.limit))
             .fetch_all(&self.reader)
             .await
     }

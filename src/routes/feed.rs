@@ -30,9 +30,6 @@ use crate::{
     state::AppState,
 };
 
-/// The largest batch of candidates read at once while hidden ones are passed over.
-const FEED_BATCH_MAX: u32 = 400;
-
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home_feed))
@@ -141,32 +138,34 @@ async fn home_feed(
             })
         })
         .transpose()?;
-    let reader = state
-        .store
-        .user(path.user_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("the token's user"))?
-        .id;
+    let reader = path.user_id;
     // Candidates come in batches; the hidden ones (a user no longer followed, muted or
     // blocked, a section turned private) are passed over, and the next batch is larger.
     let wanted = limit.fetch() as usize;
     let mut shown = Vec::with_capacity(wanted);
-    let mut page = FeedPage {
-        before,
-        limit: limit.fetch(),
-    };
+    let mut page = FeedPage::first(before, limit.fetch());
+    let mut reader_active = None;
     loop {
         let rows = state.store.feed(reader, &page).await?;
-        let exhausted = rows.len() < page.limit as usize;
-        page.before = rows.last().map(|row| row.event.id).or(page.before);
+        let exhausted = rows.len() < page.size() as usize;
+        reader_active = reader_active.or(rows.first().map(|row| row.reader_active));
+        let last = rows.last().map(|row| row.event.id);
         shown.extend(rows.into_iter().filter(|row| {
             feed_viewer(row.relation(reader))
                 .is_some_and(|viewer| event_visible(&row.privacy(), viewer, &row.section))
         }));
-        if shown.len() >= wanted || exhausted {
-            break;
+        match last {
+            Some(last) if shown.len() < wanted && !exhausted => page = page.next(last),
+            _ => break,
         }
-        page.limit = (page.limit * 2).min(FEED_BATCH_MAX);
+    }
+    // Every row says whether the reader is an active user; with none, one more read.
+    let known = match reader_active {
+        Some(active) => active,
+        None => state.store.user(reader).await?.is_some(),
+    };
+    if !known {
+        return Err(AppError::not_found("the token's user"));
     }
     Ok(paging::page(
         shown,
