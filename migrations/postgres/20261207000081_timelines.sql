@@ -11,6 +11,10 @@ CREATE TABLE feed_items (
 -- An event's rows, when the event goes (a goal deleted, an erasure).
 CREATE INDEX feed_items_by_event ON feed_items (event_id);
 
+-- Whether a reader follows an item's user, probed per item at every read.
+CREATE UNIQUE INDEX follows_following ON follows (follower_id, followee_id)
+    WHERE state = 'following';
+
 CREATE TABLE feed_pending (
     event_id BIGINT PRIMARY KEY REFERENCES activity_events (id) ON DELETE CASCADE
 );

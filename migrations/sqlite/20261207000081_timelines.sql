@@ -6,6 +6,10 @@ CREATE TABLE feed_items (
 ) WITHOUT ROWID;
 CREATE INDEX feed_items_by_event ON feed_items (event_id);
 
+-- Whether a reader follows an item's user, probed per item at every read.
+CREATE UNIQUE INDEX follows_following ON follows (follower_id, followee_id)
+    WHERE state = 'following';
+
 CREATE TABLE feed_pending (
     event_id INTEGER PRIMARY KEY REFERENCES activity_events (id) ON DELETE CASCADE
 );

@@ -143,8 +143,9 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
     let famous = match dialect {
         // Each famous user followed: their newest events through a lateral range.
         Dialect::Postgres => format!(
-            "SELECT a.id FROM feed_famous x JOIN follows f ON f.follower_id = $1 \
-             AND f.followee_id = x.user_id AND f.state = 'following' \
+            "SELECT a.id FROM feed_famous x CROSS JOIN LATERAL (SELECT 1 FROM follows f \
+               WHERE f.follower_id = $1 AND f.followee_id = x.user_id \
+               AND f.state = 'following' OFFSET 0) fx \
              CROSS JOIN LATERAL (SELECT id FROM activity_events \
                WHERE user_id = x.user_id AND id < $2 ORDER BY id DESC LIMIT {batch}) a"
         ),
@@ -156,13 +157,15 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
              AND a.id < $2 ORDER BY a.id DESC LIMIT {batch})"
         ),
     };
-    // Whether the reader follows the item's user, by the follows' primary key: each
-    // planner, left to itself, prefers the covering `follows_by_follower` and reads all the
-    // reader's follows for each item.
+    // Whether the reader follows the item's user, one probe of `follows_following` per
+    // item. Left to itself, each planner reads all the reader's follows through the covering
+    // `follows_by_follower` (PostgreSQL's generic plan expects one follow per follower): on
+    // PostgreSQL a lateral subquery that cannot be pulled up (`OFFSET 0`) keeps it a probe.
     let (following, follow) = match dialect {
         Dialect::Postgres => (
-            "COALESCE(fw.state = 'following', FALSE)",
-            "LEFT JOIN follows fw ON fw.follower_id = $1 AND fw.followee_id = e.user_id",
+            "(fw.yes IS NOT NULL)",
+            "LEFT JOIN LATERAL (SELECT 1 AS yes FROM follows f WHERE f.follower_id = $1 \
+             AND f.followee_id = e.user_id AND f.state = 'following' OFFSET 0) fw ON TRUE",
         ),
         Dialect::Sqlite => (
             "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
