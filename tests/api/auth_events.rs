@@ -416,15 +416,17 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
         .await
         .unwrap();
     assert_eq!(kudos.status(), 204);
-    // An event waiting for the broker, as a service publishing events would hold, and a
-    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it.
+    // An event waiting for the broker, as a service publishing events would hold, a
+    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it, and the mark
+    // the feed's fan-out leaves on a user with many followers.
     app.db
         .execute(&format!(
             "INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
              VALUES ('event-of-{id}', {id}, 'profile.updated.v1', '{{\"user_id\":{id}}}', \
              '2026-03-10T12:00:00Z'); \
              INSERT INTO revoked_user_tokens (user_id, revoked_before) \
-             VALUES ({id}, '2026-03-10T12:00:00Z')"
+             VALUES ({id}, '2026-03-10T12:00:00Z'); \
+             INSERT INTO feed_famous (user_id) VALUES ({id})"
         ))
         .await;
     json_body(
