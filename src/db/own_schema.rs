@@ -43,6 +43,8 @@ pub const OWN_TABLES: &[&str] = &[
     "kudos",
     "kudos_counts",
     "export_runs",
+    "partnerships",
+    "partnership_nudges",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the

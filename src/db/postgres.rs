@@ -356,6 +356,7 @@ impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
 super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 super::social::impl_social_reads!(PgStore, pool);
+super::partners::impl_partner_reads!(PgStore, pool);
 
 /// The home feed's floor: the newest event of each source ($1) below the cursor ($2), one
 /// index-only probe each; the $3rd newest of them, or 0 when fewer sources have one. Every
@@ -420,6 +421,7 @@ impl super::FeedReads for PgStore {
     }
 }
 super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
+super::partners::impl_partner_tx!(PgTx, lock: " FOR UPDATE");
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -431,6 +431,7 @@ impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 super::social::impl_social_reads!(SqliteStore, reader);
+super::partners::impl_partner_reads!(SqliteStore, reader);
 
 /// The home feed's floor, as on PostgreSQL (see there): each source's ($1, JSON `[user,
 /// …]`) newest event below the cursor ($2) through a correlated subquery (SQLite has no
@@ -496,6 +497,7 @@ impl super::FeedReads for SqliteStore {
     }
 }
 super::social::impl_social_tx!(SqliteTx, hold: None);
+super::partners::impl_partner_tx!(SqliteTx, lock: "");
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,
