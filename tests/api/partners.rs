@@ -130,6 +130,16 @@ async fn partnered(app: &TestApp) -> (i64, i64, i64) {
     (id, a, b)
 }
 
+/// An app that keeps its events in the outbox (a broker that never answers).
+async fn with_outbox(backend: Backend) -> TestApp {
+    TestApp::builder(backend)
+        .config(|config| config.events.events_url = Some(NOWHERE.into()))
+        .spawn()
+        .await
+}
+
+const NOWHERE: &str = "amqp://127.0.0.1:9/";
+
 fn at(rfc3339: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(rfc3339).unwrap().to_utc()
 }
@@ -526,7 +536,7 @@ async fn the_lists_page_newest_first_with_a_link_to_the_next(backend: Backend) {
 }
 
 async fn a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
+    let app = with_outbox(backend).await;
     let (id, a, _) = partnered(&app).await;
     let path = format!("/users/2/partnerships/{id}/nudge");
     assert_eq!(send(&app, Method::POST, &path, 2).await.status(), 202);
@@ -572,7 +582,7 @@ async fn a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in(backend: 
 async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remains(
     backend: Backend,
 ) {
-    let app = TestApp::spawn(backend).await;
+    let app = with_outbox(backend).await;
     let (id, _, b) = partnered(&app).await;
     for nudger in [1, 2] {
         let nudge = format!("/users/{nudger}/partnerships/{id}/nudge");
@@ -584,6 +594,7 @@ async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remain
     let mut erase = command(dir.path());
     erase
         .env("DATABASE_URL", app.database_url())
+        .env("EVENTS_URL", NOWHERE)
         .args(["users", "erase", "--id", "1"]);
     tokio::task::spawn_blocking(move || run(&mut erase))
         .await
