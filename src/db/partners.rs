@@ -127,8 +127,10 @@ pub const PARTNERSHIPS_OF: &str = concat!(
 );
 
 /// Every partnership of a user, for the export.
-pub const ALL_PARTNERSHIPS_OF: &str =
-    concat!(select!(), "WHERE inviter_id = $1 OR invitee_id = $1 ORDER BY id");
+pub const ALL_PARTNERSHIPS_OF: &str = concat!(
+    select!(),
+    "WHERE inviter_id = $1 OR invitee_id = $1 ORDER BY id"
+);
 
 /// The check-ins of two goals ($1, $2) from a day ($3) on.
 pub const RECENT_DATES: &str = "\
@@ -186,10 +188,9 @@ pub fn open_of(of: OpenOf) -> (String, [i64; 2]) {
     let open = "status IN ('pending', 'active')";
     match of {
         OpenOf::ActiveOnGoal(goal) => (
-            format!(
-                "WHERE (inviter_goal_id = $1 OR invitee_goal_id = $1) AND status = 'active' \
-                 AND $2 = $2 ORDER BY id"
-            ),
+            "WHERE (inviter_goal_id = $1 OR invitee_goal_id = $1) AND status = 'active' \
+             AND $2 = $2 ORDER BY id"
+                .to_owned(),
             [goal.get(), 0],
         ),
         OpenOf::Goal(goal) => (
@@ -399,10 +400,7 @@ macro_rules! impl_partner_tx {
             ) -> sqlx::Result<Vec<$crate::db::partners::PartnershipRow>> {
                 let lock: &str = $lock;
                 let (condition, binds) = $crate::db::partners::open_of(of);
-                let statement = format!(
-                    "{}{condition}{lock}",
-                    $crate::db::partners::select!()
-                );
+                let statement = format!("{}{condition}{lock}", $crate::db::partners::select!());
                 sqlx::query_as(sqlx::AssertSqlSafe(statement))
                     .bind(binds[0])
                     .bind(binds[1])

@@ -11,8 +11,7 @@ use crate::{
     domain::platform_event::{
         BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
         KudosFacts, MilestoneFacts, NudgeFacts, PartnerMilestoneFacts, PartnerStreakFacts,
-        PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts, ProfileFacts,
-        StreakFacts,
+        PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts, ProfileFacts, StreakFacts,
     },
 };
 

@@ -16,9 +16,7 @@ use serde::{Deserialize, Serialize, de::IgnoredAny};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{
-    GoalPath, Owned, UserPath, UserScoped, field, paging, paging::Limit, unknown_fields,
-};
+use super::{GoalPath, Owned, UserPath, UserScoped, field, paging, paging::Limit, unknown_fields};
 use crate::{
     db::{PartnershipPage, UserRow},
     domain::{

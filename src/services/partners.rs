@@ -13,8 +13,8 @@ use crate::{
         GoalId, GoalStatus, UserId,
         badges::Measure,
         partnership::{
-            self, EndReason, PARTNERSHIPS_PER_GOAL, PartnerRefusal, PartnershipStatus,
-            SharedRule, SharedStreak, Side, may_partner,
+            self, EndReason, PARTNERSHIPS_PER_GOAL, PartnerRefusal, PartnershipStatus, SharedRule,
+            SharedStreak, Side, may_partner,
         },
         platform_event::{
             NudgeFacts, PartnerMilestoneFacts, PartnerStreakFacts, PartnershipEndFacts,
@@ -58,11 +58,7 @@ fn zone_of(user: Option<&UserRow>) -> TimeZone {
 }
 
 /// The two sides as the rule reads them, from the check-ins read from `from` on.
-fn sides(
-    row: &PartnershipRow,
-    todays: [NaiveDate; 2],
-    dates: &[(GoalId, NaiveDate)],
-) -> [Side; 2] {
+fn sides(row: &PartnershipRow, todays: [NaiveDate; 2], dates: &[(GoalId, NaiveDate)]) -> [Side; 2] {
     [0, 1].map(|side| Side {
         today: todays[side],
         dates: dates
@@ -76,6 +72,60 @@ fn sides(
 /// Where the shared streak starts counting.
 fn start_of(row: &PartnershipRow) -> NaiveDate {
     row.started_on.unwrap_or(NaiveDate::MIN)
+}
+
+/// What a reader's view of a partnership needs besides the row and what is read: the
+/// reader's side, each side's today, and the first day whose check-ins the shared streak
+/// reads (`None` for one that is not active: it reads none).
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    pub side: usize,
+    pub todays: [NaiveDate; 2],
+    pub from: Option<NaiveDate>,
+}
+
+impl Pieces {
+    /// For `reader` and their partner as read (`None`: gone), at `now`; `None` when the
+    /// reader is not a partner.
+    pub fn of(
+        row: &PartnershipRow,
+        reader: &UserRow,
+        partner: Option<&UserRow>,
+        now: DateTime<Utc>,
+    ) -> Option<Self> {
+        let side = row.side_of(reader.id)?;
+        let mut zones = [reader.time_zone(); 2];
+        zones[1 - side] = zone_of(partner);
+        let todays = zones.map(|zone| streak::today(now, zone));
+        let from = (row.status() == PartnershipStatus::Active).then(|| row.rule().window(todays));
+        Some(Self { side, todays, from })
+    }
+
+    /// The view, from what was read.
+    pub fn seen(
+        self,
+        row: PartnershipRow,
+        partner: Option<UserRow>,
+        goal: Option<(GoalId, String)>,
+        dates: &[(GoalId, NaiveDate)],
+    ) -> Seen {
+        let streak = match self.from {
+            Some(_) => partnership::read(
+                row.rule(),
+                start_of(&row),
+                &row.summary(),
+                &sides(&row, self.todays, dates),
+            ),
+            None => settled(&row),
+        };
+        Seen {
+            row,
+            side: self.side,
+            goal,
+            partner,
+            streak,
+        }
+    }
 }
 
 /// The reader's view of a partnership, read outside any transaction.
@@ -96,27 +146,13 @@ pub async fn seen(
         Some(goal) => store.goal_title(goal).await?.map(|title| (goal, title)),
         None => None,
     };
-    let streak = if row.status() == PartnershipStatus::Active {
-        let now = clock.now();
-        let mut zones = [reader.time_zone(); 2];
-        zones[1 - side] = zone_of(partner.as_ref());
-        let todays = zones.map(|zone| streak::today(now, zone));
-        let rule = row.rule();
-        let window = rule.window(todays);
-        let dates = store
-            .recent_dates([row.goal(0), row.goal(1)], window)
-            .await?;
-        partnership::read(rule, start_of(&row), &row.summary(), &sides(&row, todays, &dates))
-    } else {
-        settled(&row)
+    let pieces = Pieces::of(&row, reader, partner.as_ref(), clock.now())
+        .ok_or_else(|| AppError::not_found("the partnership"))?;
+    let dates = match pieces.from {
+        Some(from) => store.recent_dates([row.goal(0), row.goal(1)], from).await?,
+        None => Vec::new(),
     };
-    Ok(Seen {
-        row,
-        side,
-        goal,
-        partner,
-        streak,
-    })
+    Ok(pieces.seen(row, partner, goal, &dates))
 }
 
 /// The shared streak now, inside a write's transaction.
@@ -164,7 +200,9 @@ async fn begin_on(
 
 fn refused(refusal: PartnerRefusal, field: &str) -> AppError {
     match refusal {
-        PartnerRefusal::Oneself => AppError::validation("user_id", "a user cannot partner with themselves"),
+        PartnerRefusal::Oneself => {
+            AppError::validation("user_id", "a user cannot partner with themselves")
+        }
         PartnerRefusal::NotMutual => AppError::validation(
             field,
             "only users who follow each other can partner: both must follow the other",
@@ -278,7 +316,10 @@ pub async fn accept(
             .await?
             .ok_or_else(|| AppError::validation("goal_id", "must be one of your goals"))?;
         if mine.status != GoalStatus::InProgress {
-            return Err(AppError::validation("goal_id", "must be an in-progress goal"));
+            return Err(AppError::validation(
+                "goal_id",
+                "must be an in-progress goal",
+            ));
         }
         if mine.schedule().cadence() != row.cadence() {
             return Err(refused(PartnerRefusal::OtherCadence, "goal_id"));
@@ -306,7 +347,9 @@ pub async fn accept(
         ];
         let started_on = todays[0].min(todays[1]);
         let from = rule.unit_of(started_on);
-        let dates = tx.partner_dates([Some(inviter_goal), Some(goal)], from).await?;
+        let dates = tx
+            .partner_dates([Some(inviter_goal), Some(goal)], from)
+            .await?;
         let sides = [0, 1].map(|s| Side {
             today: todays[s],
             dates: dates
@@ -577,7 +620,11 @@ async fn whole_history(
             entry.dates = tx.checkin_dates(goal).await?;
         }
     }
-    Ok(partnership::from_histories(row.rule(), start_of(row), &sides))
+    Ok(partnership::from_histories(
+        row.rule(),
+        start_of(row),
+        &sides,
+    ))
 }
 
 /// Tells both partners their shared streak grew, and a milestone it reached; a daily

@@ -289,8 +289,13 @@ pub async fn block(
             }
         }
         tx.unkudos_between(user, target).await?;
-        partners::end_open(&mut *tx, OpenOf::Between(user, target), EndReason::Blocked, now)
-            .await?;
+        partners::end_open(
+            &mut *tx,
+            OpenOf::Between(user, target),
+            EndReason::Blocked,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     })

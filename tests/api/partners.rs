@@ -13,9 +13,9 @@ use crate::{
     auth_events::rows_of,
     cli::{command, run},
     helpers::{
-        Backend, TestApp,
+        Backend, TestApp, error_fields,
         events::{Bus, Received, Subscriber},
-        error_fields, json_body, next_link, problem, token,
+        json_body, next_link, problem, token,
     },
 };
 
@@ -197,16 +197,10 @@ async fn an_invitation_between_users_who_follow_each_other_waits_for_acceptance_
         404,
     )
     .await;
-    problem(
-        app.get_as("/users/1/partnerships", &token(3)).await,
-        403,
-    )
-    .await;
+    problem(app.get_as("/users/1/partnerships", &token(3)).await, 403).await;
 }
 
-async fn only_users_who_follow_each_other_partner_and_a_goal_takes_at_most_five(
-    backend: Backend,
-) {
+async fn only_users_who_follow_each_other_partner_and_a_goal_takes_at_most_five(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(1).await;
     app.user(2).await;
@@ -253,17 +247,20 @@ async fn only_users_who_follow_each_other_partner_and_a_goal_takes_at_most_five(
     // An ended one makes room again.
     let first = list(&app, 1, "pending").await[4]["id"].as_i64().unwrap();
     assert_eq!(
-        send(&app, Method::DELETE, &format!("/users/1/partnerships/{first}"), 1)
-            .await
-            .status(),
+        send(
+            &app,
+            Method::DELETE,
+            &format!("/users/1/partnerships/{first}"),
+            1
+        )
+        .await
+        .status(),
         204
     );
     invite(&app, 1, a, 7).await;
 }
 
-async fn acceptance_takes_one_of_ones_own_in_progress_goals_of_the_same_cadence(
-    backend: Backend,
-) {
+async fn acceptance_takes_one_of_ones_own_in_progress_goals_of_the_same_cadence(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     mutual(&app, 1, 2).await;
     let a = daily_goal(&app, 1).await;
@@ -375,8 +372,12 @@ async fn a_week_counts_when_both_partners_met_their_own_targets(backend: Backend
         .await;
     mutual(&app, 1, 2).await;
     json_body(
-        app.put("/users/1", Some(&token(1)), &json!({"week_start": "sunday"}))
-            .await,
+        app.put(
+            "/users/1",
+            Some(&token(1)),
+            &json!({"week_start": "sunday"}),
+        )
+        .await,
         200,
     )
     .await;
@@ -416,7 +417,13 @@ async fn a_week_counts_when_both_partners_met_their_own_targets(backend: Backend
     assert_eq!(read(&app, 1, id).await["shared_streak"], 1);
     app.clock.set(at("2026-03-20T12:00:00Z"));
     let seen = read(&app, 1, id).await;
-    assert_eq!((seen["shared_streak"].clone(), seen["longest_shared_streak"].clone()), (json!(0), json!(1)));
+    assert_eq!(
+        (
+            seen["shared_streak"].clone(),
+            seen["longest_shared_streak"].clone()
+        ),
+        (json!(0), json!(1))
+    );
 }
 
 /// A pending invitation of user 2 by user 1 on new daily goals: (partnership, goals).
@@ -441,11 +448,23 @@ async fn every_way_a_partnership_ends_ends_it_and_both_keep_its_history(backend:
     let app = TestApp::spawn(backend).await;
     mutual(&app, 1, 2).await;
     let (declined, ..) = fresh(&app).await;
-    send(&app, Method::DELETE, &format!("/users/2/partnerships/{declined}"), 2).await;
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/users/2/partnerships/{declined}"),
+        2,
+    )
+    .await;
     assert_eq!(ended_reason(&app, 1, declined).await, "declined");
 
     let (withdrawn, ..) = fresh(&app).await;
-    send(&app, Method::DELETE, &format!("/users/1/partnerships/{withdrawn}"), 1).await;
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/users/1/partnerships/{withdrawn}"),
+        1,
+    )
+    .await;
     assert_eq!(ended_reason(&app, 2, withdrawn).await, "withdrawn");
 
     let (ended, _, b) = fresh(&app).await;
@@ -480,7 +499,10 @@ async fn every_way_a_partnership_ends_ends_it_and_both_keep_its_history(backend:
         let (id, _, b) = fresh(&app).await;
         accept_with(&app, id, b).await;
         let path = format!("/users/{unfollower}/following/{unfollowed}");
-        assert_eq!(send(&app, Method::DELETE, &path, unfollower).await.status(), 204);
+        assert_eq!(
+            send(&app, Method::DELETE, &path, unfollower).await.status(),
+            204
+        );
         assert_eq!(ended_reason(&app, 1, id).await, "unfollowed");
         follow(&app, unfollower, unfollowed).await;
     }
@@ -489,7 +511,9 @@ async fn every_way_a_partnership_ends_ends_it_and_both_keep_its_history(backend:
     accept_with(&app, blocked, b).await;
     let pending_too = invite(&app, 2, daily_goal(&app, 2).await, 1).await;
     assert_eq!(
-        send(&app, Method::PUT, "/users/2/blocks/1", 2).await.status(),
+        send(&app, Method::PUT, "/users/2/blocks/1", 2)
+            .await
+            .status(),
         204
     );
     assert_eq!(ended_reason(&app, 1, blocked).await, "blocked");
@@ -568,7 +592,13 @@ async fn a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in(backend: 
     check_in(&app, 1, a).await;
     problem(send(&app, Method::POST, &path, 2).await, 409).await;
     // An ended partnership takes no nudges.
-    send(&app, Method::DELETE, &format!("/users/1/partnerships/{id}"), 1).await;
+    send(
+        &app,
+        Method::DELETE,
+        &format!("/users/1/partnerships/{id}"),
+        1,
+    )
+    .await;
     problem(send(&app, Method::POST, &back, 1).await, 409).await;
     problem(
         send(&app, Method::POST, "/users/1/partnerships/999/nudge", 1).await,
@@ -618,7 +648,10 @@ async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remain
              OR inviter_goal_id IS NOT NULL",
         )
         .await;
-    assert_eq!(naming, 0, "no partnership names the erased user or their goal");
+    assert_eq!(
+        naming, 0,
+        "no partnership names the erased user or their goal"
+    );
     assert_eq!(
         app.db
             .scalar("SELECT COUNT(*) FROM partnership_nudges WHERE from_user_id = 1")
