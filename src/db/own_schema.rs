@@ -53,6 +53,7 @@ pub const OWN_FUNCTIONS: &[&str] = &[
     "credential_status_awarded",
     "credential_status_revoked",
     "follow_counts_activity",
+    "partnerships_deactivation",
 ];
 
 /// The own schema's name: lowercase letters, digits and underscores, not starting with a

@@ -526,6 +526,32 @@ async fn every_way_a_partnership_ends_ends_it_and_both_keep_its_history(backend:
     assert_eq!(list(&app, 1, "pending").await, json!([]));
 }
 
+/// The auth-service flips `is_active` in a shared database: the trigger ends the open
+/// partnerships at once; they stay ended when the account comes back.
+async fn a_deactivation_ends_the_partnerships_whoever_deactivates_the_account(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, ..) = partnered(&app).await;
+    let pending = invite(&app, 2, daily_goal(&app, 2).await, 1).await;
+    app.db
+        .execute("UPDATE users SET is_active = FALSE WHERE id = 2")
+        .await;
+    for partnership in [id, pending] {
+        let seen = read(&app, 1, partnership).await;
+        assert_eq!(seen["status"], "ended");
+        assert_eq!(seen["end_reason"], "deactivated");
+        assert_eq!(
+            seen["partner"]["display_name"], "a former partner",
+            "{seen}"
+        );
+    }
+    app.db
+        .execute("UPDATE users SET is_active = TRUE WHERE id = 2")
+        .await;
+    let seen = read(&app, 1, id).await;
+    assert_eq!(seen["status"], "ended");
+    assert_eq!(seen["partner"]["username"], "user2");
+}
+
 async fn the_lists_page_newest_first_with_a_link_to_the_next(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     mutual(&app, 1, 2).await;
@@ -768,6 +794,7 @@ crate::backend_tests!(
     a_day_a_partner_misses_spends_a_freeze_and_without_one_ends_the_shared_streak,
     a_week_counts_when_both_partners_met_their_own_targets,
     every_way_a_partnership_ends_ends_it_and_both_keep_its_history,
+    a_deactivation_ends_the_partnerships_whoever_deactivates_the_account,
     the_lists_page_newest_first_with_a_link_to_the_next,
     a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in,
     an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remains,
