@@ -362,6 +362,105 @@ async fn a_day_a_partner_misses_spends_a_freeze_and_without_one_ends_the_shared_
     assert_eq!(seen["longest_shared_streak"], 8);
 }
 
+async fn check_in_on(app: &TestApp, user: i64, goal: i64, date: &str) {
+    let response = app
+        .post(
+            &format!("/users/{user}/goals/{goal}/checkins"),
+            Some(&token(user)),
+            &json!({ "date": date }),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "check-in of user {user} on {date}");
+}
+
+/// What the partners' tables hold, as text.
+async fn partnership_rows(app: &TestApp) -> Vec<Option<String>> {
+    let mut rows = Vec::new();
+    for sql in [
+        "SELECT COUNT(*) || ' ' || MAX(status) || ' ' || COALESCE(MAX(summary), '') \
+         || ' ' || COALESCE(MAX(CAST(invitee_goal_id AS TEXT)), '') FROM partnerships",
+        "SELECT CAST(COUNT(*) AS TEXT) FROM partnership_nudges",
+    ] {
+        rows.push(app.db.text(sql).await);
+    }
+    rows
+}
+
+/// Every write on partnerships is the caller's own: without a token 401, with another
+/// user's 403, on the caller's own path naming a partnership (or goal) not theirs 404; and
+/// none of them changes anything.
+async fn a_partnership_is_written_by_its_partners_alone(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, a, b) = partnered(&app).await;
+    app.user(3).await;
+    let before = partnership_rows(&app).await;
+    let writes = [
+        (
+            Method::POST,
+            format!("/goals/{a}/partners"),
+            Some(json!({"user_id": 2})),
+        ),
+        (
+            Method::PUT,
+            format!("/partnerships/{id}"),
+            Some(json!({"goal_id": b})),
+        ),
+        (Method::DELETE, format!("/partnerships/{id}"), None),
+        (Method::POST, format!("/partnerships/{id}/nudge"), None),
+    ];
+    for (method, tail, body) in &writes {
+        let path = format!("/users/1{tail}");
+        for (caller, status) in [(None, 401), (Some(token(3)), 403)] {
+            let mut request = app.request(method.clone(), &path, caller.as_deref());
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            let answer = request.send().await.unwrap();
+            assert_eq!(answer.status(), status, "{method} {path}");
+        }
+        let own = format!("/users/3{tail}");
+        let mut request = app.request(method.clone(), &own, Some(&token(3)));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        problem(request.send().await.unwrap(), 404).await;
+    }
+    assert_eq!(partnership_rows(&app).await, before, "nothing changed");
+}
+
+/// A day logged late, before the last shared one, joins two runs; taking a check-in back
+/// splits them again: both fold the two histories again.
+async fn a_day_logged_late_or_taken_back_counts_the_shared_streak_again(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (id, a, b) = partnered(&app).await;
+    // 10 March: both. 11 March: the second only. 12 March: both.
+    check_in(&app, 1, a).await;
+    check_in(&app, 2, b).await;
+    app.clock.advance(TimeDelta::days(1));
+    check_in(&app, 2, b).await;
+    app.clock.advance(TimeDelta::days(1));
+    check_in(&app, 1, a).await;
+    check_in(&app, 2, b).await;
+    let seen = read(&app, 1, id).await;
+    assert_eq!(seen["shared_streak"], 1, "the 11th was missed: {seen}");
+    // The first partner logs the 11th late: three shared days in a row.
+    check_in_on(&app, 1, a, "2026-03-11").await;
+    let seen = read(&app, 1, id).await;
+    assert_eq!(seen["shared_streak"], 3, "{seen}");
+    assert_eq!(seen["longest_shared_streak"], 3);
+    // Taken back, the 11th is missed again.
+    let taken_back = app
+        .delete(
+            &format!("/users/1/goals/{a}/checkins/2026-03-11"),
+            Some(&token(1)),
+        )
+        .await;
+    assert_eq!(taken_back.status(), 204);
+    let seen = read(&app, 2, id).await;
+    assert_eq!(seen["shared_streak"], 1, "{seen}");
+    assert_eq!(seen["longest_shared_streak"], 1);
+}
+
 /// A shared week counts when both met their own target in it; weeks start on the
 /// inviter's week start.
 async fn a_week_counts_when_both_partners_met_their_own_targets(backend: Backend) {
@@ -793,6 +892,8 @@ crate::backend_tests!(
     partners_in_zones_far_apart_share_a_day_each_in_their_own_zone,
     a_day_a_partner_misses_spends_a_freeze_and_without_one_ends_the_shared_streak,
     a_week_counts_when_both_partners_met_their_own_targets,
+    a_day_logged_late_or_taken_back_counts_the_shared_streak_again,
+    a_partnership_is_written_by_its_partners_alone,
     every_way_a_partnership_ends_ends_it_and_both_keep_its_history,
     a_deactivation_ends_the_partnerships_whoever_deactivates_the_account,
     the_lists_page_newest_first_with_a_link_to_the_next,
