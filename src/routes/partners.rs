@@ -228,11 +228,11 @@ async fn read_one(state: &AppState, user: UserId, id: i64) -> AppResult<Partners
         (status = 400, description = "The body is not JSON, or an id in the path is not valid"),
         (status = 401, description = "No valid bearer token"),
         (status = 403, description = "The token belongs to another user"),
-        (status = 404, description = "No such goal, or no such user (or one deactivated, or a block between the two)"),
+        (status = 404, description = "No such goal of the caller's (or the caller has no profile here)"),
         (status = 409, description = "The goal is not in progress, or already has an open partnership with that user"),
         (status = 413, description = "The body is larger than 64 KiB"),
         (status = 415, description = "The body is not sent as JSON"),
-        (status = 422, description = "The user is the caller, the two do not follow each other, or the goal has 5 open partnerships; `errors` names the field"),
+        (status = 422, description = "No such user (or one deactivated), the user is the caller, the two do not follow each other (a block ends their follows), or the goal has 5 open partnerships; `errors` names the field"),
     )
 )]
 async fn invite(

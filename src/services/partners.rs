@@ -248,8 +248,9 @@ pub async fn invite(
                 row.status.as_str()
             )));
         }
+        // A body's member naming nobody: 422 naming it (a 404 is for the path's goal).
         if invitee != inviter && tx.user(invitee).await?.is_none() {
-            return Err(AppError::not_found("the user"));
+            return Err(AppError::validation("user_id", "no such user"));
         }
         if tx.open_with(goal, invitee).await? {
             return Err(AppError::Conflict(

@@ -229,7 +229,8 @@ async fn only_users_who_follow_each_other_partner_and_a_goal_takes_at_most_five(
     )
     .await;
     assert_eq!(error_fields(&missing), ["user", "user_id"]);
-    problem(try_invite(&app, 1, a, 99).await, 404).await;
+    let nobody = problem(try_invite(&app, 1, a, 99).await, 422).await;
+    assert_eq!(error_fields(&nobody), ["user_id"]);
 
     for other in 2..=7 {
         if other > 2 {
