@@ -10,12 +10,14 @@ use reqwest::{Method, Response};
 use serde_json::{Value, json};
 
 use crate::{
-    auth_events::rows_of,
+    auth_events::{event, rows_of},
     cli::{command, run},
     helpers::{
         Backend, TestApp, error_fields,
         events::{Bus, Received, Subscriber},
-        json_body, next_link, problem, token,
+        eventually, json_body, next_link, problem,
+        rabbitmq::{AMQP_URL, Broker},
+        token,
     },
 };
 
@@ -652,6 +654,44 @@ async fn a_deactivation_ends_the_partnerships_whoever_deactivates_the_account(ba
     assert_eq!(seen["partner"]["username"], "user2");
 }
 
+/// The auth-service's `UserDeactivated`, applied by this service: the partnerships end in
+/// the same transaction, and the partner who remains is told.
+async fn a_deactivation_message_ends_the_partnerships_and_tells_the_partner(backend: Backend) {
+    let Some(mut broker) = Broker::connect().await else {
+        return;
+    };
+    let queue = broker.queue_name("user-events");
+    broker.declare(&queue).await;
+    let app = TestApp::builder(backend)
+        .config(|c| {
+            c.amqp_url = Some(AMQP_URL.into());
+            c.auth_events_queue = queue.clone();
+            c.events.events_url = Some(NOWHERE.into());
+        })
+        .spawn()
+        .await;
+    let (id, ..) = partnered(&app).await;
+    broker
+        .publish_json(&queue, &event("UserDeactivated", 2, 3.0))
+        .await;
+    eventually("the partnership ends", || async {
+        (read(&app, 1, id).await["status"] == "ended").then_some(())
+    })
+    .await;
+    assert_eq!(read(&app, 1, id).await["end_reason"], "deactivated");
+    let told = app
+        .db
+        .text("SELECT data FROM event_outbox WHERE event_type = 'partnership.ended.v1' AND user_id = 1")
+        .await
+        .unwrap();
+    let told: Value = serde_json::from_str(&told).unwrap();
+    assert_eq!(
+        told,
+        json!({"user_id": 1, "partner_id": 2, "partnership_id": id, "reason": "deactivated",
+               "shared_streak": 0})
+    );
+}
+
 async fn the_lists_page_newest_first_with_a_link_to_the_next(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     mutual(&app, 1, 2).await;
@@ -864,6 +904,35 @@ async fn a_partnership_and_its_shared_streak_are_announced_and_earn_both_partner
         }
     }
     assert_eq!(partner_kinds(&everything), expected);
+    // The next day the first partner nudges the second, who then ends the partnership.
+    app.clock.advance(TimeDelta::days(1));
+    let nudge = format!("/users/1/partnerships/{id}/nudge");
+    assert_eq!(send(&app, Method::POST, &nudge, 1).await.status(), 202);
+    let end = format!("/users/2/partnerships/{id}");
+    assert_eq!(send(&app, Method::DELETE, &end, 2).await.status(), 204);
+    // After what is left of the seventh day's (the second partner's badge).
+    let mut after = Vec::new();
+    while partner_kinds(&after).len() < 3 {
+        let received = subscriber.next_within(Duration::from_secs(5)).await;
+        after.push(received.expect("the nudge and the ends are published"));
+    }
+    assert_eq!(
+        partner_kinds(&after),
+        [
+            ("partner.nudged.v1".to_owned(), 2),
+            ("partnership.ended.v1".to_owned(), 1),
+            ("partnership.ended.v1".to_owned(), 2),
+        ]
+    );
+    let ended = after
+        .iter()
+        .find(|r| r.kind() == "partnership.ended.v1")
+        .unwrap();
+    assert_eq!(
+        ended.data(),
+        &json!({"user_id": 1, "partner_id": 2, "partnership_id": id, "reason": "ended",
+                "shared_streak": 7})
+    );
     let milestone = everything
         .iter()
         .find(|r| r.kind() == "partner_streak.milestone.v1")
@@ -897,6 +966,7 @@ crate::backend_tests!(
     a_partnership_is_written_by_its_partners_alone,
     every_way_a_partnership_ends_ends_it_and_both_keep_its_history,
     a_deactivation_ends_the_partnerships_whoever_deactivates_the_account,
+    a_deactivation_message_ends_the_partnerships_and_tells_the_partner,
     the_lists_page_newest_first_with_a_link_to_the_next,
     a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in,
     an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remains,
