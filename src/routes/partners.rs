@@ -111,7 +111,8 @@ pub struct PartnershipPartner {
     pub display_name: Option<String>,
 }
 
-/// Whether each partner checked in on their goal on their own today.
+/// Whether each partner checked in on their goal on their own today (both `false` unless
+/// the partnership is active).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PartnershipToday {
     pub me: bool,
