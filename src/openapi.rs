@@ -42,6 +42,7 @@ use crate::{
         (name = "activity", description = "What a user did, newest first"),
         (name = "stats", description = "Activity in figures"),
         (name = "connect", description = "Follows, follow requests, blocks and mutes"),
+        (name = "partners", description = "Accountability partners: shared streaks and nudges"),
         (name = "operations", description = "Probes for the platform running the service"),
     )
 )]

@@ -14,16 +14,17 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::stream::BoxStream;
 use sqlx::FromRow;
 
 use super::{
-    AwardedBadgeRow, CheckinRow, CredentialAward, EventRow, GoalRow, UserRow, UserStatements,
+    AwardedBadgeRow, CheckinRow, CredentialAward, EventRow, GoalRow, PartnershipRow, UserRow,
+    UserStatements,
     social::{PeopleList, PersonRow, first_cursor},
     sql::goal_columns,
 };
-use crate::domain::UserId;
+use crate::domain::{GoalId, UserId};
 
 /// Opens the read-only snapshot on PostgreSQL.
 pub(super) const PG_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
@@ -131,6 +132,15 @@ pub trait Snapshot: Send {
     fn people(&mut self, user: UserId, list: PeopleList) -> BoxStream<'_, sqlx::Result<PersonRow>>;
     /// The kudos the user received or gave, whole, oldest first.
     fn kudos(&mut self, user: UserId, list: KudosList) -> BoxStream<'_, sqlx::Result<KudosRow>>;
+    /// The user's partnerships, every status, oldest first.
+    async fn partnerships(&mut self, user: UserId) -> sqlx::Result<Vec<PartnershipRow>>;
+    async fn goal_title(&mut self, goal: GoalId) -> sqlx::Result<Option<String>>;
+    /// Two goals' check-ins from `from` on, as [`super::PartnerReads::recent_dates`].
+    async fn recent_dates(
+        &mut self,
+        goals: [Option<GoalId>; 2],
+        from: NaiveDate,
+    ) -> sqlx::Result<Vec<(GoalId, NaiveDate)>>;
 }
 
 /// A snapshot on one pooled connection of either backend.
@@ -199,6 +209,33 @@ macro_rules! impl_snapshot {
                     KudosList::Given => KUDOS_GIVEN,
                 };
                 sqlx::query_as(statement).bind(user).fetch(&mut *self.tx)
+            }
+
+            async fn partnerships(&mut self, user: UserId) -> sqlx::Result<Vec<PartnershipRow>> {
+                sqlx::query_as(super::partners::ALL_PARTNERSHIPS_OF)
+                    .bind(user)
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+
+            async fn goal_title(&mut self, goal: GoalId) -> sqlx::Result<Option<String>> {
+                sqlx::query_scalar(super::partners::GOAL_TITLE)
+                    .bind(goal)
+                    .fetch_optional(&mut *self.tx)
+                    .await
+            }
+
+            async fn recent_dates(
+                &mut self,
+                goals: [Option<GoalId>; 2],
+                from: NaiveDate,
+            ) -> sqlx::Result<Vec<(GoalId, NaiveDate)>> {
+                sqlx::query_as(super::partners::RECENT_DATES)
+                    .bind(goals[0].map_or(0, |g| g.get()))
+                    .bind(goals[1].map_or(0, |g| g.get()))
+                    .bind(from)
+                    .fetch_all(&mut *self.tx)
+                    .await
             }
         }
     };

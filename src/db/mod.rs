@@ -12,6 +12,7 @@ pub mod credentials;
 mod denylist;
 pub mod export;
 mod own_schema;
+pub mod partners;
 mod postgres;
 mod shared;
 pub mod social;
@@ -51,6 +52,7 @@ pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
+pub use partners::{OpenOf, PartnerReads, PartnerTx, PartnershipPage, PartnershipRow};
 pub use social::{
     EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx,
     Timelines,
@@ -121,7 +123,9 @@ pub async fn connect(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// A database: its lifecycle and write transactions, through [`Reads`] its queries, and
 /// through [`Pools`] how full its connection pools are (for the metrics).
 #[async_trait]
-pub trait Store: Reads + CredentialReads + SocialReads + Timelines + ExportReads + Pools {
+pub trait Store:
+    Reads + CredentialReads + SocialReads + Timelines + ExportReads + PartnerReads + Pools
+{
     /// Brings the schema up to date; safe to run on every start and from several replicas.
     /// Reads the shape of `users` first (creating the table when this service owns it and
     /// there is none; failing with [`WaitingForUsers`] while the auth-service's is not there)
@@ -282,7 +286,7 @@ pub trait Reads: Send + Sync + 'static {
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
 /// that makes a read-modify-write safe against a concurrent one.
 #[async_trait]
-pub trait Tx: SocialTx + Send {
+pub trait Tx: SocialTx + PartnerTx + Send {
     async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn save_profile(

@@ -46,6 +46,8 @@ pub const OWN_TABLES: &[&str] = &[
     "feed_items",
     "feed_pending",
     "feed_famous",
+    "partnerships",
+    "partnership_nudges",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges`, `users` and
@@ -55,6 +57,7 @@ pub const OWN_FUNCTIONS: &[&str] = &[
     "credential_status_revoked",
     "follow_counts_activity",
     "feed_pending_event",
+    "partnerships_deactivation",
 ];
 
 /// The own schema's name: lowercase letters, digits and underscores, not starting with a

@@ -355,6 +355,7 @@ impl_reads!(PgStore, pool);
 super::credentials::impl_credential_reads!(PgStore, pool);
 super::export::impl_export_reads!(PgStore, pool, super::export::PG_SNAPSHOT);
 super::social::impl_social_reads!(PgStore, pool);
+super::partners::impl_partner_reads!(PgStore, pool);
 
 /// The fan-out's batch: the oldest pending events, taken (one replica's at a time, the
 /// others skip them).
@@ -409,6 +410,7 @@ impl super::Timelines for PgStore {
     }
 }
 super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
+super::partners::impl_partner_tx!(PgTx, lock: " FOR UPDATE");
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -333,6 +333,7 @@ macro_rules! impl_tx {
                 }
                 let statements = $crate::db::social::ERASE_CONNECTIONS
                     .iter()
+                    .chain($crate::db::partners::ERASE_PARTNERSHIPS)
                     .chain(sql::ERASE_USER_DATA);
                 for statement in statements {
                     erased += sqlx::query(*statement)

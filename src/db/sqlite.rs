@@ -73,6 +73,19 @@ const FOLLOW_COUNTS_ACTIVITY: &str = "\
                           WHERE followee_id = NEW.id AND state = 'following');
     END";
 
+/// A deactivated user's open partnerships end, whoever flips `is_active` (see the
+/// PostgreSQL migration `…092_partnerships_deactivation`). Created here, after the
+/// migrations, and only where `users` has the column.
+const PARTNERSHIPS_DEACTIVATION: &str = "\
+    CREATE TRIGGER IF NOT EXISTS users_end_partnerships AFTER UPDATE OF is_active ON users
+    WHEN COALESCE(OLD.is_active, 1) AND NOT COALESCE(NEW.is_active, 1)
+    BEGIN
+        UPDATE partnerships SET status = 'ended', end_reason = 'deactivated',
+            ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+        WHERE status IN ('pending', 'active')
+          AND (inviter_id = NEW.id OR invitee_id = NEW.id);
+    END";
+
 /// The profile columns this service owns on `users`. SQLite has no
 /// `ADD COLUMN IF NOT EXISTS`, so the missing ones are added here, before the migrations.
 const PROFILE_COLUMNS: &[(&str, &str)] = &[
@@ -315,6 +328,9 @@ impl Store for SqliteStore {
             sqlx::query(FOLLOW_COUNTS_ACTIVITY)
                 .execute(&self.writer)
                 .await?;
+            sqlx::query(PARTNERSHIPS_DEACTIVATION)
+                .execute(&self.writer)
+                .await?;
         }
         self.common.inspected(&users);
         Ok(())
@@ -430,6 +446,7 @@ impl_reads!(SqliteStore, reader);
 super::credentials::impl_credential_reads!(SqliteStore, reader);
 super::export::impl_export_reads!(SqliteStore, reader, super::export::SQLITE_SNAPSHOT);
 super::social::impl_social_reads!(SqliteStore, reader);
+super::partners::impl_partner_reads!(SqliteStore, reader);
 
 /// The fan-out's batch, as on PostgreSQL (see there), the events as JSON `[id, …]`: the
 /// oldest pending events; the users with more than $2 followers become famous; the other
@@ -496,6 +513,7 @@ impl super::Timelines for SqliteStore {
     }
 }
 super::social::impl_social_tx!(SqliteTx, hold: None);
+super::partners::impl_partner_tx!(SqliteTx, lock: "");
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -77,6 +77,8 @@ pub enum Measure {
     KudosGiven,
     /// Kudos the user's events received, after one did (reported).
     KudosReceived,
+    /// The shared daily streak of a partnership, after a check-in grew it (reported).
+    SharedStreakDays,
 }
 
 impl Measure {
@@ -99,7 +101,8 @@ impl Measure {
             | Self::ProfileComplete
             | Self::Followers
             | Self::KudosGiven
-            | Self::KudosReceived => None,
+            | Self::KudosReceived
+            | Self::SharedStreakDays => None,
         }
     }
 }
@@ -138,6 +141,8 @@ pub const RULES: &[Rule] = &[
     rule("kudos-given-10", Measure::KudosGiven, 10),
     rule("kudos-given-100", Measure::KudosGiven, 100),
     rule("kudos-received-100", Measure::KudosReceived, 100),
+    rule("partner-streak-7", Measure::SharedStreakDays, 7),
+    rule("partner-streak-30", Measure::SharedStreakDays, 30),
 ];
 
 /// Skills a complete profile lists.

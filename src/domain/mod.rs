@@ -14,6 +14,7 @@ pub mod field_error;
 pub mod goal;
 pub mod heatmap;
 pub mod ids;
+pub mod partnership;
 pub mod patch;
 pub mod platform_event;
 pub mod profile;

@@ -142,6 +142,76 @@ pub struct FollowFacts {
     pub follower_id: UserId,
 }
 
+/// An invitation to partner on a goal, for the invited user (`user_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnershipRequestFacts {
+    /// The invited user: the one a notification is for.
+    pub user_id: UserId,
+    pub from_user_id: UserId,
+    pub partnership_id: i64,
+    /// The inviter's goal.
+    pub goal_id: GoalId,
+    /// `day` for daily goals, `week` for weekly ones.
+    pub unit: StreakUnit,
+}
+
+/// A partnership as one partner (`user_id`) sees it: published to each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnershipFacts {
+    pub user_id: UserId,
+    /// The other partner; `null` once they were erased.
+    pub partner_id: Option<UserId>,
+    pub partnership_id: i64,
+    /// `user_id`'s goal in it, when there is one.
+    pub goal_id: Option<GoalId>,
+}
+
+/// A partnership that ended, as one partner (`user_id`) is told.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnershipEndFacts {
+    pub user_id: UserId,
+    /// The other partner; `null` when they were erased.
+    pub partner_id: Option<UserId>,
+    pub partnership_id: i64,
+    /// `declined`, `withdrawn`, `ended`, `blocked`, `unfollowed`, `goal_deleted`,
+    /// `goal_completed`, `erased` or `deactivated`.
+    pub reason: String,
+    /// The shared streak when it ended.
+    pub shared_streak: u32,
+}
+
+/// A shared streak that grew, told to each partner (`user_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnerStreakFacts {
+    pub user_id: UserId,
+    pub partner_id: UserId,
+    pub partnership_id: i64,
+    /// Shared days (weekly goals: weeks) in a row.
+    pub streak: u32,
+    pub longest_streak: u32,
+    pub unit: StreakUnit,
+}
+
+/// A shared streak that reached 7, 30, 100 or 365, told to each partner (`user_id`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnerMilestoneFacts {
+    pub user_id: UserId,
+    pub partner_id: UserId,
+    pub partnership_id: i64,
+    /// 7, 30, 100 or 365 (days, or weeks for weekly goals).
+    pub milestone: u32,
+    pub streak: u32,
+    pub unit: StreakUnit,
+}
+
+/// A partner's nudge: `user_id` is the one nudged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct NudgeFacts {
+    pub user_id: UserId,
+    pub from_user_id: UserId,
+    pub partnership_id: i64,
+}
+
 /// One event for the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformEvent {
@@ -159,6 +229,12 @@ pub enum PlatformEvent {
     FollowCreated(FollowFacts),
     FollowRequested(FollowFacts),
     KudosGiven(KudosFacts),
+    PartnershipRequested(PartnershipRequestFacts),
+    PartnershipStarted(PartnershipFacts),
+    PartnershipEnded(PartnershipEndFacts),
+    PartnerStreakExtended(PartnerStreakFacts),
+    PartnerStreakMilestone(PartnerMilestoneFacts),
+    PartnerNudged(NudgeFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -169,7 +245,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 14] = [
+pub const EVENT_TYPES: [EventType; 20] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -240,6 +316,36 @@ pub const EVENT_TYPES: [EventType; 14] = [
         summary: "A user gave kudos to another's activity event (taking them back publishes nothing).",
         data: "KudosFacts",
     },
+    EventType {
+        name: "partnership.requested.v1",
+        summary: "A user invited another, who follows them back, to partner on a goal.",
+        data: "PartnershipRequestFacts",
+    },
+    EventType {
+        name: "partnership.started.v1",
+        summary: "An invitation to partner was accepted: one event to each partner.",
+        data: "PartnershipFacts",
+    },
+    EventType {
+        name: "partnership.ended.v1",
+        summary: "An invitation or a partnership ended (declined, withdrawn, ended by hand, by a block, an unfollow, a goal deleted or completed, an erasure or a deactivation): one event to each partner who remains.",
+        data: "PartnershipEndFacts",
+    },
+    EventType {
+        name: "partner_streak.extended.v1",
+        summary: "A check-in made a shared day (or week) and lengthened the partners' shared streak: one event to each partner.",
+        data: "PartnerStreakFacts",
+    },
+    EventType {
+        name: "partner_streak.milestone.v1",
+        summary: "A shared streak reached 7, 30, 100 or 365 days (or weeks): one event to each partner.",
+        data: "PartnerMilestoneFacts",
+    },
+    EventType {
+        name: "partner.nudged.v1",
+        summary: "A partner nudged the other to check in today (at most once a day each).",
+        data: "NudgeFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -260,6 +366,12 @@ impl PlatformEvent {
             Self::FollowCreated(_) => 11,
             Self::FollowRequested(_) => 12,
             Self::KudosGiven(_) => 13,
+            Self::PartnershipRequested(_) => 14,
+            Self::PartnershipStarted(_) => 15,
+            Self::PartnershipEnded(_) => 16,
+            Self::PartnerStreakExtended(_) => 17,
+            Self::PartnerStreakMilestone(_) => 18,
+            Self::PartnerNudged(_) => 19,
         }
     }
 
@@ -282,6 +394,12 @@ impl PlatformEvent {
             Self::StreakMilestone(facts) => facts.user_id,
             Self::FollowCreated(facts) | Self::FollowRequested(facts) => facts.user_id,
             Self::KudosGiven(facts) => facts.user_id,
+            Self::PartnershipRequested(facts) => facts.user_id,
+            Self::PartnershipStarted(facts) => facts.user_id,
+            Self::PartnershipEnded(facts) => facts.user_id,
+            Self::PartnerStreakExtended(facts) => facts.user_id,
+            Self::PartnerStreakMilestone(facts) => facts.user_id,
+            Self::PartnerNudged(facts) => facts.user_id,
         }
     }
 
@@ -301,6 +419,12 @@ impl PlatformEvent {
                 serde_json::to_string(facts)
             }
             Self::KudosGiven(facts) => serde_json::to_string(facts),
+            Self::PartnershipRequested(facts) => serde_json::to_string(facts),
+            Self::PartnershipStarted(facts) => serde_json::to_string(facts),
+            Self::PartnershipEnded(facts) => serde_json::to_string(facts),
+            Self::PartnerStreakExtended(facts) => serde_json::to_string(facts),
+            Self::PartnerStreakMilestone(facts) => serde_json::to_string(facts),
+            Self::PartnerNudged(facts) => serde_json::to_string(facts),
         };
         value.expect("plain structs serialize")
     }
@@ -393,7 +517,7 @@ mod tests {
                 name.split('.').all(|part| !part.is_empty()
                     && part
                         .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')),
                 "{name}"
             );
         }

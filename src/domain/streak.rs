@@ -157,6 +157,23 @@ impl StreakSummary {
         }
     }
 
+    /// A unit (a day, or a weekly streak's week, known by `unit`, its first day) that ended
+    /// unmet after the last one counted: a held freeze covers it, or the run ends. Nothing
+    /// to do with no run.
+    pub fn miss(&mut self, unit: NaiveDate) {
+        if self.run == 0 {
+            return;
+        }
+        if self.freezes > 0 {
+            self.freezes -= 1;
+            self.frozen_dates.push(unit);
+        } else {
+            self.run = 0;
+            self.freezes = 0;
+            self.frozen_dates.clear();
+        }
+    }
+
     /// Folds in a day after the last check-in.
     fn add_day(&mut self, date: NaiveDate) {
         if let Some(last) = self.last_checkin {

@@ -114,17 +114,7 @@ fn met(summary: &mut StreakSummary) {
 
 /// A week below target: a freeze covers it, or the streak ends.
 fn missed(summary: &mut StreakSummary, week: NaiveDate) {
-    if summary.run == 0 {
-        return;
-    }
-    if summary.freezes > 0 {
-        summary.freezes -= 1;
-        summary.frozen_dates.push(week);
-    } else {
-        summary.run = 0;
-        summary.freezes = 0;
-        summary.frozen_dates.clear();
-    }
+    summary.miss(week);
 }
 
 #[cfg(test)]

@@ -10,7 +10,8 @@ use crate::{
     config::EventsConfig,
     domain::platform_event::{
         BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
-        KudosFacts, MilestoneFacts, ProfileFacts, StreakFacts,
+        KudosFacts, MilestoneFacts, NudgeFacts, PartnerMilestoneFacts, PartnerStreakFacts,
+        PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts, ProfileFacts, StreakFacts,
     },
 };
 
@@ -31,6 +32,12 @@ fn data_schemas() -> Map<String, Value> {
     collect::<MilestoneFacts>(&mut schemas);
     collect::<FollowFacts>(&mut schemas);
     collect::<KudosFacts>(&mut schemas);
+    collect::<PartnershipRequestFacts>(&mut schemas);
+    collect::<PartnershipFacts>(&mut schemas);
+    collect::<PartnershipEndFacts>(&mut schemas);
+    collect::<PartnerStreakFacts>(&mut schemas);
+    collect::<PartnerMilestoneFacts>(&mut schemas);
+    collect::<NudgeFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

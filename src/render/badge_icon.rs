@@ -40,6 +40,8 @@ const BUILT_IN: &[(&str, Tier, Sign, &str)] = &[
     ("kudos-given-10", Tier::Bronze, Sign::Check, "10"),
     ("kudos-given-100", Tier::Silver, Sign::Check, "100"),
     ("kudos-received-100", Tier::Gold, Sign::Person, "100"),
+    ("partner-streak-7", Tier::Silver, Sign::Flame, "7"),
+    ("partner-streak-30", Tier::Gold, Sign::Flame, "30"),
 ];
 
 static ICONS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
@@ -133,6 +135,8 @@ mod tests {
         "kudos-given-10",
         "kudos-given-100",
         "kudos-received-100",
+        "partner-streak-7",
+        "partner-streak-30",
     ];
 
     #[test]
@@ -154,6 +158,8 @@ mod tests {
             include_str!("../../migrations/sqlite/20261207000051_connect.sql"),
             include_str!("../../migrations/postgres/20261207000053_kudos.sql"),
             include_str!("../../migrations/sqlite/20261207000053_kudos.sql"),
+            include_str!("../../migrations/postgres/20261207000091_partnerships.sql"),
+            include_str!("../../migrations/sqlite/20261207000091_partnerships.sql"),
         ];
         for code in BORN_UNDER_USERS {
             let icon = format!("'/users/badges/{code}.svg'");

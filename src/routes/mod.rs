@@ -14,6 +14,7 @@ mod goals;
 mod heatmap;
 mod icons;
 mod paging;
+mod partners;
 
 mod health;
 mod stats;
@@ -70,6 +71,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(export::router())
         .merge(connect::router())
         .merge(feed::router())
+        .merge(partners::router())
 }
 
 /// Liveness and readiness, for the platform that runs the service.

@@ -12,7 +12,7 @@ use crate::{
         streak::{self, Rule, Streak, StreakSummary},
     },
     error::{AppError, AppResult},
-    services::{active_user, badges::award_earned, retry},
+    services::{active_user, badges::award_earned, partners, retry},
 };
 
 /// The outcome of a check-in: the stored row, the goal's streak now, and whether this
@@ -104,6 +104,7 @@ async fn add_once(
         now,
     )
     .await?;
+    partners::checked_in(&mut *tx, &owner, goal, day, now).await?;
     tx.commit().await?;
     Ok(CheckedIn {
         checkin,
@@ -147,6 +148,7 @@ async fn remove_once(
     let held = AnnouncedRun::held(row.announced(), &row.streak.summary(), rule);
     tx.save_streak(goal, &summary, held, -1).await?;
     let now = clock.now();
+    partners::checked_out(&mut *tx, &owner, goal, day, now).await?;
     tx.insert_event(user, &NewEvent::checkin_removed(goal, &row.title, day), now)
         .await?;
     tx.announce(&PlatformEvent::checkin_removed(user, goal, day), now);

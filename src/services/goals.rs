@@ -2,19 +2,20 @@ use chrono::NaiveDate;
 
 use crate::{
     clock::Clock,
-    db::{GoalRow, Hold, Store},
+    db::{GoalRow, Hold, OpenOf, Store},
     domain::{
         GoalId, GoalStatus, UserId,
         activity::NewEvent,
         badges::Measure,
         goal::{CreatedGoal, GoalChanges, NewGoal},
+        partnership::EndReason,
         platform_event::{DeletedGoalFacts, GoalFacts, PlatformEvent},
         streak::{self, Streak},
         version::Expected,
     },
     error::{AppError, AppResult},
     idempotency::{self, Claim, Idempotent},
-    services::{active_user, badges::award_earned, checkins::history, retry},
+    services::{active_user, badges::award_earned, checkins::history, partners, retry},
 };
 
 /// The answer to a creation: the goal as created, new or (with an idempotency key used
@@ -155,6 +156,7 @@ async fn update_once(
     let completed =
         current.status != GoalStatus::Completed && updated.status == GoalStatus::Completed;
     if completed {
+        partners::end_open(&mut *tx, OpenOf::Goal(goal), EndReason::GoalCompleted, now).await?;
         tx.insert_event(user, &NewEvent::goal_completed(goal, &updated.title), now)
             .await?;
         tx.announce(&PlatformEvent::GoalCompleted(facts(user, &updated)), now);
@@ -190,11 +192,12 @@ async fn delete_once(
 ) -> AppResult<()> {
     let mut tx = store.begin_for(user, Hold::Write).await?;
     active_user(&mut *tx, user).await?;
+    let now = clock.now();
+    partners::end_open(&mut *tx, OpenOf::Goal(goal), EndReason::GoalDeleted, now).await?;
     let title = tx
         .delete_goal(user, goal)
         .await?
         .ok_or_else(|| AppError::not_found("the goal"))?;
-    let now = clock.now();
     tx.insert_event(user, &NewEvent::goal_deleted(goal, &title), now)
         .await?;
     let deleted = DeletedGoalFacts {

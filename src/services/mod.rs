@@ -9,6 +9,7 @@ pub mod badges;
 pub mod checkins;
 pub mod export;
 pub mod goals;
+pub mod partners;
 pub mod profile;
 pub mod social;
 pub mod users;

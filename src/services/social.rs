@@ -7,11 +7,12 @@ use chrono::{DateTime, Utc};
 
 use crate::{
     clock::Clock,
-    db::{Hold, Store, Tx, UserRow},
+    db::{Hold, OpenOf, Store, Tx, UserRow},
     domain::{
         UserId,
         activity::event_visible,
         badges::Measure,
+        partnership::EndReason,
         platform_event::{FollowFacts, KudosFacts, PlatformEvent},
         social::{
             CONNECT_WRITES_PER_DAY, FOLLOWING_MAX, FollowRefusal, FollowState, FollowStep,
@@ -21,7 +22,7 @@ use crate::{
         visibility::Viewer,
     },
     error::{AppError, AppResult},
-    services::{active_user, badges::award_earned, retry},
+    services::{active_user, badges::award_earned, partners, retry},
 };
 
 /// A daily quota of writes: its name in `daily_writes`, its limit, what it counts.
@@ -187,6 +188,8 @@ async fn end_follow(
         let (mut tx, _) = begin_between(store, user, other, now).await?;
         if tx.delete_follow(follower, followee).await? == Some(FollowState::Following) {
             tx.move_counts(follower, followee, -1).await?;
+            let between = OpenOf::Between(follower, followee);
+            partners::end_open(&mut *tx, between, EndReason::Unfollowed, now).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -287,6 +290,13 @@ pub async fn block(
             }
         }
         tx.unkudos_between(user, target).await?;
+        partners::end_open(
+            &mut *tx,
+            OpenOf::Between(user, target),
+            EndReason::Blocked,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     })

@@ -5,13 +5,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::{
     clock::{Clock, SystemClock},
-    db::{Hold, Store, Tx},
+    db::{Hold, OpenOf, Store, Tx},
     domain::{
         UserId,
         account::{Change, Ending, Plan},
+        partnership::EndReason,
     },
     error::{AppError, AppResult},
-    services::retry,
+    services::{partners, retry},
 };
 
 /// How long an applied message's key is kept to recognise a redelivery or a repeat.
@@ -117,6 +118,8 @@ async fn apply_once(
             .await?,
         ),
         (Plan::Deactivate, Change::Deactivated { user }) => {
+            let of = OpenOf::User(*user);
+            partners::end_open(&mut *tx, of, EndReason::Deactivated, now).await?;
             // Before the creation: remembered, so that the account is created inactive.
             if !tx.deactivate_user(*user).await? {
                 tx.record_account_ending(*user, Ending::Deactivated, now)
@@ -179,7 +182,9 @@ async fn erase_in(
     user: UserId,
     delete_row: bool,
     now: DateTime<Utc>,
-) -> sqlx::Result<bool> {
+) -> AppResult<bool> {
+    // The partner who remains is told, and keeps the history.
+    partners::end_open(tx, OpenOf::User(user), EndReason::Erased, now).await?;
     // A late UserCreated then finds the id erased.
     tx.record_account_ending(user, Ending::Erased, now).await?;
     let rows = tx.erase_user_data(user).await?;

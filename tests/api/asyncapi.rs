@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
-const EVENT_TYPES: [&str; 14] = [
+const EVENT_TYPES: [&str; 20] = [
     "profile.updated.v1",
     "goal.created.v1",
     "goal.updated.v1",
@@ -27,6 +27,12 @@ const EVENT_TYPES: [&str; 14] = [
     "follow.created.v1",
     "follow.requested.v1",
     "kudos.given.v1",
+    "partnership.requested.v1",
+    "partnership.started.v1",
+    "partnership.ended.v1",
+    "partner_streak.extended.v1",
+    "partner_streak.milestone.v1",
+    "partner.nudged.v1",
 ];
 
 async fn served_document() -> Value {

@@ -22,6 +22,8 @@ fn body_for(schema: &str) -> Value {
         "LearningGoalUpdate" => json!({"title": "Renamed"}),
         "CheckInCreate" => json!({"minutes": 5}),
         "BadgeAward" => json!({"code": "streak-30"}),
+        "PartnerInvite" => json!({"user_id": OTHER}),
+        "PartnershipAccept" => json!({"goal_id": 1}),
         other => panic!("no body for {other}: add one"),
     }
 }
@@ -94,7 +96,8 @@ async fn every_operation_treats_a_deactivated_user_as_one_who_does_not_exist(bac
                     .replace("{code}", "first-goal")
                     .replace("{target_id}", &OTHER.to_string())
                     .replace("{follower_id}", &OTHER.to_string())
-                    .replace("{event_id}", "1");
+                    .replace("{event_id}", "1")
+                    .replace("{partnership_id}", "1");
                 let token = if path.contains("/badges") {
                     award_token()
                 } else {

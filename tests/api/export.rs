@@ -109,6 +109,7 @@ async fn the_archive_holds_every_file_as_the_api_shows_it(backend: Backend) {
             "kudos-given.json",
             "kudos-received.json",
             "mutes.json",
+            "partnerships.json",
             "profile.json",
         ]
     );
@@ -315,8 +316,70 @@ async fn every_json_file_follows_its_published_schema(backend: Backend) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 13, "{:?}", files.keys());
+    assert_eq!(checked, 14, "{:?}", files.keys());
     problem(app.get("/export-schemas/kudos.json").await, 404).await;
+}
+
+/// Ada partners with Ben twice (one partnership ended): the archive holds both, as the API
+/// shows them to her, and they follow their published schema.
+async fn the_archive_holds_the_partnerships_as_the_api_shows_them(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let ada = ada(&app).await;
+    let ben = app.user(2).await;
+    succeeds(&app, reqwest::Method::PUT, "/users/1/following/2", &ada).await;
+    succeeds(&app, reqwest::Method::PUT, "/users/2/following/1", &ben).await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let mine = app.create_goal(1, &ada, "Read").await["id"].clone();
+        let theirs = app.create_goal(2, &ben, "Write").await["id"].clone();
+        let invited = json_body(
+            app.post(
+                &format!("/users/1/goals/{mine}/partners"),
+                Some(&ada),
+                &json!({"user_id": 2}),
+            )
+            .await,
+            201,
+        )
+        .await;
+        let id = invited["id"].as_i64().unwrap();
+        json_body(
+            app.put(
+                &format!("/users/2/partnerships/{id}"),
+                Some(&ben),
+                &json!({"goal_id": theirs}),
+            )
+            .await,
+            200,
+        )
+        .await;
+        ids.push(id);
+    }
+    succeeds(
+        &app,
+        reqwest::Method::DELETE,
+        &format!("/users/2/partnerships/{}", ids[0]),
+        &ben,
+    )
+    .await;
+    let mut expected = Vec::new();
+    for id in &ids {
+        expected.push(
+            json_body(
+                app.get_as(&format!("/users/1/partnerships/{id}"), &ada)
+                    .await,
+                200,
+            )
+            .await,
+        );
+    }
+    let files = archive(export(&app, 1, &ada).await).await;
+    let exported = parsed(&files, "partnerships.json");
+    assert_eq!(exported, Value::Array(expected));
+    let schema = json_body(app.get("/export-schemas/partnerships.json").await, 200).await;
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    assert!(validator.is_valid(&exported), "{exported}");
+    assert!(!validator.is_valid(&json!([{"id": "one"}])));
 }
 
 async fn only_the_owner_exports(backend: Backend) {
@@ -544,6 +607,7 @@ crate::backend_tests!(
     the_archive_holds_every_file_as_the_api_shows_it,
     the_archive_holds_the_social_graph_as_its_lists_show_it,
     every_json_file_follows_its_published_schema,
+    the_archive_holds_the_partnerships_as_the_api_shows_them,
     only_the_owner_exports,
     one_export_an_hour_then_429_with_the_seconds_left,
     a_write_committed_during_an_export_is_not_in_it,

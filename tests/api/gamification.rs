@@ -183,6 +183,8 @@ async fn the_catalog_lists_every_badge_definition_with_its_tier_and_criteria(bac
             ("kudos-given-10", "bronze"),
             ("kudos-given-100", "silver"),
             ("kudos-received-100", "gold"),
+            ("partner-streak-30", "gold"),
+            ("partner-streak-7", "silver"),
             ("profile-complete", "bronze"),
             ("streak-100", "gold"),
             ("streak-3", "bronze"),
@@ -1429,7 +1431,7 @@ async fn badges_add_puts_an_entry_in_the_catalog_that_the_server_lists_and_award
     );
     assert_eq!(
         catalog.as_array().unwrap().len(),
-        19,
+        21,
         "eighteen built in and mentor"
     );
 

@@ -54,7 +54,7 @@ async fn every_icon_url_of_the_catalog_answers_an_svg(backend: Backend) {
         assert_eq!(revalidated.status(), 304, "{url}");
         followed += 1;
     }
-    assert_eq!(followed, 18, "every built-in badge has its icon");
+    assert_eq!(followed, 20, "every built-in badge has its icon");
     let mentor = catalog
         .as_array()
         .unwrap()
@@ -105,7 +105,7 @@ async fn each_icon_has_its_own_entity_tag(backend: Backend) {
         assert_eq!(response.status(), 200, "{url}");
         tags.insert(response.headers()["etag"].to_str().unwrap().to_owned());
     }
-    assert_eq!(urls.len(), 18, "every built-in badge has its icon");
+    assert_eq!(urls.len(), 20, "every built-in badge has its icon");
     assert_eq!(tags.len(), urls.len());
 }
 
@@ -142,7 +142,7 @@ async fn every_icon_url_followed_through_a_gateway_that_forwards_only_users_is_a
         .chain(held.as_array().unwrap())
         .map(|badge| badge["icon_url"].as_str().expect("a built-in badge's icon"))
         .collect();
-    assert_eq!(urls.len(), 18 + 2, "{urls:?}");
+    assert_eq!(urls.len(), 20 + 2, "{urls:?}");
     for url in urls {
         let icon = client.get(page.join(url).unwrap()).send().await.unwrap();
         assert_eq!(icon.status(), 200, "{url} through the gateway");

@@ -29,6 +29,7 @@ mod logouts;
 mod logs;
 mod metrics;
 mod operations;
+mod partners;
 mod private_sections;
 mod profiles;
 mod shared_database;

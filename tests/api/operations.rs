@@ -112,6 +112,26 @@ async fn documented_operations(app: &TestApp) -> Vec<(reqwest::Method, String, S
         201,
     )
     .await;
+    // A partnership with user 2, who follows user 1 back: partnership 1.
+    let other = app.user(2).await;
+    for (user, target, token) in [(1, 2, &token), (2, 1, &other)] {
+        let path = format!("/users/{user}/following/{target}");
+        let response = app
+            .request(reqwest::Method::PUT, &path, Some(token))
+            .send()
+            .await;
+        assert_eq!(response.unwrap().status(), 204);
+    }
+    json_body(
+        app.post(
+            &format!("/users/1/goals/{goal}/partners"),
+            Some(&token),
+            &serde_json::json!({"user_id": 2}),
+        )
+        .await,
+        201,
+    )
+    .await;
     let doc = json_body(app.get("/openapi.json").await, 200).await;
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
@@ -128,7 +148,8 @@ async fn documented_operations(app: &TestApp) -> Vec<(reqwest::Method, String, S
                 .replace("{list}", "1")
                 .replace("{target_id}", "2")
                 .replace("{follower_id}", "2")
-                .replace("{event_id}", "1");
+                .replace("{event_id}", "1")
+                .replace("{partnership_id}", "1");
             operations.push((
                 method.to_uppercase().parse().unwrap(),
                 path.clone(),

@@ -22,6 +22,7 @@ use super::super::{
     connect::{FollowRequest, follow_item, listed_item},
     feed::Actor,
     goals::LearningGoal,
+    partners::Partnership,
     users::MyProfileResponse,
 };
 use crate::{
@@ -32,6 +33,7 @@ use crate::{
     },
     domain::{UserId, streak, week::WeekStart},
     error::AppResult,
+    services::partners::Pieces,
 };
 
 /// Rows are gathered into chunks of about this size before they go to the compressor.
@@ -47,6 +49,8 @@ pub struct Owner {
     /// streaks are of, and the file name's date.
     pub today: NaiveDate,
     pub week_start: WeekStart,
+    /// When the export started.
+    pub now: DateTime<Utc>,
 }
 
 /// A stream of one file's rows, each as the JSON the API answers with.
@@ -260,6 +264,20 @@ pub const FILES: &[ExportFile] = &[
         }),
     },
     ExportFile {
+        name: "partnerships.json",
+        about: "Every accountability partnership you were invited to or invited someone to, \
+                oldest first, every status, as GET /users/{user_id}/partnerships/{id} shows \
+                it: your goal, your partner (\"a former partner\" once erased), the shared \
+                streak as of the export, why it ended.",
+        component: "Partnership",
+        contents: Contents::List(|snapshot, owner| {
+            futures_util::stream::once(partnerships(snapshot, owner))
+                .map_ok(|items| futures_util::stream::iter(items.into_iter().map(Ok)))
+                .try_flatten()
+                .boxed()
+        }),
+    },
+    ExportFile {
         name: "credentials/",
         about: "One file per badge, credentials/<code>.json: the badge as a signed Open \
                 Badges 3.0 credential, as GET /users/{user_id}/badges/{code}/credential \
@@ -268,6 +286,40 @@ pub const FILES: &[ExportFile] = &[
         contents: Contents::Credentials,
     },
 ];
+
+/// The owner's partnerships, each as the API shows it to them. Few per user: read whole,
+/// then each partner, goal title and the last few days' check-ins.
+async fn partnerships(snapshot: &mut dyn Snapshot, owner: &Owner) -> sqlx::Result<Vec<Value>> {
+    let mut items = Vec::new();
+    for row in snapshot.partnerships(owner.row.id).await? {
+        let Some(side) = row.side_of(owner.row.id) else {
+            continue;
+        };
+        let partner = match row.user(1 - side) {
+            Some(id) => snapshot.user(id).await?,
+            None => None,
+        };
+        let goal = match row.goal(side) {
+            Some(goal) => snapshot.goal_title(goal).await?.map(|title| (goal, title)),
+            None => None,
+        };
+        let Some(pieces) = Pieces::of(&row, &owner.row, partner.as_ref(), owner.now) else {
+            continue;
+        };
+        let dates = match pieces.from {
+            Some(from) => {
+                snapshot
+                    .recent_dates([row.goal(0), row.goal(1)], from)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        items.push(json(Partnership::from(
+            pieces.seen(row, partner, goal, &dates),
+        ))?);
+    }
+    Ok(items)
+}
 
 /// A kudos the user's event received: the event, who gave it, when.
 #[derive(Debug, Serialize, ToSchema)]
@@ -328,6 +380,7 @@ impl Archive {
         let owner = Owner {
             today: streak::today(now, row.time_zone()),
             week_start: row.week_start(),
+            now,
             row,
         };
         Ok(Some(Self {

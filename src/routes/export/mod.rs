@@ -92,7 +92,7 @@ impl ToSchema for ZipArchive {}
     params(UserPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The archive: README.txt, profile.json, goals.json, checkins.json, badges.json, activity.json, followers.json, following.json, follow-requests.json, blocks.json, mutes.json, kudos-received.json, kudos-given.json and credentials/<code>.json; each JSON file's schema is at /export-schemas/<name>",
+        (status = 200, description = "The archive: README.txt, profile.json, goals.json, checkins.json, badges.json, activity.json, followers.json, following.json, follow-requests.json, blocks.json, mutes.json, kudos-received.json, kudos-given.json, partnerships.json and credentials/<code>.json; each JSON file's schema is at /export-schemas/<name>",
             content_type = "application/zip", body = inline(ZipArchive),
             headers(
                 ("Content-Disposition" = String, description = "`attachment; filename=\"user-service-export-<username or id>-<YYYY-MM-DD>.zip\"`"),
