@@ -52,7 +52,7 @@ pub use credentials::{CredentialAward, CredentialReads, StatusListRows};
 pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
-pub use partners::{OpenOf, PartnerReads, PartnerTx, PartnershipPage, PartnershipRow};
+pub use partners::{GoalsAmong, OpenOf, PartnerReads, PartnerTx, PartnershipPage, PartnershipRow};
 pub use social::{
     EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx,
     Timelines,

@@ -247,6 +247,22 @@ pub trait PartnerReads: Send + Sync + 'static {
         from: NaiveDate,
     ) -> sqlx::Result<Vec<(GoalId, NaiveDate)>>;
     async fn goal_title(&self, goal: GoalId) -> sqlx::Result<Option<String>>;
+    /// A page's worth of the reads above, a statement each whatever the page's length:
+    /// the active users among `users`.
+    async fn users_among(&self, users: &[UserId]) -> sqlx::Result<Vec<super::UserRow>>;
+    /// The titles of `goals`, and their check-ins from `from` on (none without it).
+    async fn goals_among(
+        &self,
+        goals: &[GoalId],
+        from: Option<NaiveDate>,
+    ) -> sqlx::Result<GoalsAmong>;
+}
+
+/// What [`PartnerReads::goals_among`] read: (goal, title) and (goal, date).
+#[derive(Debug, Default)]
+pub struct GoalsAmong {
+    pub titles: Vec<(GoalId, String)>,
+    pub dates: Vec<(GoalId, NaiveDate)>,
 }
 
 /// The writes, inside the transaction of [`super::Tx`].
@@ -350,6 +366,43 @@ macro_rules! impl_partner_reads {
                     .bind(goal)
                     .fetch_optional(&self.$pool)
                     .await
+            }
+
+            async fn users_among(
+                &self,
+                users: &[$crate::domain::UserId],
+            ) -> sqlx::Result<Vec<$crate::db::UserRow>> {
+                let among = &self.common.user_statements()?.among;
+                let ids: Vec<i64> = users.iter().map(|u| u.get()).collect();
+                sqlx::query_as(sqlx::AssertSqlSafe(among.users.clone()))
+                    .bind(serde_json::Value::from(ids).to_string())
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+
+            async fn goals_among(
+                &self,
+                goals: &[$crate::domain::GoalId],
+                from: Option<chrono::NaiveDate>,
+            ) -> sqlx::Result<$crate::db::partners::GoalsAmong> {
+                let among = &self.common.user_statements()?.among;
+                let ids: Vec<i64> = goals.iter().map(|g| g.get()).collect();
+                let ids = serde_json::Value::from(ids).to_string();
+                let titles = sqlx::query_as(sqlx::AssertSqlSafe(among.goal_titles.clone()))
+                    .bind(ids.clone())
+                    .fetch_all(&self.$pool)
+                    .await?;
+                let dates = match from {
+                    Some(from) => {
+                        sqlx::query_as(sqlx::AssertSqlSafe(among.recent_dates.clone()))
+                            .bind(ids)
+                            .bind(from)
+                            .fetch_all(&self.$pool)
+                            .await?
+                    }
+                    None => Vec::new(),
+                };
+                Ok($crate::db::partners::GoalsAmong { titles, dates })
             }
         }
     };

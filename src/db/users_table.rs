@@ -242,6 +242,31 @@ impl UsersTable {
             email: self.email,
             owned: self.owned,
             people: PeopleStatements::new(&self.active_of("u"), self.dialect),
+            among: {
+                // $1 a JSON array of ids: one statement for a page's worth of rows.
+                let ids = match self.dialect {
+                    Dialect::Postgres => {
+                        "(SELECT CAST(value AS BIGINT) FROM json_array_elements_text(CAST($1 AS json)))"
+                    }
+                    Dialect::Sqlite => "(SELECT value FROM json_each($1))",
+                };
+                Among {
+                    users: format!(
+                        "SELECT {select} FROM users WHERE id IN {ids} AND {}",
+                        self.active()
+                    )
+                    .into(),
+                    goal_titles: format!(
+                        "SELECT CAST(id AS BIGINT) AS id, title FROM learning_goals WHERE id IN {ids}"
+                    )
+                    .into(),
+                    recent_dates: format!(
+                        "SELECT CAST(goal_id AS BIGINT) AS goal_id, checkin_date FROM goal_checkins \
+                         WHERE goal_id IN {ids} AND checkin_date >= $2"
+                    )
+                    .into(),
+                }
+            },
         }
     }
 }
@@ -272,6 +297,19 @@ pub struct UserStatements {
     pub owned: bool,
     /// The lists of people (followers, following, requests, blocks, mutes).
     pub people: PeopleStatements,
+    pub among: Among,
+}
+
+/// Reads of the rows of several ids at once ($1 a JSON array of ids), so that a page of
+/// items that each name other rows reads them in one statement each, not one per item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Among {
+    /// The active users among the ids.
+    pub users: Arc<str>,
+    /// (goal, title) of the goals among the ids.
+    pub goal_titles: Arc<str>,
+    /// (goal, date) of the check-ins of the goals among the ids on or after $2.
+    pub recent_dates: Arc<str>,
 }
 
 fn is_integer(dialect: Dialect, data_type: &str) -> bool {

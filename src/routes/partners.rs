@@ -317,10 +317,7 @@ async fn list_partnerships(
         limit: limit.fetch(),
     };
     let rows = state.store.partnerships_of(path.user_id, &page).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for row in rows {
-        items.push(partners::seen(&*state.store, &*state.clock, &me, row).await?);
-    }
+    let items = partners::seen_page(&*state.store, &*state.clock, &me, rows).await?;
     let base = format!("/users/{}/partnerships", path.user_id);
     Ok(paging::page(
         items,

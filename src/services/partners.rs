@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::{
     clock::Clock,
-    db::{OpenOf, PartnershipRow, Store, Tx, UserRow},
+    db::{GoalsAmong, OpenOf, PartnershipRow, Store, Tx, UserRow},
     domain::{
         GoalId, GoalStatus, UserId,
         badges::Measure,
@@ -153,6 +153,74 @@ pub async fn seen(
         None => Vec::new(),
     };
     Ok(pieces.seen(row, partner, goal, &dates))
+}
+
+/// The reader's views of a page of partnerships: three reads for the page (the partners,
+/// the goals' titles, their recent check-ins), whatever its length.
+pub async fn seen_page(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    reader: &UserRow,
+    rows: Vec<PartnershipRow>,
+) -> AppResult<Vec<Seen>> {
+    let unknown = || AppError::not_found("the partnership");
+    let sides = rows
+        .iter()
+        .map(|row| row.side_of(reader.id).ok_or_else(unknown))
+        .collect::<AppResult<Vec<usize>>>()?;
+    let partner_ids: Vec<UserId> = rows
+        .iter()
+        .zip(&sides)
+        .filter_map(|(row, side)| row.user(1 - side))
+        .collect();
+    let partners = store.users_among(&partner_ids).await?;
+    let partner_of = |row: &PartnershipRow, side: usize| {
+        row.user(1 - side)
+            .and_then(|id| partners.iter().find(|user| user.id == id).cloned())
+    };
+    let now = clock.now();
+    let pieces = rows
+        .iter()
+        .zip(&sides)
+        .map(|(row, side)| {
+            Pieces::of(row, reader, partner_of(row, *side).as_ref(), now).ok_or_else(unknown)
+        })
+        .collect::<AppResult<Vec<Pieces>>>()?;
+    let goals: Vec<GoalId> = rows
+        .iter()
+        .flat_map(|row| [row.goal(0), row.goal(1)])
+        .flatten()
+        .collect();
+    let from = pieces.iter().filter_map(|p| p.from).min();
+    let read = if goals.is_empty() {
+        GoalsAmong::default()
+    } else {
+        store.goals_among(&goals, from).await?
+    };
+    Ok(rows
+        .into_iter()
+        .zip(sides)
+        .zip(pieces)
+        .map(|((row, side), pieces)| {
+            let partner = partner_of(&row, side);
+            let goal = row.goal(side).and_then(|goal| {
+                read.titles
+                    .iter()
+                    .find(|(id, _)| *id == goal)
+                    .map(|(_, title)| (goal, title.clone()))
+            });
+            let dates: Vec<(GoalId, NaiveDate)> = match pieces.from {
+                Some(from) => read
+                    .dates
+                    .iter()
+                    .filter(|(_, date)| *date >= from)
+                    .copied()
+                    .collect(),
+                None => Vec::new(),
+            };
+            pieces.seen(row, partner, goal, &dates)
+        })
+        .collect())
 }
 
 /// The shared streak now, inside a write's transaction.
