@@ -489,6 +489,7 @@ macro_rules! impl_tx {
                     .bind(goal.completed_at(now))
                     .bind(goal.schedule.cadence().as_str())
                     .bind(goal.schedule.days_per_week().map(i64::from))
+                    .bind(goal.reminders)
                     .fetch_one(&mut *self.tx)
                     .await
             }
@@ -510,6 +511,7 @@ macro_rules! impl_tx {
                     .bind(now)
                     .bind(fields.schedule.cadence().as_str())
                     .bind(fields.schedule.days_per_week().map(i64::from))
+                    .bind(fields.reminders)
                     .fetch_one(&mut *self.tx)
                     .await
             }

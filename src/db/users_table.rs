@@ -157,6 +157,8 @@ impl UsersTable {
             ", display_name, bio, skills, avatar_url, timezone, week_start, profile_revision, \
              goals_visibility, badges_visibility, activity_visibility, stats_visibility, \
              connections_visibility, follow_policy, \
+             COALESCE((SELECT r.enabled FROM reminder_users r WHERE r.user_id = users.id), TRUE) \
+             AS reminders, \
              COALESCE((SELECT c.followers FROM follow_counts c WHERE c.user_id = users.id), 0) \
              AS followers_count, \
              COALESCE((SELECT c.following FROM follow_counts c WHERE c.user_id = users.id), 0) \
@@ -242,6 +244,7 @@ impl UsersTable {
             email: self.email,
             owned: self.owned,
             people: PeopleStatements::new(&self.active_of("u")),
+            reminders_due: super::reminders::due_statement(&self.active_of("u")).into(),
         }
     }
 }
@@ -272,6 +275,8 @@ pub struct UserStatements {
     pub owned: bool,
     /// The lists of people (followers, following, requests, blocks, mutes).
     pub people: PeopleStatements,
+    /// The reminder schedules due (see `reminders::due_statement`).
+    pub reminders_due: Arc<str>,
 }
 
 fn is_integer(dialect: Dialect, data_type: &str) -> bool {

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod patch;
 pub mod platform_event;
 pub mod profile;
+pub mod reminder;
 pub mod revocation;
 pub mod social;
 pub mod streak;

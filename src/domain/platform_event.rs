@@ -109,6 +109,21 @@ pub struct StreakFacts {
     pub unit: StreakUnit,
 }
 
+/// A goal's streak at risk on the user's local day: they have not checked in yet, and it is
+/// the reminder time there (see `reminder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AtRiskFacts {
+    pub user_id: UserId,
+    pub goal_id: GoalId,
+    /// The streak as it reads that day: days, or weeks for a weekly goal (whose first week
+    /// may be at stake: 0).
+    pub streak: u32,
+    /// `day` for a daily goal, `week` for a weekly one.
+    pub unit: StreakUnit,
+    /// The user's calendar day the reminder is for, in their time zone.
+    pub local_date: NaiveDate,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MilestoneFacts {
     pub user_id: UserId,
@@ -159,6 +174,7 @@ pub enum PlatformEvent {
     FollowCreated(FollowFacts),
     FollowRequested(FollowFacts),
     KudosGiven(KudosFacts),
+    StreakAtRisk(AtRiskFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -169,7 +185,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 14] = [
+pub const EVENT_TYPES: [EventType; 15] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -240,6 +256,11 @@ pub const EVENT_TYPES: [EventType; 14] = [
         summary: "A user gave kudos to another's activity event (taking them back publishes nothing).",
         data: "KudosFacts",
     },
+    EventType {
+        name: "streak.at_risk.v1",
+        summary: "A goal's streak is at risk today: at the reminder time in the user's time zone, a daily goal with a live streak has no check-in yet, or a weekly goal's target can be met only with a check-in today or tomorrow. Once per goal and local day.",
+        data: "AtRiskFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -260,6 +281,7 @@ impl PlatformEvent {
             Self::FollowCreated(_) => 11,
             Self::FollowRequested(_) => 12,
             Self::KudosGiven(_) => 13,
+            Self::StreakAtRisk(_) => 14,
         }
     }
 
@@ -282,6 +304,7 @@ impl PlatformEvent {
             Self::StreakMilestone(facts) => facts.user_id,
             Self::FollowCreated(facts) | Self::FollowRequested(facts) => facts.user_id,
             Self::KudosGiven(facts) => facts.user_id,
+            Self::StreakAtRisk(facts) => facts.user_id,
         }
     }
 
@@ -301,6 +324,7 @@ impl PlatformEvent {
                 serde_json::to_string(facts)
             }
             Self::KudosGiven(facts) => serde_json::to_string(facts),
+            Self::StreakAtRisk(facts) => serde_json::to_string(facts),
         };
         value.expect("plain structs serialize")
     }
@@ -384,7 +408,7 @@ mod tests {
     }
 
     #[test]
-    fn each_type_has_a_name_of_its_own_in_past_tense_and_versioned() {
+    fn each_type_has_a_name_of_its_own_in_lower_case_and_versioned() {
         let names: std::collections::HashSet<_> = EVENT_TYPES.iter().map(|t| t.name).collect();
         assert_eq!(names.len(), EVENT_TYPES.len());
         for name in names {
@@ -393,7 +417,7 @@ mod tests {
                 name.split('.').all(|part| !part.is_empty()
                     && part
                         .chars()
-                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')),
                 "{name}"
             );
         }

@@ -9,8 +9,8 @@ use super::{CLOUDEVENTS_JSON, Envelope};
 use crate::{
     config::EventsConfig,
     domain::platform_event::{
-        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
-        KudosFacts, MilestoneFacts, ProfileFacts, StreakFacts,
+        AtRiskFacts, BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts,
+        GoalFacts, KudosFacts, MilestoneFacts, ProfileFacts, StreakFacts,
     },
 };
 
@@ -31,6 +31,7 @@ fn data_schemas() -> Map<String, Value> {
     collect::<MilestoneFacts>(&mut schemas);
     collect::<FollowFacts>(&mut schemas);
     collect::<KudosFacts>(&mut schemas);
+    collect::<AtRiskFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

@@ -10,6 +10,7 @@ pub mod checkins;
 pub mod export;
 pub mod goals;
 pub mod profile;
+pub mod reminders;
 pub mod social;
 pub mod users;
 

@@ -31,6 +31,7 @@ mod metrics;
 mod operations;
 mod private_sections;
 mod profiles;
+mod reminders;
 mod shared_database;
 mod shared_rate_limits;
 mod shutdown;
