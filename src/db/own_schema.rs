@@ -43,6 +43,9 @@ pub const OWN_TABLES: &[&str] = &[
     "kudos",
     "kudos_counts",
     "export_runs",
+    "reminder_users",
+    "reminders_sent",
+    "reminder_lease",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges` and `users`): moved with the

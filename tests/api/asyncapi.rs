@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
-const EVENT_TYPES: [&str; 14] = [
+const EVENT_TYPES: [&str; 15] = [
     "profile.updated.v1",
     "goal.created.v1",
     "goal.updated.v1",
@@ -27,6 +27,7 @@ const EVENT_TYPES: [&str; 14] = [
     "follow.created.v1",
     "follow.requested.v1",
     "kudos.given.v1",
+    "streak.at_risk.v1",
 ];
 
 async fn served_document() -> Value {
