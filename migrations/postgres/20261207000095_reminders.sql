@@ -23,15 +23,14 @@ INSERT INTO reminder_users (user_id, enabled, next_date, next_at)
 SELECT DISTINCT user_id, TRUE, CAST(NULL AS DATE), CAST(0 AS BIGINT) FROM learning_goals;
 
 -- A reminder is sent once per goal and local day: this key is written in the transaction of
--- its event's outbox row. Rows older than a few days are purged.
+-- its event's outbox row; it goes with its goal (deleted, or erased with its user). Rows
+-- older than a few days are purged.
 CREATE TABLE reminders_sent (
     goal_id BIGINT NOT NULL REFERENCES learning_goals (id) ON DELETE CASCADE,
     local_date DATE NOT NULL,
-    user_id BIGINT NOT NULL,
     PRIMARY KEY (goal_id, local_date)
 );
 CREATE INDEX reminders_sent_by_date ON reminders_sent (local_date);
-CREATE INDEX reminders_sent_by_user ON reminders_sent (user_id);
 
 -- One scheduler at a time among replicas: the one whose transaction holds this row's lock
 -- (FOR UPDATE SKIP LOCKED) runs the pass; a replica that dies drops it with its connection.

@@ -17,11 +17,9 @@ SELECT DISTINCT user_id, TRUE, NULL, 0 FROM learning_goals;
 CREATE TABLE reminders_sent (
     goal_id INTEGER NOT NULL REFERENCES learning_goals (id) ON DELETE CASCADE,
     local_date TEXT NOT NULL,
-    user_id INTEGER NOT NULL,
     PRIMARY KEY (goal_id, local_date)
 );
 CREATE INDEX reminders_sent_by_date ON reminders_sent (local_date);
-CREATE INDEX reminders_sent_by_user ON reminders_sent (user_id);
 
 -- PostgreSQL's lease row; SQLite runs the scheduler in its one process.
 CREATE TABLE reminder_lease (

@@ -62,9 +62,9 @@ pub const SQLITE_REMINDER_GOALS: &str = concat!(
     "IN (SELECT value FROM json_each($1))"
 );
 
-/// A reminder's key ($1 goal, $2 local day, $3 user): no row when it was sent before.
+/// A reminder's key ($1 goal, $2 local day): no row when it was sent before.
 pub const CLAIM_REMINDER: &str = "\
-    INSERT INTO reminders_sent (goal_id, local_date, user_id) VALUES ($1, $2, $3) \
+    INSERT INTO reminders_sent (goal_id, local_date) VALUES ($1, $2) \
     ON CONFLICT (goal_id, local_date) DO NOTHING";
 
 /// The schedule moves on ($2 day, $3 instant), unless it changed since it was read as
@@ -104,12 +104,7 @@ pub trait ReminderTx: Send {
     /// The goals of `users` a reminder may be about (in progress, reminders on).
     async fn reminder_goals(&mut self, users: &[UserId]) -> sqlx::Result<Vec<ReminderGoalRow>>;
     /// Records the reminder of `goal` for `day`: false when it was sent before.
-    async fn claim_reminder(
-        &mut self,
-        goal: GoalId,
-        day: NaiveDate,
-        user: UserId,
-    ) -> sqlx::Result<bool>;
+    async fn claim_reminder(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
     /// Moves a schedule read as `(was_day, was_at)` on to `(day, at)`: whether it was
     /// still as read.
     async fn reschedule(
@@ -160,12 +155,10 @@ macro_rules! impl_reminder_tx {
                 &mut self,
                 goal: $crate::domain::GoalId,
                 day: chrono::NaiveDate,
-                user: $crate::domain::UserId,
             ) -> sqlx::Result<bool> {
                 Ok(sqlx::query($crate::db::reminders::CLAIM_REMINDER)
                     .bind(goal)
                     .bind(day)
-                    .bind(user)
                     .execute(&mut *self.tx)
                     .await?
                     .rows_affected()

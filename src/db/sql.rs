@@ -261,7 +261,7 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM event_outbox WHERE user_id = $1",
     "DELETE FROM revoked_user_tokens WHERE user_id = $1",
     "DELETE FROM export_runs WHERE user_id = $1",
-    "DELETE FROM reminders_sent WHERE user_id = $1",
+    // reminders_sent: with the goals, by their foreign key.
     "DELETE FROM reminder_users WHERE user_id = $1",
 ];
 

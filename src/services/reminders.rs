@@ -83,7 +83,7 @@ async fn send_due_once(
                 let Some(risk) = reminder::at_risk(&goal.streak.summary(), rule, day) else {
                     continue;
                 };
-                if tx.claim_reminder(goal.id, day, schedule.user_id).await? {
+                if tx.claim_reminder(goal.id, day).await? {
                     tx.announce(
                         &PlatformEvent::StreakAtRisk(AtRiskFacts {
                             user_id: schedule.user_id,
