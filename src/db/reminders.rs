@@ -86,6 +86,11 @@ pub const SET_USER_REMINDERS: &str = "\
     ON CONFLICT (user_id) DO UPDATE SET enabled = excluded.enabled, next_date = NULL, \
       next_at = excluded.next_at";
 
+/// A user's schedule made anew at the next pass (from $2), when they have one and it is on:
+/// after a change of time zone.
+pub const RESCHEDULE_USER: &str = "\
+    UPDATE reminder_users SET next_date = NULL, next_at = $2 WHERE user_id = $1 AND enabled";
+
 /// Forgets up to $2 reminders sent for days before $1.
 pub const PURGE_SENT: &str = "\
     DELETE FROM reminders_sent WHERE (goal_id, local_date) IN ( \
@@ -117,6 +122,8 @@ pub trait ReminderTx: Send {
     /// A user who set a goal is scheduled at the next pass, unless already scheduled (or
     /// opted out).
     async fn schedule_user(&mut self, user: UserId, now: i64) -> sqlx::Result<()>;
+    /// A new time zone: the user's schedule, if any and on, made anew at the next pass.
+    async fn reschedule_user(&mut self, user: UserId, now: i64) -> sqlx::Result<()>;
     /// The profile's `reminders`: the schedule made anew at the next pass when on.
     async fn set_user_reminders(&mut self, user: UserId, on: bool, now: i64) -> sqlx::Result<()>;
     /// Forgets up to `limit` reminders sent for days before `before`: how many.
@@ -190,6 +197,19 @@ macro_rules! impl_reminder_tx {
                 now: i64,
             ) -> sqlx::Result<()> {
                 sqlx::query($crate::db::reminders::SCHEDULE_USER)
+                    .bind(user)
+                    .bind(now)
+                    .execute(&mut *self.tx)
+                    .await
+                    .map(drop)
+            }
+
+            async fn reschedule_user(
+                &mut self,
+                user: $crate::domain::UserId,
+                now: i64,
+            ) -> sqlx::Result<()> {
+                sqlx::query($crate::db::reminders::RESCHEDULE_USER)
                     .bind(user)
                     .bind(now)
                     .execute(&mut *self.tx)
