@@ -466,6 +466,52 @@ async fn a_weekly_goal_is_reminded_of_when_only_today_or_tomorrow_can_meet_its_t
     );
 }
 
+async fn a_user_who_moves_far_away_is_reminded_there_but_never_twice_for_one_day(backend: Backend) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (token, goal) = user_with_a_streak(&app, 1, "Asia/Tokyo").await;
+    // 20:00 on the 10th in Tokyo.
+    app.clock.set(utc(2026, 3, 10, 11, 0));
+    assert_eq!(app.remind().await.sent, 1);
+    // An hour later the user is in Los Angeles, where it is 05:00 on the 10th.
+    app.clock.set(utc(2026, 3, 10, 12, 0));
+    let moved = app
+        .put(
+            "/users/1",
+            Some(&token),
+            &json!({"timezone": "America/Los_Angeles"}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(app.remind().await.sent, 0);
+    // 20:00 on the 10th there: the streak is still at risk, but the 10th was reminded of.
+    app.clock.set(utc(2026, 3, 11, 3, 0));
+    let pass = app.remind().await;
+    assert_eq!((pass.due, pass.sent), (1, 0));
+    // The user checks in on their 10th and 11th goes by: 20:00 on the 11th is a new day.
+    app.clock.set(utc(2026, 3, 11, 4, 0));
+    let checkins = format!("/users/1/goals/{goal}/checkins");
+    assert_eq!(
+        app.post(&checkins, Some(&token), &json!({})).await.status(),
+        201
+    );
+    app.clock.set(utc(2026, 3, 12, 3, 0));
+    assert_eq!(app.remind().await.sent, 1);
+    let received = receive_reminders(&mut subscriber, 2).await;
+    let days: Vec<(&str, &Value)> = received
+        .iter()
+        .map(|r| {
+            (
+                r.data()["local_date"].as_str().unwrap(),
+                &r.data()["streak"],
+            )
+        })
+        .collect();
+    assert_eq!(days, [("2026-03-10", &json!(2)), ("2026-03-11", &json!(3))]);
+}
+
 crate::backend_tests!(
     users_far_apart_are_reminded_at_eight_in_their_own_evenings,
     a_goal_checked_in_that_day_or_with_no_streak_is_not_reminded_of,
@@ -475,4 +521,5 @@ crate::backend_tests!(
     reminders_stop_for_a_goal_or_a_profile_that_opts_out,
     after_downtime_a_day_still_running_is_reminded_of_late_and_an_ended_one_skipped,
     a_weekly_goal_is_reminded_of_when_only_today_or_tomorrow_can_meet_its_target,
+    a_user_who_moves_far_away_is_reminded_there_but_never_twice_for_one_day,
 );
