@@ -438,7 +438,10 @@ super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
 super::reminders::impl_reminder_tx!(
     PgTx,
     goals: super::reminders::PG_REMINDER_GOALS,
-    bind_users: super::reminders::array_ids
+    bind_users: super::reminders::array_ids,
+    hold_users: super::reminders::pg_hold_users,
+    claim: super::reminders::pg_claim,
+    reschedule: super::reminders::pg_reschedule
 );
 impl_tx!(
     PgTx,

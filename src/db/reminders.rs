@@ -62,14 +62,14 @@ pub const SQLITE_REMINDER_GOALS: &str = concat!(
     "IN (SELECT value FROM json_each($1))"
 );
 
-/// A reminder's key ($1 goal, $2 local day): no row when it was sent before.
-pub const CLAIM_REMINDER: &str = "\
+/// A reminder's key ($1 goal, $2 local day): no row when it was sent before (SQLite).
+const CLAIM_REMINDER: &str = "\
     INSERT INTO reminders_sent (goal_id, local_date) VALUES ($1, $2) \
     ON CONFLICT (goal_id, local_date) DO NOTHING";
 
-/// The schedule moves on ($2 day, $3 instant), unless it changed since it was read as
+/// The schedule moves on ($2 day, $3 instant) (SQLite), unless it changed since it was read as
 /// ($4 day, $5 instant): a new time zone or an opt-out while the pass ran wins.
-pub const RESCHEDULE: &str = "\
+const RESCHEDULE: &str = "\
     UPDATE reminder_users SET next_date = $2, next_at = $3 \
     WHERE user_id = $1 AND next_date IS NOT DISTINCT FROM $4 AND next_at = $5";
 
@@ -108,17 +108,14 @@ pub trait ReminderTx: Send {
     async fn due_reminders(&mut self, now: i64, limit: i64) -> sqlx::Result<Vec<DueRow>>;
     /// The goals of `users` a reminder may be about (in progress, reminders on).
     async fn reminder_goals(&mut self, users: &[UserId]) -> sqlx::Result<Vec<ReminderGoalRow>>;
-    /// Records the reminder of `goal` for `day`: false when it was sent before.
-    async fn claim_reminder(&mut self, goal: GoalId, day: NaiveDate) -> sqlx::Result<bool>;
-    /// Moves a schedule read as `(was_day, was_at)` on to `(day, at)`: whether it was
-    /// still as read.
-    async fn reschedule(
-        &mut self,
-        user: UserId,
-        was: (Option<NaiveDate>, i64),
-        day: NaiveDate,
-        at: i64,
-    ) -> sqlx::Result<bool>;
+    /// Holds these users as their own writes do (see `Store::begin_for`), in the order
+    /// of their ids; nothing where the backend's one writer orders every write.
+    async fn hold_users(&mut self, users: &[UserId]) -> sqlx::Result<()>;
+    /// Records the reminders of these goals for these days: the goals whose reminder had
+    /// not been sent before.
+    async fn claim_reminders(&mut self, claims: &[(GoalId, NaiveDate)]) -> sqlx::Result<Vec<i64>>;
+    /// Moves each schedule on, unless it changed since it was read.
+    async fn reschedule(&mut self, moves: &[Move]) -> sqlx::Result<()>;
     /// A user who set a goal is scheduled at the next pass, unless already scheduled (or
     /// opted out).
     async fn schedule_user(&mut self, user: UserId, now: i64) -> sqlx::Result<()>;
@@ -130,10 +127,125 @@ pub trait ReminderTx: Send {
     async fn purge_reminders_sent(&mut self, before: NaiveDate, limit: i64) -> sqlx::Result<u64>;
 }
 
+/// A schedule moved on: read as `(was_day, was_at)`, now `(day, at)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Move {
+    pub user: UserId,
+    pub was_day: Option<NaiveDate>,
+    pub was_at: i64,
+    pub day: NaiveDate,
+    pub at: i64,
+}
+
+/// PostgreSQL, one statement each whatever the batch's size: the users' holds (the sorted
+/// subquery feeds the aggregate in the order of the ids), the keys, the schedules moved on.
+const PG_HOLD_USERS: &str = "\
+    SELECT COUNT(pg_advisory_xact_lock_shared(7322149, hashint8(u))) \
+    FROM (SELECT u FROM unnest($1::bigint[]) AS t (u) ORDER BY u) AS s";
+const PG_CLAIM_REMINDERS: &str = "\
+    INSERT INTO reminders_sent (goal_id, local_date) \
+    SELECT * FROM unnest($1::bigint[], $2::date[]) \
+    ON CONFLICT (goal_id, local_date) DO NOTHING RETURNING goal_id";
+const PG_RESCHEDULE: &str = "\
+    UPDATE reminder_users r SET next_date = m.day, next_at = m.at \
+    FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::date[], $5::bigint[]) \
+      AS m (user_id, was_day, was_at, day, at) \
+    WHERE r.user_id = m.user_id AND r.next_date IS NOT DISTINCT FROM m.was_day \
+      AND r.next_at = m.was_at";
+
+pub(super) async fn pg_hold_users(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    users: &[UserId],
+) -> sqlx::Result<()> {
+    sqlx::query(PG_HOLD_USERS)
+        .bind(array_ids(users))
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+pub(super) async fn pg_claim(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    claims: &[(GoalId, NaiveDate)],
+) -> sqlx::Result<Vec<i64>> {
+    sqlx::query_scalar(PG_CLAIM_REMINDERS)
+        .bind(claims.iter().map(|c| c.0.get()).collect::<Vec<_>>())
+        .bind(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
+        .await
+}
+
+pub(super) async fn pg_reschedule(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    moves: &[Move],
+) -> sqlx::Result<()> {
+    sqlx::query(PG_RESCHEDULE)
+        .bind(moves.iter().map(|m| m.user.get()).collect::<Vec<_>>())
+        .bind(moves.iter().map(|m| m.was_day).collect::<Vec<_>>())
+        .bind(moves.iter().map(|m| m.was_at).collect::<Vec<_>>())
+        .bind(moves.iter().map(|m| m.day).collect::<Vec<_>>())
+        .bind(moves.iter().map(|m| m.at).collect::<Vec<_>>())
+        .execute(&mut **tx)
+        .await
+        .map(drop)
+}
+
+/// SQLite's one writer orders every write: nothing to hold.
+pub(super) async fn sqlite_hold_users(
+    _tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    _users: &[UserId],
+) -> sqlx::Result<()> {
+    Ok(())
+}
+
+/// SQLite runs in the process: a statement per key costs no round trip.
+pub(super) async fn sqlite_claim(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    claims: &[(GoalId, NaiveDate)],
+) -> sqlx::Result<Vec<i64>> {
+    let mut claimed = Vec::with_capacity(claims.len());
+    for &(goal, day) in claims {
+        let inserted = sqlx::query(CLAIM_REMINDER)
+            .bind(goal)
+            .bind(day)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if inserted > 0 {
+            claimed.push(goal.get());
+        }
+    }
+    Ok(claimed)
+}
+
+pub(super) async fn sqlite_reschedule(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    moves: &[Move],
+) -> sqlx::Result<()> {
+    for m in moves {
+        sqlx::query(RESCHEDULE)
+            .bind(m.user)
+            .bind(m.day)
+            .bind(m.at)
+            .bind(m.was_day)
+            .bind(m.was_at)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// `impl ReminderTx for $tx`, whose field `tx` is the open transaction and `users` its
 /// statements on `users`; `$goals` reads the goals of the users bound by `$bind_users`.
 macro_rules! impl_reminder_tx {
-    ($tx:ty, goals: $goals:expr, bind_users: $bind_users:expr) => {
+    (
+        $tx:ty,
+        goals: $goals:expr,
+        bind_users: $bind_users:expr,
+        hold_users: $hold_users:path,
+        claim: $claim:path,
+        reschedule: $reschedule:path
+    ) => {
         #[async_trait::async_trait]
         impl $crate::db::reminders::ReminderTx for $tx {
             async fn due_reminders(
@@ -158,37 +270,22 @@ macro_rules! impl_reminder_tx {
                     .await
             }
 
-            async fn claim_reminder(
+            async fn hold_users(&mut self, users: &[$crate::domain::UserId]) -> sqlx::Result<()> {
+                $hold_users(&mut self.tx, users).await
+            }
+
+            async fn claim_reminders(
                 &mut self,
-                goal: $crate::domain::GoalId,
-                day: chrono::NaiveDate,
-            ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::reminders::CLAIM_REMINDER)
-                    .bind(goal)
-                    .bind(day)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                claims: &[($crate::domain::GoalId, chrono::NaiveDate)],
+            ) -> sqlx::Result<Vec<i64>> {
+                $claim(&mut self.tx, claims).await
             }
 
             async fn reschedule(
                 &mut self,
-                user: $crate::domain::UserId,
-                was: (Option<chrono::NaiveDate>, i64),
-                day: chrono::NaiveDate,
-                at: i64,
-            ) -> sqlx::Result<bool> {
-                Ok(sqlx::query($crate::db::reminders::RESCHEDULE)
-                    .bind(user)
-                    .bind(day)
-                    .bind(at)
-                    .bind(was.0)
-                    .bind(was.1)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected()
-                    > 0)
+                moves: &[$crate::db::reminders::Move],
+            ) -> sqlx::Result<()> {
+                $reschedule(&mut self.tx, moves).await
             }
 
             async fn schedule_user(

@@ -504,7 +504,10 @@ super::social::impl_social_tx!(SqliteTx, hold: None);
 super::reminders::impl_reminder_tx!(
     SqliteTx,
     goals: super::reminders::SQLITE_REMINDER_GOALS,
-    bind_users: super::reminders::json_ids
+    bind_users: super::reminders::json_ids,
+    hold_users: super::reminders::sqlite_hold_users,
+    claim: super::reminders::sqlite_claim,
+    reschedule: super::reminders::sqlite_reschedule
 );
 impl_tx!(
     SqliteTx,

@@ -5,13 +5,13 @@
 //! there means it went out before, and nothing is written. The users are held as their own
 //! writes hold them, so a reminder never outlives an erasure (see `Store::begin_for`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 
 use crate::{
     clock::Clock,
-    db::{ReminderGoalRow, Store},
+    db::{ReminderGoalRow, Store, reminders::Move},
     domain::{
         UserId,
         goal::Schedule,
@@ -60,10 +60,7 @@ async fn send_due_once(
     let mut users: Vec<UserId> = due.iter().map(|row| row.user_id).collect();
     users.sort_unstable();
     users.dedup();
-    // In the order of their ids, as every write naming several users takes them.
-    for &user in &users {
-        tx.hold_also(user).await?;
-    }
+    tx.hold_users(&users).await?;
     let mut goals: HashMap<UserId, Vec<ReminderGoalRow>> = HashMap::new();
     for goal in tx.reminder_goals(&users).await? {
         goals.entry(goal.user_id).or_default().push(goal);
@@ -72,6 +69,8 @@ async fn send_due_once(
         due: due.len(),
         ..Batch::default()
     };
+    let mut at_risk = Vec::new();
+    let mut moves = Vec::with_capacity(due.len());
     for schedule in &due {
         let zone = TimeZone::from_stored(&schedule.timezone);
         let plan = reminder::plan(schedule.next_date, now, zone.tz(), time);
@@ -80,32 +79,38 @@ async fn send_due_once(
             let week_start = WeekStart::from_stored(&schedule.week_start);
             for goal in goals.get(&schedule.user_id).into_iter().flatten() {
                 let rule = Schedule::from_stored(goal.cadence, goal.days_per_week).rule(week_start);
-                let Some(risk) = reminder::at_risk(&goal.streak.summary(), rule, day) else {
-                    continue;
-                };
-                if tx.claim_reminder(goal.id, day).await? {
-                    tx.announce(
-                        &PlatformEvent::StreakAtRisk(AtRiskFacts {
-                            user_id: schedule.user_id,
-                            goal_id: goal.id,
-                            streak: risk.streak,
-                            unit: risk.unit,
-                            local_date: day,
-                        }),
-                        now,
-                    );
-                    batch.sent += 1;
+                if let Some(risk) = reminder::at_risk(&goal.streak.summary(), rule, day) {
+                    at_risk.push(AtRiskFacts {
+                        user_id: schedule.user_id,
+                        goal_id: goal.id,
+                        streak: risk.streak,
+                        unit: risk.unit,
+                        local_date: day,
+                    });
                 }
             }
         }
-        tx.reschedule(
-            schedule.user_id,
-            (schedule.next_date, schedule.next_at),
-            plan.next.day,
-            plan.next.at.timestamp(),
-        )
-        .await?;
+        moves.push(Move {
+            user: schedule.user_id,
+            was_day: schedule.next_date,
+            was_at: schedule.next_at,
+            day: plan.next.day,
+            at: plan.next.at.timestamp(),
+        });
     }
+    if !at_risk.is_empty() {
+        let claims: Vec<_> = at_risk.iter().map(|f| (f.goal_id, f.local_date)).collect();
+        let claimed: HashSet<i64> = tx.claim_reminders(&claims).await?.into_iter().collect();
+        // Never sent before: each goal has one day here, so its id is its key.
+        for facts in at_risk
+            .into_iter()
+            .filter(|f| claimed.contains(&f.goal_id.get()))
+        {
+            tx.announce(&PlatformEvent::StreakAtRisk(facts), now);
+            batch.sent += 1;
+        }
+    }
+    tx.reschedule(&moves).await?;
     tx.commit().await?;
     Ok(batch)
 }
