@@ -32,6 +32,8 @@ use crate::{
 
 /// Schedules one batch (transaction) handles.
 const BATCH: i64 = 200;
+/// How many times as long as a full batch took a pass waits before the next.
+const YIELD_PER_BATCH: u32 = 3;
 /// How often the keys of reminders sent are purged, at most, and how many days they stay.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
 const KEEP_DAYS: u64 = 3;
@@ -104,10 +106,11 @@ impl Reminders {
             if i64::try_from(batch.due).unwrap_or(i64::MAX) < BATCH {
                 return Ok(pass);
             }
-            // A large pass (a zone's evening) yields as long as each batch took, so that it
-            // takes at most half of a core and a connection from the API's requests: tens of
-            // thousands of reminders then spread over seconds, not minutes.
-            tokio::time::sleep(started.elapsed()).await;
+            // A large pass (a zone's evening) yields three times as long as each batch
+            // took, so that it (and the relay publishing what it wrote) takes at most a
+            // quarter of a core from the API's requests: tens of thousands of reminders then
+            // spread over seconds, not minutes.
+            tokio::time::sleep(started.elapsed() * YIELD_PER_BATCH).await;
         }
     }
 
