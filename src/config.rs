@@ -136,9 +136,23 @@ pub struct Config {
     #[arg(long, env, default_value_t = 10_000)]
     pub feed_fanout_max_followers: i64,
 
+    /// The local time of day (`HH:MM`, 24-hour) at which `streak.at_risk.v1` reminders go
+    /// out, in each user's time zone.
+    #[arg(long, env, default_value = crate::domain::reminder::DEFAULT_TIME, value_parser = reminder_time)]
+    pub reminder_local_time: crate::domain::reminder::ReminderTime,
+
+    /// How often the reminder scheduler looks for reminders that came due, at most, in
+    /// seconds (it sleeps less when one is due sooner); 0: only when asked (tests).
+    #[arg(long, env, default_value_t = 30)]
+    pub reminder_pass_secs: u64,
+
     /// Log line format.
     #[arg(long, env, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+}
+
+fn reminder_time(raw: &str) -> Result<crate::domain::reminder::ReminderTime, String> {
+    crate::domain::reminder::ReminderTime::parse(raw)
 }
 
 /// Where the platform's events go (`crate::events`).

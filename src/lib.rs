@@ -24,6 +24,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod private_file;
 pub mod rate_limit;
+pub mod reminders;
 pub mod render;
 pub mod routes;
 pub mod services;

@@ -39,6 +39,7 @@ use crate::{
     },
     openapi::{self, ApiDoc},
     rate_limit::{RateLimit, rate_limit},
+    reminders::Reminders,
     routes, services,
     state::{AppState, Readiness},
 };
@@ -65,6 +66,8 @@ pub struct Application {
     background: Vec<JoinHandle<()>>,
     /// A migration deferred because the database was down, which then failed for good.
     migration: Option<JoinHandle<anyhow::Result<()>>>,
+    /// The reminder scheduler, when events are published.
+    reminders: Option<Reminders>,
 }
 
 impl Application {
@@ -139,12 +142,26 @@ impl Application {
             }
             None => tracing::info!("AMQP_URL is not set: no auth-service events are consumed"),
         }
+        let mut reminders = None;
         match events::publisher(&config.events)? {
             Some(publisher) => {
                 let relay = events::Relay::new(&config.events);
                 background.push(tokio::spawn(relay.run(publisher, state.clone())));
+                let scheduler = Reminders::new(
+                    state.store.clone(),
+                    state.clock.clone(),
+                    state.readiness.clone(),
+                    config.reminder_local_time,
+                );
+                if config.reminder_pass_secs > 0 {
+                    let every = Duration::from_secs(config.reminder_pass_secs);
+                    background.push(tokio::spawn(scheduler.clone().run(every)));
+                }
+                reminders = Some(scheduler);
             }
-            None => tracing::info!("EVENTS_URL is not set: no events are published"),
+            None => {
+                tracing::info!("EVENTS_URL is not set: no events are published, no reminders sent")
+            }
         }
         Ok(Self {
             listener,
@@ -154,7 +171,13 @@ impl Application {
             grace: config.shutdown_grace(),
             background,
             migration,
+            reminders,
         })
+    }
+
+    /// The reminder scheduler (with `EVENTS_URL`), whose passes a test runs itself.
+    pub fn reminders(&self) -> Option<Reminders> {
+        self.reminders.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {

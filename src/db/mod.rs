@@ -14,6 +14,7 @@ pub mod export;
 mod own_schema;
 pub mod partners;
 mod postgres;
+pub mod reminders;
 mod shared;
 pub mod social;
 mod sql;
@@ -53,6 +54,7 @@ pub use denylist::DenylistTable;
 pub use export::{ExportReads, Snapshot};
 pub use own_schema::{OWN_FUNCTIONS, OWN_TABLES};
 pub use partners::{GoalsAmong, OpenOf, PartnerReads, PartnerTx, PartnershipPage, PartnershipRow};
+pub use reminders::{DueRow, ReminderGoalRow, ReminderTx};
 pub use social::{
     EventRef, FeedPage, FeedRow, PeopleList, PeoplePage, PersonRow, SocialReads, SocialTx,
     Timelines,
@@ -148,7 +150,16 @@ pub trait Store:
     /// The outbox relay's turn: `None` while another relay (a replica) has it. Rows read in
     /// a turn are published by this relay alone until it marks them or drops the turn.
     async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
+
+    /// The reminder scheduler's turn: `None` while another replica's pass has it. Held for
+    /// a pass; dropping it (or losing its connection, with the replica) ends it.
+    async fn reminder_turn(&self) -> sqlx::Result<Option<Box<dyn ReminderTurn>>>;
 }
+
+/// A reminder pass's turn among replicas (see [`Store::reminder_turn`]): held, never used.
+pub trait ReminderTurn: Send {}
+
+impl ReminderTurn for () {}
 
 /// How a transaction holds its user (see [`Store::begin_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,7 +297,7 @@ pub trait Reads: Send + Sync + 'static {
 /// The writes, each inside the transaction that holds it. "lock" reads take the row lock
 /// that makes a read-modify-write safe against a concurrent one.
 #[async_trait]
-pub trait Tx: SocialTx + PartnerTx + Send {
+pub trait Tx: SocialTx + PartnerTx + ReminderTx + Send {
     async fn user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn lock_user(&mut self, id: UserId) -> sqlx::Result<Option<UserRow>>;
     async fn save_profile(
@@ -499,6 +510,8 @@ pub struct UserRow {
     pub stats_visibility: String,
     pub connections_visibility: String,
     pub follow_policy: String,
+    /// The user's reminders are on (`reminder_users`; on without a row).
+    pub reminders: bool,
     /// Kept by every follow that moves them (`follow_counts`).
     pub followers_count: i64,
     pub following_count: i64,
@@ -514,6 +527,7 @@ impl UserRow {
             timezone: self.time_zone(),
             week_start: self.week_start(),
             follow_policy: self.follow_policy(),
+            reminders: self.reminders,
         }
     }
 
@@ -582,6 +596,8 @@ pub struct GoalRow {
     pub days_per_week: Option<i32>,
     /// Moved by every write of the goal (its fields or its streak).
     pub revision: i64,
+    /// Whether `streak.at_risk.v1` reminders go out for it.
+    pub reminders: bool,
 }
 
 impl GoalRow {
@@ -598,6 +614,7 @@ impl GoalRow {
             completed_at: self.completed_at,
             cadence: self.cadence,
             days_per_week: self.schedule().days_per_week(),
+            reminders: self.reminders,
         }
     }
 
@@ -626,6 +643,7 @@ impl GoalRow {
             status: self.status,
             completed_at: self.completed_at,
             schedule: self.schedule(),
+            reminders: self.reminders,
         }
     }
 }

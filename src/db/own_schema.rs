@@ -48,6 +48,9 @@ pub const OWN_TABLES: &[&str] = &[
     "feed_famous",
     "partnerships",
     "partnership_nudges",
+    "reminder_users",
+    "reminders_sent",
+    "reminder_lease",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges`, `users` and

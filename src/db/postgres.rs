@@ -15,7 +15,7 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers,
+    ReminderTurn, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers,
     own_schema::{self, OwnSchema},
     pool_figures, pool_options,
     shared::{impl_reads, impl_tx},
@@ -309,6 +309,14 @@ impl Store for PgStore {
         let ours: bool = sqlx::query_scalar(RELAY_LOCK).fetch_one(&mut *tx).await?;
         Ok(ours.then(|| Box::new(PgTurn { tx }) as Box<dyn OutboxTurn>))
     }
+
+    async fn reminder_turn(&self) -> sqlx::Result<Option<Box<dyn ReminderTurn>>> {
+        let mut tx = self.pool.begin().await?;
+        let lease: Option<String> = sqlx::query_scalar(super::reminders::PG_TAKE_LEASE)
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok(lease.map(|_| Box::new(PgLease { _tx: tx }) as Box<dyn ReminderTurn>))
+    }
 }
 
 impl Pools for PgStore {
@@ -323,6 +331,13 @@ struct PgTx {
     outbox: bool,
     announced: Vec<Announced>,
 }
+
+/// The reminder scheduler's lease: the transaction holding the lease row's lock.
+struct PgLease {
+    _tx: Transaction<'static, Postgres>,
+}
+
+impl ReminderTurn for PgLease {}
 
 /// A relay's turn: the transaction that holds the relay lock until the rows it read are
 /// marked. A relay that dies mid-batch loses its connection, and so the lock, and the
@@ -411,6 +426,14 @@ impl super::Timelines for PgStore {
 }
 super::social::impl_social_tx!(PgTx, hold: Some(HOLD_USER_TO_WRITE));
 super::partners::impl_partner_tx!(PgTx, lock: " FOR UPDATE");
+super::reminders::impl_reminder_tx!(
+    PgTx,
+    goals: super::reminders::PG_REMINDER_GOALS,
+    bind_users: super::reminders::array_ids,
+    hold_users: super::reminders::pg_hold_users,
+    claim: super::reminders::pg_claim,
+    reschedule: super::reminders::pg_reschedule
+);
 impl_tx!(
     PgTx,
     goal_for_update: GOAL_FOR_UPDATE,

@@ -490,6 +490,7 @@ macro_rules! impl_tx {
                     .bind(goal.completed_at(now))
                     .bind(goal.schedule.cadence().as_str())
                     .bind(goal.schedule.days_per_week().map(i64::from))
+                    .bind(goal.reminders)
                     .fetch_one(&mut *self.tx)
                     .await
             }
@@ -511,6 +512,7 @@ macro_rules! impl_tx {
                     .bind(now)
                     .bind(fields.schedule.cadence().as_str())
                     .bind(fields.schedule.days_per_week().map(i64::from))
+                    .bind(fields.reminders)
                     .fetch_one(&mut *self.tx)
                     .await
             }

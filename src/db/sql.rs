@@ -9,7 +9,7 @@ macro_rules! goal_columns {
         "id, user_id, title, description, status, created_at, updated_at, completed_at, \
          last_checkin_date, streak_run, longest_streak, freezes_held, frozen_dates, \
          streak_week_days, streak_announced_run, streak_announced, cadence, days_per_week, \
-         revision"
+         revision, reminders"
     };
 }
 pub(crate) use goal_columns;
@@ -69,14 +69,14 @@ pub const GOAL_BY_ID: &str = select_goal!();
 
 pub const INSERT_GOAL: &str = concat!(
     "INSERT INTO learning_goals (user_id, title, description, status, created_at, updated_at, completed_at, \
-     cadence, days_per_week) ",
-    "VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8) RETURNING ",
+     cadence, days_per_week, reminders) ",
+    "VALUES ($1, $2, $3, $4, $5, $5, $6, $7, $8, $9) RETURNING ",
     goal_columns!()
 );
 
 pub const UPDATE_GOAL: &str = concat!(
     "UPDATE learning_goals SET title = $3, description = $4, status = $5, completed_at = $6, ",
-    "updated_at = $7, cadence = $8, days_per_week = $9, revision = revision + 1 ",
+    "updated_at = $7, cadence = $8, days_per_week = $9, reminders = $10, revision = revision + 1 ",
     "WHERE id = $1 AND user_id = $2 RETURNING ",
     goal_columns!()
 );
@@ -261,6 +261,8 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM event_outbox WHERE user_id = $1",
     "DELETE FROM revoked_user_tokens WHERE user_id = $1",
     "DELETE FROM export_runs WHERE user_id = $1",
+    // reminders_sent: with the goals, by their foreign key.
+    "DELETE FROM reminder_users WHERE user_id = $1",
 ];
 
 pub const INSERT_OUTBOX: &str = "\

@@ -18,8 +18,8 @@ use sqlx::{
 use super::{
     ActivityPage, Announced, AwardedBadgeRow, CatalogRow, CheckinPage, CheckinRow, Common, Dialect,
     EventRow, GoalPage, GoalRow, Hold, IdempotencyRow, NewBadge, OutboxRow, OutboxTurn,
-    StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers, pool_figures,
-    pool_options,
+    ReminderTurn, StatsFigures, Store, Tx, UserRow, UserStatements, UsersTable, WaitingForUsers,
+    pool_figures, pool_options,
     shared::{impl_reads, impl_tx},
     sql::{self, select_goal, weekly_goals},
 };
@@ -375,6 +375,11 @@ impl Store for SqliteStore {
             writer: self.writer.clone(),
         })))
     }
+
+    /// One process serves an SQLite file: its scheduler's turn is always there.
+    async fn reminder_turn(&self) -> sqlx::Result<Option<Box<dyn ReminderTurn>>> {
+        Ok(Some(Box::new(())))
+    }
 }
 
 impl Pools for SqliteStore {
@@ -514,6 +519,14 @@ impl super::Timelines for SqliteStore {
 }
 super::social::impl_social_tx!(SqliteTx, hold: None);
 super::partners::impl_partner_tx!(SqliteTx, lock: "");
+super::reminders::impl_reminder_tx!(
+    SqliteTx,
+    goals: super::reminders::SQLITE_REMINDER_GOALS,
+    bind_users: super::reminders::json_ids,
+    hold_users: super::reminders::sqlite_hold_users,
+    claim: super::reminders::sqlite_claim,
+    reschedule: super::reminders::sqlite_reschedule
+);
 impl_tx!(
     SqliteTx,
     goal_for_update: GOAL_FOR_UPDATE,

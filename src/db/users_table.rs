@@ -157,6 +157,8 @@ impl UsersTable {
             ", display_name, bio, skills, avatar_url, timezone, week_start, profile_revision, \
              goals_visibility, badges_visibility, activity_visibility, stats_visibility, \
              connections_visibility, follow_policy, \
+             COALESCE((SELECT r.enabled FROM reminder_users r WHERE r.user_id = users.id), TRUE) \
+             AS reminders, \
              COALESCE((SELECT c.followers FROM follow_counts c WHERE c.user_id = users.id), 0) \
              AS followers_count, \
              COALESCE((SELECT c.following FROM follow_counts c WHERE c.user_id = users.id), 0) \
@@ -267,6 +269,7 @@ impl UsersTable {
                     .into(),
                 }
             },
+            reminders_due: super::reminders::due_statement(&self.active_of("u")).into(),
         }
     }
 }
@@ -297,6 +300,8 @@ pub struct UserStatements {
     pub owned: bool,
     /// The lists of people (followers, following, requests, blocks, mutes).
     pub people: PeopleStatements,
+    /// The reminder schedules due (see `reminders::due_statement`).
+    pub reminders_due: Arc<str>,
     pub among: Among,
 }
 

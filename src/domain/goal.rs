@@ -210,6 +210,8 @@ pub struct NewGoal {
     pub description: Option<GoalDescription>,
     pub status: GoalStatus,
     pub schedule: Schedule,
+    /// Whether reminders go out for it (default on).
+    pub reminders: bool,
 }
 
 impl NewGoal {
@@ -236,6 +238,13 @@ pub struct CreatedGoal {
     pub cadence: Cadence,
     #[serde(default)]
     pub days_per_week: Option<u32>,
+    /// Absent from goals kept before reminders existed: those had them on.
+    #[serde(default = "reminders_on")]
+    pub reminders: bool,
+}
+
+fn reminders_on() -> bool {
+    true
 }
 
 /// The fields of a goal that its owner edits, as stored.
@@ -246,6 +255,7 @@ pub struct GoalFields {
     pub status: GoalStatus,
     pub completed_at: Option<DateTime<Utc>>,
     pub schedule: Schedule,
+    pub reminders: bool,
 }
 
 /// A validated partial update of a goal. A title can be replaced but not cleared.
@@ -256,6 +266,7 @@ pub struct GoalChanges {
     pub status: Option<GoalStatus>,
     pub cadence: Option<Cadence>,
     pub days_per_week: Patch<i64>,
+    pub reminders: Option<bool>,
 }
 
 impl GoalChanges {
@@ -291,6 +302,7 @@ impl GoalChanges {
                 .map(GoalDescription::into_inner),
             status,
             completed_at,
+            reminders: self.reminders.unwrap_or(current.reminders),
         })
     }
 }
@@ -312,6 +324,7 @@ mod tests {
             status,
             completed_at,
             schedule: Schedule::DAILY,
+            reminders: true,
         }
     }
 
@@ -433,6 +446,7 @@ mod schedule_tests {
             status: GoalStatus::InProgress,
             completed_at: None,
             schedule: Schedule::DAILY,
+            reminders: true,
         };
         let to_weekly = |days| GoalChanges {
             cadence: Some(Cadence::Weekly),

@@ -18,6 +18,7 @@ pub mod partnership;
 pub mod patch;
 pub mod platform_event;
 pub mod profile;
+pub mod reminder;
 pub mod revocation;
 pub mod social;
 pub mod streak;

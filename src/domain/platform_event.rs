@@ -109,6 +109,21 @@ pub struct StreakFacts {
     pub unit: StreakUnit,
 }
 
+/// A goal's streak at risk on the user's local day: they have not checked in yet, and it is
+/// the reminder time there (see `reminder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AtRiskFacts {
+    pub user_id: UserId,
+    pub goal_id: GoalId,
+    /// The streak as it reads that day: days, or weeks for a weekly goal (whose first week
+    /// may be at stake: 0).
+    pub streak: u32,
+    /// `day` for a daily goal, `week` for a weekly one.
+    pub unit: StreakUnit,
+    /// The user's calendar day the reminder is for, in their time zone.
+    pub local_date: NaiveDate,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct MilestoneFacts {
     pub user_id: UserId,
@@ -235,6 +250,7 @@ pub enum PlatformEvent {
     PartnerStreakExtended(PartnerStreakFacts),
     PartnerStreakMilestone(PartnerMilestoneFacts),
     PartnerNudged(NudgeFacts),
+    StreakAtRisk(AtRiskFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -245,7 +261,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 20] = [
+pub const EVENT_TYPES: [EventType; 21] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -346,6 +362,11 @@ pub const EVENT_TYPES: [EventType; 20] = [
         summary: "A partner nudged the other to check in today (at most once a day each).",
         data: "NudgeFacts",
     },
+    EventType {
+        name: "streak.at_risk.v1",
+        summary: "A goal's streak is at risk today: at the reminder time in the user's time zone, a daily goal with a live streak has no check-in yet, or a weekly goal's target can be met only with a check-in today or tomorrow. Once per goal and local day.",
+        data: "AtRiskFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -372,6 +393,7 @@ impl PlatformEvent {
             Self::PartnerStreakExtended(_) => 17,
             Self::PartnerStreakMilestone(_) => 18,
             Self::PartnerNudged(_) => 19,
+            Self::StreakAtRisk(_) => 20,
         }
     }
 
@@ -400,6 +422,7 @@ impl PlatformEvent {
             Self::PartnerStreakExtended(facts) => facts.user_id,
             Self::PartnerStreakMilestone(facts) => facts.user_id,
             Self::PartnerNudged(facts) => facts.user_id,
+            Self::StreakAtRisk(facts) => facts.user_id,
         }
     }
 
@@ -425,6 +448,7 @@ impl PlatformEvent {
             Self::PartnerStreakExtended(facts) => serde_json::to_string(facts),
             Self::PartnerStreakMilestone(facts) => serde_json::to_string(facts),
             Self::PartnerNudged(facts) => serde_json::to_string(facts),
+            Self::StreakAtRisk(facts) => serde_json::to_string(facts),
         };
         value.expect("plain structs serialize")
     }
@@ -508,7 +532,7 @@ mod tests {
     }
 
     #[test]
-    fn each_type_has_a_name_of_its_own_in_past_tense_and_versioned() {
+    fn each_type_has_a_name_of_its_own_in_lower_case_and_versioned() {
         let names: std::collections::HashSet<_> = EVENT_TYPES.iter().map(|t| t.name).collect();
         assert_eq!(names.len(), EVENT_TYPES.len());
         for name in names {

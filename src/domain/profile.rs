@@ -165,6 +165,8 @@ pub struct Profile {
     pub timezone: TimeZone,
     pub week_start: WeekStart,
     pub follow_policy: FollowPolicy,
+    /// Whether `streak.at_risk.v1` reminders go out for the user's goals.
+    pub reminders: bool,
 }
 
 impl Profile {
@@ -186,6 +188,7 @@ pub struct ProfileChanges {
     pub timezone: Patch<TimeZone>,
     pub week_start: Patch<WeekStart>,
     pub follow_policy: Patch<FollowPolicy>,
+    pub reminders: Patch<bool>,
 }
 
 impl ProfileChanges {
@@ -218,6 +221,10 @@ impl ProfileChanges {
                 .follow_policy
                 .apply(Some(current.follow_policy))
                 .unwrap_or_default(),
+            reminders: self
+                .reminders
+                .apply(Some(current.reminders))
+                .unwrap_or(true),
         }
     }
 }
@@ -235,6 +242,7 @@ mod tests {
             timezone: TimeZone::parse("Europe/London").unwrap(),
             week_start: WeekStart::Sunday,
             follow_policy: FollowPolicy::Open,
+            reminders: true,
         }
     }
 

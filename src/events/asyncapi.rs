@@ -9,9 +9,10 @@ use super::{CLOUDEVENTS_JSON, Envelope};
 use crate::{
     config::EventsConfig,
     domain::platform_event::{
-        BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts, GoalFacts,
-        KudosFacts, MilestoneFacts, NudgeFacts, PartnerMilestoneFacts, PartnerStreakFacts,
-        PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts, ProfileFacts, StreakFacts,
+        AtRiskFacts, BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts,
+        GoalFacts, KudosFacts, MilestoneFacts, NudgeFacts, PartnerMilestoneFacts,
+        PartnerStreakFacts, PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts,
+        ProfileFacts, StreakFacts,
     },
 };
 
@@ -38,6 +39,7 @@ fn data_schemas() -> Map<String, Value> {
     collect::<PartnerStreakFacts>(&mut schemas);
     collect::<PartnerMilestoneFacts>(&mut schemas);
     collect::<NudgeFacts>(&mut schemas);
+    collect::<AtRiskFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

@@ -72,6 +72,9 @@ pub struct LearningGoal {
     pub updated_at: DateTime<Utc>,
     /// When the goal last became completed; null unless it is completed.
     pub completed_at: Option<DateTime<Utc>>,
+    /// Whether `streak.at_risk.v1` reminders go out for this goal (when the profile's
+    /// `reminders` are on too).
+    pub reminders: bool,
 }
 
 impl LearningGoal {
@@ -105,6 +108,7 @@ impl LearningGoal {
             created_at: goal.created_at,
             updated_at: goal.updated_at,
             completed_at: goal.completed_at,
+            reminders: goal.reminders,
         })
     }
 
@@ -126,6 +130,7 @@ impl LearningGoal {
             created_at: row.created_at,
             updated_at: row.updated_at,
             completed_at: row.completed_at,
+            reminders: row.reminders,
         }
     }
 }
@@ -152,6 +157,9 @@ pub struct LearningGoalCreate {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 7)]
     pub days_per_week: Option<i64>,
+    /// Whether `streak.at_risk.v1` reminders go out for this goal. Default: true.
+    #[serde(default)]
+    pub reminders: Option<bool>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -181,6 +189,10 @@ pub struct LearningGoalUpdate {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 7)]
     pub days_per_week: Patch<i64>,
+    /// `false` stops `streak.at_risk.v1` reminders for this goal, `true` resumes them.
+    #[serde(default)]
+    #[schema(value_type = bool)]
+    pub reminders: Patch<bool>,
     #[serde(flatten)]
     #[schema(ignore)]
     pub unknown: BTreeMap<String, IgnoredAny>,
@@ -255,6 +267,7 @@ impl LearningGoalCreate {
                     description,
                     status,
                     schedule,
+                    reminders: self.reminders.unwrap_or(true),
                 })
             }
             _ => Err(AppError::Validation(errors)),
@@ -292,9 +305,13 @@ impl LearningGoalUpdate {
             "cadence",
             not_null(self.cadence).and_then(|c| c.map(|c| Cadence::parse(&c)).transpose()),
         );
-        match (title, description, status, cadence) {
-            (Some(title), Some(description), Some(status), Some(cadence)) if errors.is_empty() => {
+        let reminders = field(&mut errors, "reminders", not_null(self.reminders));
+        match (title, description, status, cadence, reminders) {
+            (Some(title), Some(description), Some(status), Some(cadence), Some(reminders))
+                if errors.is_empty() =>
+            {
                 Ok(GoalChanges {
+                    reminders,
                     cadence,
                     days_per_week: self.days_per_week,
                     title,

@@ -100,6 +100,9 @@ pub struct MyProfileResponse {
     pub timezone: String,
     /// The day the user's week starts on, in their time zone.
     pub week_start: WeekStart,
+    /// Whether `streak.at_risk.v1` reminders go out for the user's goals (each goal can
+    /// turn its own off too).
+    pub reminders: bool,
     pub visibility: VisibilitySettings,
 }
 
@@ -144,6 +147,7 @@ impl MyProfileResponse {
             email: row.email.clone(),
             timezone: row.time_zone().name().to_owned(),
             week_start: row.week_start(),
+            reminders: row.reminders,
             visibility: VisibilitySettings {
                 goals: privacy.goals,
                 badges: privacy.badges,
@@ -212,6 +216,11 @@ pub struct UserUpdate {
     #[serde(default)]
     #[schema(value_type = Option<FollowPolicy>)]
     pub follow_policy: Patch<String>,
+    /// `false` stops `streak.at_risk.v1` reminders for every goal, `true` (or `null`, the
+    /// default) lets each goal's own setting decide.
+    #[serde(default)]
+    #[schema(value_type = Option<bool>)]
+    pub reminders: Patch<bool>,
     /// Who besides the owner sees each section; sections left out keep their setting.
     #[serde(default)]
     pub visibility: Option<VisibilityUpdate>,
@@ -358,6 +367,7 @@ impl UserUpdate {
                     timezone,
                     week_start,
                     follow_policy,
+                    reminders: self.reminders,
                 },
                 privacy,
             )),

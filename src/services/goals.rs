@@ -59,6 +59,8 @@ async fn create_once(
         });
     }
     let created = tx.insert_goal(user, &goal, now).await?;
+    // A user with goals has a reminder schedule (made at the next pass).
+    tx.schedule_user(user, now.timestamp()).await?;
     tx.insert_event(
         user,
         &NewEvent::goal_created(created.id, &created.title),

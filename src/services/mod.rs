@@ -11,6 +11,7 @@ pub mod export;
 pub mod goals;
 pub mod partners;
 pub mod profile;
+pub mod reminders;
 pub mod social;
 pub mod users;
 

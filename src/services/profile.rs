@@ -55,6 +55,15 @@ async fn update_once(
         return Ok(current);
     }
     let now = clock.now();
+    if profile.reminders != profile_before.reminders {
+        // Before the profile's row is read back, which shows the setting.
+        tx.set_user_reminders(user, profile.reminders, now.timestamp())
+            .await?;
+    } else if profile.timezone != profile_before.timezone {
+        // The reminder's instant moved: the next pass schedules it anew (a day already
+        // reminded of is not reminded of again: its key holds).
+        tx.reschedule_user(user, now.timestamp()).await?;
+    }
     let mut updated = tx.save_profile(user, &profile, &privacy, now).await?;
     if profile_before.follow_policy == FollowPolicy::Approval
         && profile.follow_policy == FollowPolicy::Open

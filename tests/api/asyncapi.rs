@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
-const EVENT_TYPES: [&str; 20] = [
+const EVENT_TYPES: [&str; 21] = [
     "profile.updated.v1",
     "goal.created.v1",
     "goal.updated.v1",
@@ -33,6 +33,7 @@ const EVENT_TYPES: [&str; 20] = [
     "partner_streak.extended.v1",
     "partner_streak.milestone.v1",
     "partner.nudged.v1",
+    "streak.at_risk.v1",
 ];
 
 async fn served_document() -> Value {

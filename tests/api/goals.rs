@@ -57,6 +57,7 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
             "id",
             "last_checkin_date",
             "longest_streak",
+            "reminders",
             "status",
             "streak_count",
             "streak_unit",
@@ -73,6 +74,7 @@ async fn creating_a_goal_answers_201_with_its_location_and_defaults(backend: Bac
     assert_eq!(goal["status"], "in-progress");
     assert_eq!(goal["streak_count"], 0);
     assert_eq!(goal["longest_streak"], 0);
+    assert_eq!(goal["reminders"], true);
     assert_eq!(goal["freezes_available"], 0);
     assert_eq!(goal["last_checkin_date"], Value::Null);
     assert_eq!(goal["created_at"], "2026-03-10T12:00:00Z");

@@ -32,6 +32,7 @@ mod operations;
 mod partners;
 mod private_sections;
 mod profiles;
+mod reminders;
 mod shared_database;
 mod shared_rate_limits;
 mod shutdown;

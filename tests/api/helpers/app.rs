@@ -18,6 +18,7 @@ use user_service::{
     cli::Cli,
     clock::ManualClock,
     config::{Config, JwtConfig, UsersTableOwner},
+    reminders::{Pass, Reminders},
     startup::{Application, Stop},
 };
 
@@ -304,6 +305,7 @@ impl TestAppBuilder {
         let app = Application::build(&self.config, Arc::new(clock.clone())).await?;
         let address = format!("http://{}", app.local_addr());
         let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
+        let reminders = app.reminders();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -322,6 +324,7 @@ impl TestAppBuilder {
                 self.config.database_schema.clone(),
             ),
             shutdown: Some(shutdown),
+            reminders,
             _dir: dir,
         })
     }
@@ -341,6 +344,8 @@ pub struct TestApp {
     /// `USERS_TABLE_OWNER` and `DATABASE_SCHEMA`, which a restart keeps.
     owner: (UsersTableOwner, String),
     shutdown: Option<oneshot::Sender<()>>,
+    /// The reminder scheduler (with `EVENTS_URL`): passes run only when a test asks.
+    pub reminders: Option<Reminders>,
     _dir: TempDir,
 }
 
@@ -356,6 +361,8 @@ impl TestApp {
             .config;
         config.listen_addr = "127.0.0.1:0".parse().unwrap();
         config.db_max_connections = 5;
+        // Reminder passes run when a test asks (`TestApp::remind`), at the clock it set.
+        config.reminder_pass_secs = 0;
         config.jwt = JwtConfig {
             jwt_secret: Some(SECRET.into()),
             jwt_public_key: None,
@@ -432,6 +439,16 @@ impl TestApp {
             .send()
             .await
             .expect("DELETE")
+    }
+
+    /// One reminder pass at the clock's time, awaited.
+    pub async fn remind(&self) -> Pass {
+        self.reminders
+            .as_ref()
+            .expect("reminders run with EVENTS_URL set")
+            .pass()
+            .await
+            .expect("a reminder pass")
     }
 
     /// Inserts a user as the auth-service would.
@@ -557,6 +574,7 @@ impl TestApp {
             .expect("the application builds again over the same database");
         let address = format!("http://{}", app.local_addr());
         let metrics_address = app.metrics_addr().map(|a| format!("http://{a}"));
+        let reminders = app.reminders();
         let (shutdown, stopped) = oneshot::channel::<()>();
         tokio::spawn(app.run_until_stopped(async {
             let _ = stopped.await;
@@ -572,6 +590,7 @@ impl TestApp {
             schemas: Vec::new(),
             owner: self.owner.clone(),
             shutdown: Some(shutdown),
+            reminders,
             _dir: dir,
         }
     }
