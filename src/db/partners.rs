@@ -240,15 +240,8 @@ pub trait PartnerReads: Send + Sync + 'static {
         user: UserId,
         page: &PartnershipPage,
     ) -> sqlx::Result<Vec<PartnershipRow>>;
-    /// The check-ins of the goals from `from` on, as (goal, date).
-    async fn recent_dates(
-        &self,
-        goals: [Option<GoalId>; 2],
-        from: NaiveDate,
-    ) -> sqlx::Result<Vec<(GoalId, NaiveDate)>>;
-    async fn goal_title(&self, goal: GoalId) -> sqlx::Result<Option<String>>;
-    /// A page's worth of the reads above, a statement each whatever the page's length:
-    /// the active users among `users`.
+    /// A page's worth of partners, a statement whatever the page's length: the active
+    /// users among `users`.
     async fn users_among(&self, users: &[UserId]) -> sqlx::Result<Vec<super::UserRow>>;
     /// The titles of `goals`, and their check-ins from `from` on (none without it).
     async fn goals_among(
@@ -342,29 +335,6 @@ macro_rules! impl_partner_reads {
                     .bind(page.before.unwrap_or(i64::MAX))
                     .bind(i64::from(page.limit))
                     .fetch_all(&self.$pool)
-                    .await
-            }
-
-            async fn recent_dates(
-                &self,
-                goals: [Option<$crate::domain::GoalId>; 2],
-                from: chrono::NaiveDate,
-            ) -> sqlx::Result<Vec<($crate::domain::GoalId, chrono::NaiveDate)>> {
-                sqlx::query_as($crate::db::partners::RECENT_DATES)
-                    .bind(goals[0].map_or(0, |g| g.get()))
-                    .bind(goals[1].map_or(0, |g| g.get()))
-                    .bind(from)
-                    .fetch_all(&self.$pool)
-                    .await
-            }
-
-            async fn goal_title(
-                &self,
-                goal: $crate::domain::GoalId,
-            ) -> sqlx::Result<Option<String>> {
-                sqlx::query_scalar($crate::db::partners::GOAL_TITLE)
-                    .bind(goal)
-                    .fetch_optional(&self.$pool)
                     .await
             }
 

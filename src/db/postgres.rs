@@ -391,20 +391,6 @@ const FAN_OUT: &str = "\
 
 #[async_trait]
 impl super::Timelines for PgStore {
-    async fn feed(
-        &self,
-        reader: UserId,
-        page: &super::FeedPage,
-    ) -> sqlx::Result<Vec<super::FeedRow>> {
-        let statements = self.common.user_statements()?;
-        let statement = statements.people.feed[page.index()].clone();
-        sqlx::query_as(sqlx::AssertSqlSafe(statement))
-            .bind(reader)
-            .bind(page.before.unwrap_or(i64::MAX))
-            .fetch_all(&self.pool)
-            .await
-    }
-
     async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize> {
         let mut tx = self.pool.begin().await?;
         let events: Vec<i64> = sqlx::query_scalar(TAKE_PENDING)

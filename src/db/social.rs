@@ -115,14 +115,10 @@ impl FeedPage {
     }
 }
 
-/// The home feed's timelines: their read, and the fan-out that fills them off the write
-/// path (see `…081_timelines` and src/fanout.rs).
+/// The fan-out that fills the home feed's timelines off the write path (see
+/// `…081_timelines` and src/fanout.rs); each backend takes its batch its own way.
 #[async_trait]
 pub trait Timelines: Send + Sync + 'static {
-    /// The candidates of a page (`PeopleStatements::feed`): the reader's timeline, their
-    /// own events, the events of users they follow still waiting for the fan-out, and the
-    /// events of the famous users they follow; privacy is left to the caller.
-    async fn feed(&self, reader: UserId, page: &FeedPage) -> sqlx::Result<Vec<FeedRow>>;
     /// Moves up to `batch` pending events into the timelines of their users' followers, in
     /// one transaction (the events of users with more than `max_followers` followers into
     /// none: their users become famous, and feeds read them where they are): how many
@@ -489,6 +485,10 @@ pub trait SocialReads: Send + Sync + 'static {
     async fn blocked_either_way(&self, a: UserId, b: UserId) -> sqlx::Result<bool>;
     /// Who gave kudos to an event, newest first (the route checks the caller may see it).
     async fn kudos_givers(&self, event: i64, page: &PeoplePage) -> sqlx::Result<Vec<PersonRow>>;
+    /// The candidates of a home feed's page (`PeopleStatements::feed`): the reader's
+    /// timeline, their own events, the events of users they follow still waiting for the
+    /// fan-out, and the events of the famous users they follow; privacy is left to the caller.
+    async fn feed(&self, reader: UserId, page: &FeedPage) -> sqlx::Result<Vec<FeedRow>>;
     /// A page of one of the owner's own lists (requests, blocks, mutes): for the owner only,
     /// which the route checks.
     async fn own_list(
@@ -660,6 +660,20 @@ macro_rules! impl_social_reads {
                     .bind(at)
                     .bind(id)
                     .bind(i64::from(page.limit))
+                    .fetch_all(&self.$pool)
+                    .await
+            }
+
+            async fn feed(
+                &self,
+                reader: $crate::domain::UserId,
+                page: &$crate::db::social::FeedPage,
+            ) -> sqlx::Result<Vec<$crate::db::social::FeedRow>> {
+                let statements = self.common.user_statements()?;
+                let statement = statements.people.feed[page.index()].clone();
+                sqlx::query_as(sqlx::AssertSqlSafe(statement))
+                    .bind(reader)
+                    .bind(page.before.unwrap_or(i64::MAX))
                     .fetch_all(&self.$pool)
                     .await
             }

@@ -473,20 +473,6 @@ const DROP_PENDING: &str =
 
 #[async_trait]
 impl super::Timelines for SqliteStore {
-    async fn feed(
-        &self,
-        reader: UserId,
-        page: &super::FeedPage,
-    ) -> sqlx::Result<Vec<super::FeedRow>> {
-        let statements = self.common.user_statements()?;
-        let statement = statements.people.feed[page.index()].clone();
-        sqlx::query_as(sqlx::AssertSqlSafe(statement))
-            .bind(reader)
-            .bind(page.before.unwrap_or(i64::MAX))
-            .fetch_all(&self.reader)
-            .await
-    }
-
     async fn fan_out(&self, batch: i64, max_followers: i64) -> sqlx::Result<usize> {
         // A reader looks first, so that an idle task never takes the one writer.
         let waiting: Option<i64> = sqlx::query_scalar(TAKE_PENDING)

@@ -135,24 +135,10 @@ pub async fn seen(
     reader: &UserRow,
     row: PartnershipRow,
 ) -> AppResult<Seen> {
-    let side = row
-        .side_of(reader.id)
-        .ok_or_else(|| AppError::not_found("the partnership"))?;
-    let partner = match row.user(1 - side) {
-        Some(id) => store.user(id).await?,
-        None => None,
-    };
-    let goal = match row.goal(side) {
-        Some(goal) => store.goal_title(goal).await?.map(|title| (goal, title)),
-        None => None,
-    };
-    let pieces = Pieces::of(&row, reader, partner.as_ref(), clock.now())
-        .ok_or_else(|| AppError::not_found("the partnership"))?;
-    let dates = match pieces.from {
-        Some(from) => store.recent_dates([row.goal(0), row.goal(1)], from).await?,
-        None => Vec::new(),
-    };
-    Ok(pieces.seen(row, partner, goal, &dates))
+    seen_page(store, clock, reader, vec![row])
+        .await?
+        .pop()
+        .ok_or_else(|| AppError::not_found("the partnership"))
 }
 
 /// The reader's views of a page of partnerships: three reads for the page (the partners,
