@@ -50,7 +50,7 @@ pub struct FeedRow {
     pub following: bool,
     /// The event's user is active.
     pub active: bool,
-    /// The reader muted the event's user, or either blocked the other.
+    /// The reader muted the event's user (blocks: see `FeedRelation::shut_out`).
     pub shut_out: bool,
     /// The reader is an active user (the same on every row).
     pub reader_active: bool,
@@ -134,6 +134,13 @@ pub const FEED_BATCHES: [u32; 5] = [32, 64, 128, 256, 512];
 
 /// `PeopleStatements::feed` for batches of `batch`. The pending events drive their join
 /// (`CROSS JOIN`: SQLite otherwise reads every event from the newest to find them).
+/// How many of the fan-out's queue, newest first, a feed's read looks through for the
+/// events of users the reader follows. The queue is empty but for the fan-out's lag (a
+/// batch of events every 100 ms); a backlog beyond it (a burst the fan-out has not caught up
+/// with) leaves a page's newest items out until they reach the timelines, rather than make
+/// every read's cost grow with the backlog.
+const PENDING_WINDOW: u32 = 256;
+
 fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
     use super::Dialect;
     let famous = match dialect {
@@ -157,15 +164,35 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
     // item. Left to itself, each planner reads all the reader's follows through the covering
     // `follows_by_follower` (PostgreSQL's generic plan expects one follow per follower): on
     // PostgreSQL a lateral subquery that cannot be pulled up (`OFFSET 0`) keeps it a probe.
+    // The reader's own items skip every probe (the follow, the mute, their own kudos, which
+    // an owner never gives): a feed of one's own costs what `/activity` does. No probe of
+    // the blocks: a block ends the follows both ways in its transaction and no follow
+    // begins across one, so an item of a blocked user never has the follow it needs.
+    // The pending events of users the reader follows: the newest of the queue only, each
+    // with a probe of the follow (a lateral one on PostgreSQL, whose generic plan would
+    // otherwise read every follow of the reader and the queue once for each).
+    let pending_followed = match dialect {
+        Dialect::Postgres => {
+            "CROSS JOIN LATERAL (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
+             AND f.followee_id = a.user_id AND f.state = 'following' OFFSET 0) fx \
+             WHERE a.id = w.event_id"
+        }
+        Dialect::Sqlite => {
+            "WHERE a.id = w.event_id AND EXISTS (SELECT 1 FROM follows f \
+             WHERE f.follower_id = $1 AND f.followee_id = a.user_id AND f.state = 'following')"
+        }
+    };
     let (following, follow) = match dialect {
         Dialect::Postgres => (
             "(fw.yes IS NOT NULL)",
-            "LEFT JOIN LATERAL (SELECT 1 AS yes FROM follows f WHERE f.follower_id = $1 \
-             AND f.followee_id = e.user_id AND f.state = 'following' OFFSET 0) fw ON TRUE",
+            "LEFT JOIN LATERAL (SELECT 1 AS yes FROM follows f WHERE e.user_id <> $1 \
+             AND f.follower_id = $1 AND f.followee_id = e.user_id AND f.state = 'following' \
+             OFFSET 0) fw ON TRUE",
         ),
         Dialect::Sqlite => (
-            "EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
-             AND f.followee_id = e.user_id AND f.state = 'following')",
+            "CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM follows f \
+             WHERE f.follower_id = $1 AND f.followee_id = e.user_id \
+             AND f.state = 'following') END",
             "",
         ),
     };
@@ -175,22 +202,20 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
            WHERE reader_id = $1 AND event_id < $2 ORDER BY event_id DESC LIMIT {batch}) t \
          UNION SELECT event_id FROM (SELECT id AS event_id FROM activity_events \
            WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT {batch}) o \
-         UNION SELECT event_id FROM (SELECT p.event_id FROM feed_pending p \
-           CROSS JOIN activity_events a WHERE a.id = p.event_id AND p.event_id < $2 \
-           AND EXISTS (SELECT 1 FROM follows f WHERE f.follower_id = $1 \
-             AND f.followee_id = a.user_id AND f.state = 'following') \
-           ORDER BY p.event_id DESC LIMIT {batch}) q \
+         UNION SELECT event_id FROM (SELECT w.event_id FROM (SELECT event_id FROM feed_pending \
+           WHERE event_id < $2 ORDER BY event_id DESC LIMIT {PENDING_WINDOW}) w \
+           CROSS JOIN activity_events a {pending_followed} \
+           ORDER BY w.event_id DESC LIMIT {batch}) q \
          UNION {famous}) \
          SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
          e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
-         EXISTS (SELECT 1 FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) AS kudos_by_me, \
+         CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM kudos k \
+           WHERE k.event_id = e.id AND k.giver_id = $1) END AS kudos_by_me, \
          e.section, u.username, u.display_name, u.avatar_url, u.goals_visibility, \
          u.badges_visibility, u.activity_visibility, \
          {following} AS following, {active} AS active, \
-         (EXISTS (SELECT 1 FROM mutes m WHERE m.muter_id = $1 AND m.muted_id = e.user_id) \
-          OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = $1 AND b.blocked_id = e.user_id) \
-          OR EXISTS (SELECT 1 FROM blocks b WHERE b.blocker_id = e.user_id AND b.blocked_id = $1)) \
-           AS shut_out, \
+         CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM mutes m \
+           WHERE m.muter_id = $1 AND m.muted_id = e.user_id) END AS shut_out, \
          EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active}) AS reader_active \
          FROM (SELECT event_id FROM page ORDER BY event_id DESC LIMIT {batch}) p \
          JOIN activity_events e ON e.id = p.event_id JOIN users u ON u.id = e.user_id \

@@ -180,7 +180,8 @@ pub struct FeedRelation {
     pub following: bool,
     /// Its user is active.
     pub active: bool,
-    /// The reader muted its user, or either blocked the other.
+    /// The reader muted its user. (A block between them is never read here: it ends the
+    /// follows both ways and no follow begins across it, so `following` is false then.)
     pub shut_out: bool,
 }
 
