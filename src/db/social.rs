@@ -132,8 +132,6 @@ pub trait Timelines: Send + Sync + 'static {
 /// than running it.
 pub const FEED_BATCHES: [u32; 5] = [32, 64, 128, 256, 512];
 
-/// `PeopleStatements::feed` for batches of `batch`. The pending events drive their join
-/// (`CROSS JOIN`: SQLite otherwise reads every event from the newest to find them).
 /// How many of the fan-out's queue, newest first, a feed's read looks through for the
 /// events of users the reader follows. The queue is empty but for the fan-out's lag (a
 /// batch of events every 100 ms); a backlog beyond it (a burst the fan-out has not caught up
@@ -141,6 +139,8 @@ pub const FEED_BATCHES: [u32; 5] = [32, 64, 128, 256, 512];
 /// every read's cost grow with the backlog.
 const PENDING_WINDOW: u32 = 256;
 
+/// `PeopleStatements::feed` for batches of `batch`. The pending events drive their join
+/// (`CROSS JOIN`: SQLite otherwise reads every event from the newest to find them).
 fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
     use super::Dialect;
     let famous = match dialect {

@@ -30,6 +30,10 @@ use crate::{
     state::AppState,
 };
 
+/// How many candidates, hidden ones included, one read of the feed goes through before it
+/// answers with what it found: it stops after the batch that reaches this many.
+const FEED_SCAN: usize = 1_000;
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(home_feed))
@@ -114,7 +118,7 @@ pub struct FeedQuery {
     params(UserPath, FeedQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "One page of the feed; `Link: <…>; rel=\"next\"` names the next page",
+        (status = 200, description = "One page of the feed; `Link: <…>; rel=\"next\"` names the next page. A page passes over at most about a thousand hidden items: past them it holds fewer than `limit` items, or none, and its `Link` goes on from there; the feed ends where a page has no `Link`",
             body = Vec<FeedItem>,
             headers(("Link" = String, description = "The next page, RFC 8288"))),
         (status = 400, description = "A parameter is not valid; `errors` names it"),
@@ -140,14 +144,20 @@ async fn home_feed(
         .transpose()?;
     let reader = path.user_id;
     // Candidates come in batches; the hidden ones (a user no longer followed, muted or
-    // blocked, a section turned private) are passed over, and the next batch is larger.
+    // blocked, a section turned private) are passed over, and the next batch is larger. A
+    // read passes over at most FEED_SCAN candidates: past them, the page is answered short
+    // (even empty), its `Link` going on from the last candidate read, so that no request's
+    // cost grows with what the reader hid.
     let wanted = limit.fetch() as usize;
     let mut shown = Vec::with_capacity(wanted);
     let mut page = FeedPage::first(before, limit.fetch());
     let mut reader_active = None;
+    let mut read = 0;
+    let mut stopped_at = None;
     loop {
         let rows = state.store.feed(reader, &page).await?;
         let exhausted = rows.len() < page.size() as usize;
+        read += rows.len();
         reader_active = reader_active.or(rows.first().map(|row| row.reader_active));
         let last = rows.last().map(|row| row.event.id);
         shown.extend(rows.into_iter().filter(|row| {
@@ -155,7 +165,13 @@ async fn home_feed(
                 .is_some_and(|viewer| event_visible(&row.privacy(), viewer, &row.section))
         }));
         match last {
-            Some(last) if shown.len() < wanted && !exhausted => page = page.next(last),
+            Some(last) if shown.len() < wanted && !exhausted => {
+                if read >= FEED_SCAN {
+                    stopped_at = Some(last);
+                    break;
+                }
+                page = page.next(last);
+            }
             _ => break,
         }
     }
@@ -167,17 +183,17 @@ async fn home_feed(
     if !known {
         return Err(AppError::not_found("the token's user"));
     }
-    Ok(paging::page(
+    let next = |cursor: i64| {
+        format!(
+            "/users/{}/feed?limit={}&cursor={cursor}",
+            path.user_id,
+            limit.get(),
+        )
+    };
+    let mut response = paging::page(
         shown,
         limit,
-        |last| {
-            format!(
-                "/users/{}/feed?limit={}&cursor={}",
-                path.user_id,
-                limit.get(),
-                last.event.id
-            )
-        },
+        |last| next(last.event.id),
         |row| FeedItem {
             actor: Actor {
                 id: row.event.user_id,
@@ -187,7 +203,11 @@ async fn home_feed(
             },
             event: ActivityEvent::from(row.event),
         },
-    ))
+    );
+    if let Some(cursor) = stopped_at {
+        paging::link_next(&mut response, &next(cursor));
+    }
+    Ok(response)
 }
 
 /// Who gave kudos to an event, newest first: as visible as the event.

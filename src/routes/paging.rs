@@ -52,16 +52,20 @@ pub fn page<R, T: Serialize>(
 ) -> Response {
     let more = rows.len() > limit.0 as usize;
     rows.truncate(limit.0 as usize);
-    let link = rows.last().filter(|_| more).map(|last| {
-        HeaderValue::from_str(&format!("<{}>; rel=\"next\"", next(last)))
-            .expect("a link built from ids, dates and fixed words is a valid header")
-    });
+    let link = rows.last().filter(|_| more).map(next);
     let items: Vec<T> = rows.into_iter().map(item).collect();
     let mut response = Json(items).into_response();
     if let Some(link) = link {
-        response.headers_mut().insert(header::LINK, link);
+        link_next(&mut response, &link);
     }
     response
+}
+
+/// Names the page after this one (`next`: its path and query) in the response's `Link`.
+pub fn link_next(response: &mut Response, next: &str) {
+    let link = HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))
+        .expect("a link built from ids, dates and fixed words is a valid header");
+    response.headers_mut().insert(header::LINK, link);
 }
 
 #[cfg(test)]

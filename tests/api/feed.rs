@@ -300,6 +300,61 @@ async fn events_hidden_from_the_reader_near_the_top_never_cut_a_page_short(backe
     }
 }
 
+async fn a_read_passes_over_about_a_thousand_hidden_items_then_links_on_from_where_it_stopped(
+    backend: Backend,
+) {
+    let app = TestApp::spawn(backend).await;
+    for id in 1..=3 {
+        app.user(id).await;
+    }
+    follow(&app, 1, 2).await;
+    follow(&app, 1, 3).await;
+    app.create_goal(3, &token(3), "Cy's plan").await;
+    app.create_goal(2, &token(2), "Bob's plan").await;
+    let bob = event_of(&app, 2, "goal_created").await;
+    assert_eq!(
+        status(&app, Method::PUT, "/users/1/mutes/2", Some(&token(1))).await,
+        204
+    );
+    // Cy's events in the reader's timeline before the backlog comes (a read looks through
+    // only the newest of the fan-out's queue).
+    eventually("the fan-out took every pending event", || async {
+        (app.db.scalar("SELECT COUNT(*) FROM feed_pending").await == 0).then_some(())
+    })
+    .await;
+    // 3,000 more events of the muted user above Cy's, in the reader's timeline.
+    app.db
+        .execute(&format!(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000) \
+             INSERT INTO activity_events (user_id, kind, section, occurred_at, goal_id, badge_code, summary) \
+             SELECT e.user_id, e.kind, e.section, e.occurred_at, e.goal_id, e.badge_code, e.summary \
+             FROM activity_events e CROSS JOIN n WHERE e.id = {bob}; \
+             INSERT INTO feed_items (reader_id, event_id) \
+             SELECT 1, id FROM activity_events WHERE user_id = 2 ON CONFLICT DO NOTHING;"
+        ))
+        .await;
+
+    let mut pages = Vec::new();
+    let mut path = Some("/users/1/feed?limit=10".to_owned());
+    while let Some(at) = path {
+        let page = app.get_as(&at, &token(1)).await;
+        path = next_link(&page);
+        pages.push(items(&json_body(page, 200).await));
+        assert!(pages.len() <= 3, "the feed never ends: {path:?}");
+    }
+    assert_eq!(
+        pages[0],
+        [],
+        "the first read stops after about a thousand hidden items"
+    );
+    let shown = pages.concat();
+    assert!(
+        shown.iter().all(|(actor, ..)| *actor == 3)
+            && shown.iter().any(|(_, kind, _)| kind == "goal_created"),
+        "Cy's events only, and all of them: {pages:?}"
+    );
+}
+
 async fn kudos_are_given_once_counted_listed_and_taken_back(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     app.user(1).await;
@@ -782,6 +837,7 @@ crate::backend_tests!(
     an_unfollow_a_block_or_a_mute_between_two_reads_changes_the_next_read,
     the_feed_pages_by_an_opaque_cursor_without_repeats_or_gaps,
     events_hidden_from_the_reader_near_the_top_never_cut_a_page_short,
+    a_read_passes_over_about_a_thousand_hidden_items_then_links_on_from_where_it_stopped,
     kudos_are_given_once_counted_listed_and_taken_back,
     kudos_go_only_to_another_users_event_the_giver_can_see,
     a_block_takes_back_the_kudos_between_the_two_both_ways,
