@@ -196,17 +196,25 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
             "",
         ),
     };
+    // The reader's own events come whole from their index range, as `/activity` reads
+    // them; the others' (which may come from more than one source) by id.
+    let columns =
+        "id, user_id, kind, occurred_at, goal_id, badge_code, summary, kudos_count, section";
     format!(
-        "WITH page (event_id) AS (\
+        "WITH others (event_id) AS (\
          SELECT event_id FROM (SELECT event_id FROM feed_items \
            WHERE reader_id = $1 AND event_id < $2 ORDER BY event_id DESC LIMIT {batch}) t \
-         UNION SELECT event_id FROM (SELECT id AS event_id FROM activity_events \
-           WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT {batch}) o \
          UNION SELECT event_id FROM (SELECT w.event_id FROM (SELECT event_id FROM feed_pending \
            WHERE event_id < $2 ORDER BY event_id DESC LIMIT {PENDING_WINDOW}) w \
            CROSS JOIN activity_events a {pending_followed} \
            ORDER BY w.event_id DESC LIMIT {batch}) q \
-         UNION {famous}) \
+         UNION {famous}), \
+         page AS (SELECT {columns} FROM (SELECT {columns} FROM activity_events \
+           WHERE user_id = $1 AND id < $2 ORDER BY id DESC LIMIT {batch}) o \
+         UNION ALL SELECT e.id, e.user_id, e.kind, e.occurred_at, e.goal_id, e.badge_code, \
+           e.summary, e.kudos_count, e.section \
+           FROM (SELECT event_id FROM others ORDER BY event_id DESC LIMIT {batch}) x \
+           JOIN activity_events e ON e.id = x.event_id) \
          SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
          e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
          CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM kudos k \
@@ -217,8 +225,8 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
          CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM mutes m \
            WHERE m.muter_id = $1 AND m.muted_id = e.user_id) END AS shut_out, \
          EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active}) AS reader_active \
-         FROM (SELECT event_id FROM page ORDER BY event_id DESC LIMIT {batch}) p \
-         JOIN activity_events e ON e.id = p.event_id JOIN users u ON u.id = e.user_id \
+         FROM (SELECT {columns} FROM page ORDER BY id DESC LIMIT {batch}) e \
+         JOIN users u ON u.id = e.user_id \
          {follow} ORDER BY e.id DESC"
     )
 }
