@@ -165,7 +165,9 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
     // `follows_by_follower` (PostgreSQL's generic plan expects one follow per follower): on
     // PostgreSQL a lateral subquery that cannot be pulled up (`OFFSET 0`) keeps it a probe.
     // The reader's own items skip every probe (the follow, the mute, their own kudos, which
-    // an owner never gives): a feed of one's own costs what `/activity` does. No probe of
+    // an owner never gives): a feed of one's own costs what `/activity` does. An event
+    // without kudos skips the kudos probe (its count is kept with the kudos), and a reader
+    // who muted nobody (one probe for the page) the mute probes. No probe of
     // the blocks: a block ends the follows both ways in its transaction and no follow
     // begins across one, so an item of a blocked user never has the follow it needs.
     // The pending events of users the reader follows: the newest of the queue only, each
@@ -217,12 +219,13 @@ fn feed_statement(active: &str, dialect: super::Dialect, batch: u32) -> String {
            JOIN activity_events e ON e.id = x.event_id) \
          SELECT e.id, CAST(e.user_id AS BIGINT) AS user_id, e.kind, e.occurred_at, \
          e.goal_id, e.badge_code, e.summary, CAST(e.kudos_count AS BIGINT) AS kudos_count, \
-         CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM kudos k \
-           WHERE k.event_id = e.id AND k.giver_id = $1) END AS kudos_by_me, \
+         CASE WHEN e.user_id = $1 OR e.kudos_count = 0 THEN FALSE ELSE EXISTS (SELECT 1 \
+           FROM kudos k WHERE k.event_id = e.id AND k.giver_id = $1) END AS kudos_by_me, \
          e.section, u.username, u.display_name, u.avatar_url, u.goals_visibility, \
          u.badges_visibility, u.activity_visibility, \
          {following} AS following, {active} AS active, \
-         CASE WHEN e.user_id = $1 THEN FALSE ELSE EXISTS (SELECT 1 FROM mutes m \
+         CASE WHEN e.user_id = $1 OR NOT EXISTS (SELECT 1 FROM mutes m0 WHERE m0.muter_id = $1) \
+           THEN FALSE ELSE EXISTS (SELECT 1 FROM mutes m \
            WHERE m.muter_id = $1 AND m.muted_id = e.user_id) END AS shut_out, \
          EXISTS (SELECT 1 FROM users u WHERE u.id = $1 AND {active}) AS reader_active \
          FROM (SELECT {columns} FROM page ORDER BY id DESC LIMIT {batch}) e \
