@@ -596,7 +596,7 @@ pub struct GoalRow {
     pub days_per_week: Option<i32>,
     /// Moved by every write of the goal (its fields or its streak).
     pub revision: i64,
-    /// Whether `streak.at_risk.v1` reminders go out for it.
+    /// Whether `streak.at_risk.v1` (and `partner_streak.at_risk.v1`) reminders go out for it.
     pub reminders: bool,
 }
 

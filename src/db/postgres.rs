@@ -415,9 +415,12 @@ super::partners::impl_partner_tx!(PgTx, lock: " FOR UPDATE");
 super::reminders::impl_reminder_tx!(
     PgTx,
     goals: super::reminders::PG_REMINDER_GOALS,
-    bind_users: super::reminders::array_ids,
+    partnerships: super::reminders::PG_REMINDER_PARTNERSHIPS,
+    checkins: super::reminders::PG_REMINDER_CHECKINS,
+    bind_ids: super::reminders::array_ids,
     hold_users: super::reminders::pg_hold_users,
     claim: super::reminders::pg_claim,
+    claim_partners: super::reminders::pg_claim_partners,
     reschedule: super::reminders::pg_reschedule
 );
 impl_tx!(
