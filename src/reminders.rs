@@ -95,9 +95,20 @@ impl Reminders {
     pub async fn pass(&self) -> Result<Pass, AppError> {
         let inner = &*self.inner;
         let _alone = inner.one_at_a_time.lock().await;
-        let Some(_turn) = inner.store.reminder_turn().await? else {
+        let Some(turn) = inner.store.reminder_turn().await? else {
             return Ok(Pass::default());
         };
+        let passed = self.batches().await;
+        // Ended before the next pass, which may take the turn on another connection.
+        let ended = turn.end().await;
+        let pass = passed?;
+        ended?;
+        Ok(pass)
+    }
+
+    /// Every schedule due, batch after batch, with the turn held.
+    async fn batches(&self) -> Result<Pass, AppError> {
+        let inner = &*self.inner;
         let mut pass = Pass {
             ran: true,
             ..Pass::default()

@@ -315,7 +315,7 @@ impl Store for PgStore {
         let lease: Option<String> = sqlx::query_scalar(super::reminders::PG_TAKE_LEASE)
             .fetch_optional(&mut *tx)
             .await?;
-        Ok(lease.map(|_| Box::new(PgLease { _tx: tx }) as Box<dyn ReminderTurn>))
+        Ok(lease.map(|_| Box::new(PgLease { tx }) as Box<dyn ReminderTurn>))
     }
 }
 
@@ -334,10 +334,15 @@ struct PgTx {
 
 /// The reminder scheduler's lease: the transaction holding the lease row's lock.
 struct PgLease {
-    _tx: Transaction<'static, Postgres>,
+    tx: Transaction<'static, Postgres>,
 }
 
-impl ReminderTurn for PgLease {}
+#[async_trait]
+impl ReminderTurn for PgLease {
+    async fn end(self: Box<Self>) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
 
 /// A relay's turn: the transaction that holds the relay lock until the rows it read are
 /// marked. A relay that dies mid-batch loses its connection, and so the lock, and the
