@@ -136,8 +136,8 @@ pub struct Config {
     #[arg(long, env, default_value_t = 10_000)]
     pub feed_fanout_max_followers: i64,
 
-    /// The local time of day (`HH:MM`, 24-hour) at which `streak.at_risk.v1` reminders go
-    /// out, in each user's time zone.
+    /// The local time of day (`HH:MM`, 24-hour) at which `streak.at_risk.v1` and
+    /// `partner_streak.at_risk.v1` reminders go out, in each user's time zone.
     #[arg(long, env, default_value = crate::domain::reminder::DEFAULT_TIME, value_parser = reminder_time)]
     pub reminder_local_time: crate::domain::reminder::ReminderTime,
 

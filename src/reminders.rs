@@ -1,4 +1,5 @@
-//! The reminder scheduler: `streak.at_risk.v1` at `REMINDER_LOCAL_TIME` in each user's zone.
+//! The reminder scheduler: `streak.at_risk.v1` at `REMINDER_LOCAL_TIME` in each user's zone,
+//! and `partner_streak.at_risk.v1` to a partner who has not checked in when the other has.
 //!
 //! Each user with goals has a schedule (`reminder_users`): the next local day to handle and
 //! the instant of its reminder, kept current across daylight saving by computing it from
@@ -14,8 +15,10 @@
 //! Passes never overlap within a process either. The clock is the service's, so a test sets
 //! the time of day and runs a pass itself ([`Reminders::pass`]).
 //!
-//! Adding a kind of reminder (a partner's streak at risk, say) is one more selection of
-//! what is due and one more decision in the batch; the schedule, the turn and the keys stay.
+//! A partner's reminder rides on the same schedule: when a user's day is due, their active
+//! partnerships are read with it (`services::reminders`), so it goes out at the same local
+//! time, late after downtime or skipped alike, and a pass with nothing due reads no
+//! partnership either. Its key is (partnership, user, local day).
 
 use std::{sync::Arc, time::Duration};
 
@@ -49,6 +52,8 @@ pub struct Pass {
     pub due: usize,
     /// Reminders written to the outbox.
     pub sent: usize,
+    /// Partners' reminders written to the outbox.
+    pub partners_sent: usize,
     /// Local days that ended before any pass came, skipped.
     pub skipped: usize,
 }
@@ -90,9 +95,20 @@ impl Reminders {
     pub async fn pass(&self) -> Result<Pass, AppError> {
         let inner = &*self.inner;
         let _alone = inner.one_at_a_time.lock().await;
-        let Some(_turn) = inner.store.reminder_turn().await? else {
+        let Some(turn) = inner.store.reminder_turn().await? else {
             return Ok(Pass::default());
         };
+        let passed = self.batches().await;
+        // Ended before the next pass, which may take the turn on another connection.
+        let ended = turn.end().await;
+        let pass = passed?;
+        ended?;
+        Ok(pass)
+    }
+
+    /// Every schedule due, batch after batch, with the turn held.
+    async fn batches(&self) -> Result<Pass, AppError> {
+        let inner = &*self.inner;
         let mut pass = Pass {
             ran: true,
             ..Pass::default()
@@ -102,6 +118,7 @@ impl Reminders {
             let batch = send_due(&*inner.store, &*inner.clock, inner.time, BATCH).await?;
             pass.due += batch.due;
             pass.sent += batch.sent;
+            pass.partners_sent += batch.partners_sent;
             pass.skipped += batch.skipped;
             if i64::try_from(batch.due).unwrap_or(i64::MAX) < BATCH {
                 return Ok(pass);
@@ -132,10 +149,11 @@ impl Reminders {
                         tracing::info!("reminders: passes work again");
                         healthy = true;
                     }
-                    if pass.sent > 0 || pass.skipped > 0 {
+                    if pass.sent > 0 || pass.partners_sent > 0 || pass.skipped > 0 {
                         tracing::info!(
                             due = pass.due,
                             sent = pass.sent,
+                            partners_sent = pass.partners_sent,
                             skipped_days = pass.skipped,
                             elapsed_ms = started.elapsed().as_millis(),
                             "reminders: pass done"

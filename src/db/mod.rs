@@ -152,14 +152,25 @@ pub trait Store:
     async fn outbox_turn(&self) -> sqlx::Result<Option<Box<dyn OutboxTurn>>>;
 
     /// The reminder scheduler's turn: `None` while another replica's pass has it. Held for
-    /// a pass; dropping it (or losing its connection, with the replica) ends it.
+    /// a pass and ended by [`ReminderTurn::end`]; losing its connection, with the replica,
+    /// ends it too.
     async fn reminder_turn(&self) -> sqlx::Result<Option<Box<dyn ReminderTurn>>>;
 }
 
-/// A reminder pass's turn among replicas (see [`Store::reminder_turn`]): held, never used.
-pub trait ReminderTurn: Send {}
+/// A reminder pass's turn among replicas (see [`Store::reminder_turn`]).
+#[async_trait]
+pub trait ReminderTurn: Send {
+    /// Ends the turn now. A turn merely dropped ends only when its connection is next used,
+    /// back in the pool: until then the next pass, on another connection, finds it taken.
+    async fn end(self: Box<Self>) -> sqlx::Result<()>;
+}
 
-impl ReminderTurn for () {}
+#[async_trait]
+impl ReminderTurn for () {
+    async fn end(self: Box<Self>) -> sqlx::Result<()> {
+        Ok(())
+    }
+}
 
 /// How a transaction holds its user (see [`Store::begin_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -596,7 +607,7 @@ pub struct GoalRow {
     pub days_per_week: Option<i32>,
     /// Moved by every write of the goal (its fields or its streak).
     pub revision: i64,
-    /// Whether `streak.at_risk.v1` reminders go out for it.
+    /// Whether `streak.at_risk.v1` (and `partner_streak.at_risk.v1`) reminders go out for it.
     pub reminders: bool,
 }
 

@@ -51,6 +51,7 @@ pub const OWN_TABLES: &[&str] = &[
     "reminder_users",
     "reminders_sent",
     "reminder_lease",
+    "partner_reminders_sent",
 ];
 
 /// Every function this service creates (the triggers' of `user_badges`, `users` and

@@ -315,7 +315,7 @@ impl Store for PgStore {
         let lease: Option<String> = sqlx::query_scalar(super::reminders::PG_TAKE_LEASE)
             .fetch_optional(&mut *tx)
             .await?;
-        Ok(lease.map(|_| Box::new(PgLease { _tx: tx }) as Box<dyn ReminderTurn>))
+        Ok(lease.map(|_| Box::new(PgLease { tx }) as Box<dyn ReminderTurn>))
     }
 }
 
@@ -334,10 +334,15 @@ struct PgTx {
 
 /// The reminder scheduler's lease: the transaction holding the lease row's lock.
 struct PgLease {
-    _tx: Transaction<'static, Postgres>,
+    tx: Transaction<'static, Postgres>,
 }
 
-impl ReminderTurn for PgLease {}
+#[async_trait]
+impl ReminderTurn for PgLease {
+    async fn end(self: Box<Self>) -> sqlx::Result<()> {
+        self.tx.rollback().await
+    }
+}
 
 /// A relay's turn: the transaction that holds the relay lock until the rows it read are
 /// marked. A relay that dies mid-batch loses its connection, and so the lock, and the
@@ -415,9 +420,12 @@ super::partners::impl_partner_tx!(PgTx, lock: " FOR UPDATE");
 super::reminders::impl_reminder_tx!(
     PgTx,
     goals: super::reminders::PG_REMINDER_GOALS,
-    bind_users: super::reminders::array_ids,
+    partnerships: super::reminders::PG_REMINDER_PARTNERSHIPS,
+    checkins: super::reminders::PG_REMINDER_CHECKINS,
+    bind_ids: super::reminders::array_ids,
     hold_users: super::reminders::pg_hold_users,
     claim: super::reminders::pg_claim,
+    claim_partners: super::reminders::pg_claim_partners,
     reschedule: super::reminders::pg_reschedule
 );
 impl_tx!(

@@ -1,14 +1,15 @@
-//! Reminders' statements (`…095_reminders`): each user's schedule in `reminder_users`, the
-//! key of each reminder sent in `reminders_sent`, and on PostgreSQL the scheduler's lease.
-//! The same SQL on both backends but for the list of users a batch reads goals of (an array
-//! on PostgreSQL, a JSON array on SQLite) and the lease (a row lock; SQLite runs one
+//! Reminders' statements (`…095_reminders`, `…101_partner_reminders`): each user's schedule
+//! in `reminder_users`, the key of each reminder sent in `reminders_sent` (a partner's in
+//! `partner_reminders_sent`), and on PostgreSQL the scheduler's lease. The same SQL on both
+//! backends but for the lists of ids a batch reads goals, partnerships and check-ins of (an
+//! array on PostgreSQL, a JSON array on SQLite) and the lease (a row lock; SQLite runs one
 //! process). Instants are seconds since the epoch, compared as integers on both.
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use sqlx::{FromRow, types::Json};
 
-use super::StreakRow;
+use super::{StreakRow, partners::PartnershipRow};
 use crate::domain::{GoalId, UserId, goal::Cadence};
 
 /// A user's schedule whose instant came, with what deciding needs of the user.
@@ -62,10 +63,74 @@ pub const SQLITE_REMINDER_GOALS: &str = concat!(
     "IN (SELECT value FROM json_each($1))"
 );
 
+/// An active partnership of a due user, with both partners' time zones (`None`: gone).
+#[derive(Debug, Clone, FromRow)]
+pub struct ReminderPartnershipRow {
+    #[sqlx(flatten)]
+    pub partnership: PartnershipRow,
+    pub inviter_timezone: Option<String>,
+    pub invitee_timezone: Option<String>,
+}
+
+/// The active partnerships whose inviter or invited user is among $1 (the conditions
+/// `$inviter` and `$invitee`), through each side's index on (user, status), with both
+/// partners' time zones; `$lock` locks them, so that a partner's erasure, which ends them
+/// first, either comes after the batch (and deletes the events it wrote naming them) or
+/// before it (and the batch sees them ended).
+macro_rules! reminder_partnerships {
+    ($inviter:expr, $invitee:expr, $lock:expr) => {
+        concat!(
+            "SELECT s.*, ua.timezone AS inviter_timezone, ub.timezone AS invitee_timezone \
+             FROM (",
+            super::partners::select!(),
+            "WHERE (status = 'active' AND ",
+            $inviter,
+            ") OR (status = 'active' AND ",
+            $invitee,
+            ")",
+            $lock,
+            ") AS s \
+             LEFT JOIN users ua ON ua.id = s.inviter_id \
+             LEFT JOIN users ub ON ub.id = s.invitee_id ORDER BY s.id"
+        )
+    };
+}
+
+/// The active partnerships of the users in $1 (an array), locked for share.
+pub const PG_REMINDER_PARTNERSHIPS: &str =
+    reminder_partnerships!("inviter_id = ANY($1)", "invitee_id = ANY($1)", " FOR SHARE");
+/// The same, $1 a JSON array of ids (SQLite's one writer orders the writes already).
+pub const SQLITE_REMINDER_PARTNERSHIPS: &str = reminder_partnerships!(
+    "inviter_id IN (SELECT value FROM json_each($1))",
+    "invitee_id IN (SELECT value FROM json_each($1))",
+    ""
+);
+
+macro_rules! reminder_checkin_columns {
+    () => {
+        "SELECT CAST(goal_id AS BIGINT) AS goal_id, checkin_date FROM goal_checkins \
+         WHERE checkin_date >= $2 AND goal_id "
+    };
+}
+
+/// The check-ins of the goals in $1 (an array) from a day ($2) on.
+pub const PG_REMINDER_CHECKINS: &str = concat!(reminder_checkin_columns!(), "= ANY($1)");
+/// The same, $1 a JSON array of ids.
+pub const SQLITE_REMINDER_CHECKINS: &str = concat!(
+    reminder_checkin_columns!(),
+    "IN (SELECT value FROM json_each($1))"
+);
+
 /// A reminder's key ($1 goal, $2 local day): no row when it was sent before (SQLite).
 const CLAIM_REMINDER: &str = "\
     INSERT INTO reminders_sent (goal_id, local_date) VALUES ($1, $2) \
     ON CONFLICT (goal_id, local_date) DO NOTHING";
+
+/// A partner's reminder's key ($1 partnership, $2 user, $3 local day): no row when it was
+/// sent before (SQLite).
+const CLAIM_PARTNER_REMINDER: &str = "\
+    INSERT INTO partner_reminders_sent (partnership_id, user_id, local_date) VALUES ($1, $2, $3) \
+    ON CONFLICT (partnership_id, user_id, local_date) DO NOTHING";
 
 /// The schedule moves on ($2 day, $3 instant) (SQLite), unless it changed since it was read as
 /// ($4 day, $5 instant): a new time zone or an opt-out while the pass ran wins.
@@ -96,6 +161,12 @@ pub const PURGE_SENT: &str = "\
     DELETE FROM reminders_sent WHERE (goal_id, local_date) IN ( \
       SELECT goal_id, local_date FROM reminders_sent WHERE local_date < $1 LIMIT $2)";
 
+/// Forgets up to $2 partners' reminders sent for days before $1.
+pub const PURGE_PARTNER_SENT: &str = "\
+    DELETE FROM partner_reminders_sent WHERE (partnership_id, user_id, local_date) IN ( \
+      SELECT partnership_id, user_id, local_date FROM partner_reminders_sent \
+      WHERE local_date < $1 LIMIT $2)";
+
 /// PostgreSQL: the scheduler's turn, a lock on the lease row held by its transaction for
 /// the pass; none while another replica's pass holds it.
 pub const PG_TAKE_LEASE: &str =
@@ -108,12 +179,29 @@ pub trait ReminderTx: Send {
     async fn due_reminders(&mut self, now: i64, limit: i64) -> sqlx::Result<Vec<DueRow>>;
     /// The goals of `users` a reminder may be about (in progress, reminders on).
     async fn reminder_goals(&mut self, users: &[UserId]) -> sqlx::Result<Vec<ReminderGoalRow>>;
+    /// The active partnerships of `users`, with both partners' time zones.
+    async fn reminder_partnerships(
+        &mut self,
+        users: &[UserId],
+    ) -> sqlx::Result<Vec<ReminderPartnershipRow>>;
+    /// The check-ins of `goals` from `from` on.
+    async fn reminder_checkins(
+        &mut self,
+        goals: &[GoalId],
+        from: NaiveDate,
+    ) -> sqlx::Result<Vec<(GoalId, NaiveDate)>>;
     /// Holds these users as their own writes do (see `Store::begin_for`), in the order
     /// of their ids; nothing where the backend's one writer orders every write.
     async fn hold_users(&mut self, users: &[UserId]) -> sqlx::Result<()>;
     /// Records the reminders of these goals for these days: the goals whose reminder had
     /// not been sent before.
     async fn claim_reminders(&mut self, claims: &[(GoalId, NaiveDate)]) -> sqlx::Result<Vec<i64>>;
+    /// Records the partners' reminders (partnership, user, day): the (partnership, user)
+    /// whose reminder had not been sent before.
+    async fn claim_partner_reminders(
+        &mut self,
+        claims: &[PartnerClaim],
+    ) -> sqlx::Result<Vec<(i64, i64)>>;
     /// Moves each schedule on, unless it changed since it was read.
     async fn reschedule(&mut self, moves: &[Move]) -> sqlx::Result<()>;
     /// A user who set a goal is scheduled at the next pass, unless already scheduled (or
@@ -123,8 +211,17 @@ pub trait ReminderTx: Send {
     async fn reschedule_user(&mut self, user: UserId, now: i64) -> sqlx::Result<()>;
     /// The profile's `reminders`: the schedule made anew at the next pass when on.
     async fn set_user_reminders(&mut self, user: UserId, on: bool, now: i64) -> sqlx::Result<()>;
-    /// Forgets up to `limit` reminders sent for days before `before`: how many.
+    /// Forgets up to `limit` reminders sent, and up to `limit` partners' reminders sent,
+    /// for days before `before`: how many in all.
     async fn purge_reminders_sent(&mut self, before: NaiveDate, limit: i64) -> sqlx::Result<u64>;
+}
+
+/// A partner's reminder's key: the partnership, the user it goes to, their local day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartnerClaim {
+    pub partnership: i64,
+    pub user: UserId,
+    pub day: NaiveDate,
 }
 
 /// A schedule moved on: read as `(was_day, was_at)`, now `(day, at)`.
@@ -146,6 +243,11 @@ const PG_CLAIM_REMINDERS: &str = "\
     INSERT INTO reminders_sent (goal_id, local_date) \
     SELECT * FROM unnest($1::bigint[], $2::date[]) \
     ON CONFLICT (goal_id, local_date) DO NOTHING RETURNING goal_id";
+const PG_CLAIM_PARTNER_REMINDERS: &str = "\
+    INSERT INTO partner_reminders_sent (partnership_id, user_id, local_date) \
+    SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::date[]) \
+    ON CONFLICT (partnership_id, user_id, local_date) DO NOTHING \
+    RETURNING partnership_id, user_id";
 const PG_RESCHEDULE: &str = "\
     UPDATE reminder_users r SET next_date = m.day, next_at = m.at \
     FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::date[], $5::bigint[]) \
@@ -158,7 +260,7 @@ pub(super) async fn pg_hold_users(
     users: &[UserId],
 ) -> sqlx::Result<()> {
     sqlx::query(PG_HOLD_USERS)
-        .bind(array_ids(users))
+        .bind(array_ids(users.iter().map(|u| u.get())))
         .execute(&mut **tx)
         .await
         .map(drop)
@@ -171,6 +273,18 @@ pub(super) async fn pg_claim(
     sqlx::query_scalar(PG_CLAIM_REMINDERS)
         .bind(claims.iter().map(|c| c.0.get()).collect::<Vec<_>>())
         .bind(claims.iter().map(|c| c.1).collect::<Vec<_>>())
+        .fetch_all(&mut **tx)
+        .await
+}
+
+pub(super) async fn pg_claim_partners(
+    tx: &mut sqlx::Transaction<'static, sqlx::Postgres>,
+    claims: &[PartnerClaim],
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as(PG_CLAIM_PARTNER_REMINDERS)
+        .bind(claims.iter().map(|c| c.partnership).collect::<Vec<_>>())
+        .bind(claims.iter().map(|c| c.user.get()).collect::<Vec<_>>())
+        .bind(claims.iter().map(|c| c.day).collect::<Vec<_>>())
         .fetch_all(&mut **tx)
         .await
 }
@@ -218,6 +332,26 @@ pub(super) async fn sqlite_claim(
     Ok(claimed)
 }
 
+pub(super) async fn sqlite_claim_partners(
+    tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
+    claims: &[PartnerClaim],
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    let mut claimed = Vec::with_capacity(claims.len());
+    for claim in claims {
+        let inserted = sqlx::query(CLAIM_PARTNER_REMINDER)
+            .bind(claim.partnership)
+            .bind(claim.user)
+            .bind(claim.day)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if inserted > 0 {
+            claimed.push((claim.partnership, claim.user.get()));
+        }
+    }
+    Ok(claimed)
+}
+
 pub(super) async fn sqlite_reschedule(
     tx: &mut sqlx::Transaction<'static, sqlx::Sqlite>,
     moves: &[Move],
@@ -236,14 +370,18 @@ pub(super) async fn sqlite_reschedule(
 }
 
 /// `impl ReminderTx for $tx`, whose field `tx` is the open transaction and `users` its
-/// statements on `users`; `$goals` reads the goals of the users bound by `$bind_users`.
+/// statements on `users`; `$goals`, `$partnerships` and `$checkins` read the goals and
+/// partnerships of the users, and the check-ins of the goals, whose ids `$bind_ids` binds.
 macro_rules! impl_reminder_tx {
     (
         $tx:ty,
         goals: $goals:expr,
-        bind_users: $bind_users:expr,
+        partnerships: $partnerships:expr,
+        checkins: $checkins:expr,
+        bind_ids: $bind_ids:expr,
         hold_users: $hold_users:path,
         claim: $claim:path,
+        claim_partners: $claim_partners:path,
         reschedule: $reschedule:path
     ) => {
         #[async_trait::async_trait]
@@ -265,7 +403,29 @@ macro_rules! impl_reminder_tx {
                 users: &[$crate::domain::UserId],
             ) -> sqlx::Result<Vec<$crate::db::reminders::ReminderGoalRow>> {
                 sqlx::query_as($goals)
-                    .bind($bind_users(users))
+                    .bind($bind_ids(users.iter().map(|u| u.get())))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+
+            async fn reminder_partnerships(
+                &mut self,
+                users: &[$crate::domain::UserId],
+            ) -> sqlx::Result<Vec<$crate::db::reminders::ReminderPartnershipRow>> {
+                sqlx::query_as($partnerships)
+                    .bind($bind_ids(users.iter().map(|u| u.get())))
+                    .fetch_all(&mut *self.tx)
+                    .await
+            }
+
+            async fn reminder_checkins(
+                &mut self,
+                goals: &[$crate::domain::GoalId],
+                from: chrono::NaiveDate,
+            ) -> sqlx::Result<Vec<($crate::domain::GoalId, chrono::NaiveDate)>> {
+                sqlx::query_as($checkins)
+                    .bind($bind_ids(goals.iter().map(|g| g.get())))
+                    .bind(from)
                     .fetch_all(&mut *self.tx)
                     .await
             }
@@ -279,6 +439,13 @@ macro_rules! impl_reminder_tx {
                 claims: &[($crate::domain::GoalId, chrono::NaiveDate)],
             ) -> sqlx::Result<Vec<i64>> {
                 $claim(&mut self.tx, claims).await
+            }
+
+            async fn claim_partner_reminders(
+                &mut self,
+                claims: &[$crate::db::reminders::PartnerClaim],
+            ) -> sqlx::Result<Vec<(i64, i64)>> {
+                $claim_partners(&mut self.tx, claims).await
             }
 
             async fn reschedule(
@@ -334,12 +501,19 @@ macro_rules! impl_reminder_tx {
                 before: chrono::NaiveDate,
                 limit: i64,
             ) -> sqlx::Result<u64> {
-                Ok(sqlx::query($crate::db::reminders::PURGE_SENT)
-                    .bind(before)
-                    .bind(limit)
-                    .execute(&mut *self.tx)
-                    .await?
-                    .rows_affected())
+                let mut purged = 0;
+                for statement in [
+                    $crate::db::reminders::PURGE_SENT,
+                    $crate::db::reminders::PURGE_PARTNER_SENT,
+                ] {
+                    purged += sqlx::query(statement)
+                        .bind(before)
+                        .bind(limit)
+                        .execute(&mut *self.tx)
+                        .await?
+                        .rows_affected();
+                }
+                Ok(purged)
             }
         }
     };
@@ -347,11 +521,11 @@ macro_rules! impl_reminder_tx {
 pub(crate) use impl_reminder_tx;
 
 /// The ids as SQLite's `json_each` reads them.
-pub fn json_ids(users: &[UserId]) -> Json<Vec<i64>> {
-    Json(users.iter().map(|u| u.get()).collect())
+pub fn json_ids(ids: impl Iterator<Item = i64>) -> Json<Vec<i64>> {
+    Json(ids.collect())
 }
 
 /// The ids as a PostgreSQL array.
-pub fn array_ids(users: &[UserId]) -> Vec<i64> {
-    users.iter().map(|u| u.get()).collect()
+pub fn array_ids(ids: impl Iterator<Item = i64>) -> Vec<i64> {
+    ids.collect()
 }

@@ -263,6 +263,9 @@ pub const ERASE_USER_DATA: &[&str] = &[
     "DELETE FROM export_runs WHERE user_id = $1",
     // reminders_sent: with the goals, by their foreign key.
     "DELETE FROM reminder_users WHERE user_id = $1",
+    // The keys of partners' reminders sent to the user (those sent to a partner who
+    // remains name only the partnership, which is kept as history).
+    "DELETE FROM partner_reminders_sent WHERE user_id = $1",
 ];
 
 pub const INSERT_OUTBOX: &str = "\

@@ -508,9 +508,12 @@ super::partners::impl_partner_tx!(SqliteTx, lock: "");
 super::reminders::impl_reminder_tx!(
     SqliteTx,
     goals: super::reminders::SQLITE_REMINDER_GOALS,
-    bind_users: super::reminders::json_ids,
+    partnerships: super::reminders::SQLITE_REMINDER_PARTNERSHIPS,
+    checkins: super::reminders::SQLITE_REMINDER_CHECKINS,
+    bind_ids: super::reminders::json_ids,
     hold_users: super::reminders::sqlite_hold_users,
     claim: super::reminders::sqlite_claim,
+    claim_partners: super::reminders::sqlite_claim_partners,
     reschedule: super::reminders::sqlite_reschedule
 );
 impl_tx!(

@@ -227,6 +227,25 @@ pub struct NudgeFacts {
     pub partnership_id: i64,
 }
 
+/// A partner's shared streak at risk on their local day: at the reminder time in their time
+/// zone, the other partner has checked in that day and they have not (see `reminder`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct PartnerAtRiskFacts {
+    /// The partner who has not checked in: the one a notification is for.
+    pub user_id: UserId,
+    /// The partner who has.
+    pub partner_id: UserId,
+    pub partnership_id: i64,
+    /// `user_id`'s goal in the partnership.
+    pub goal_id: GoalId,
+    /// Shared days in a row, as the streak reads that day.
+    pub shared_streak: u32,
+    /// `day`: partners' reminders are for daily goals.
+    pub unit: StreakUnit,
+    /// The user's calendar day the reminder is for, in their time zone.
+    pub local_date: NaiveDate,
+}
+
 /// One event for the platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PlatformEvent {
@@ -251,6 +270,7 @@ pub enum PlatformEvent {
     PartnerStreakMilestone(PartnerMilestoneFacts),
     PartnerNudged(NudgeFacts),
     StreakAtRisk(AtRiskFacts),
+    PartnerStreakAtRisk(PartnerAtRiskFacts),
 }
 
 /// Every event type: its name (the CloudEvents `type` after the configured prefix), what it
@@ -261,7 +281,7 @@ pub struct EventType {
     pub data: &'static str,
 }
 
-pub const EVENT_TYPES: [EventType; 21] = [
+pub const EVENT_TYPES: [EventType; 22] = [
     EventType {
         name: "profile.updated.v1",
         summary: "A user changed their profile or its visibility.",
@@ -367,6 +387,11 @@ pub const EVENT_TYPES: [EventType; 21] = [
         summary: "A goal's streak is at risk today: at the reminder time in the user's time zone, a daily goal with a live streak has no check-in yet, or a weekly goal's target can be met only with a check-in today or tomorrow. Once per goal and local day.",
         data: "AtRiskFacts",
     },
+    EventType {
+        name: "partner_streak.at_risk.v1",
+        summary: "A shared streak is at risk today: at the reminder time in the user's time zone, their partner on a daily goal has checked in that day and they have not, and the shared streak is alive. Once per partnership, user and local day.",
+        data: "PartnerAtRiskFacts",
+    },
 ];
 
 impl PlatformEvent {
@@ -394,6 +419,7 @@ impl PlatformEvent {
             Self::PartnerStreakMilestone(_) => 18,
             Self::PartnerNudged(_) => 19,
             Self::StreakAtRisk(_) => 20,
+            Self::PartnerStreakAtRisk(_) => 21,
         }
     }
 
@@ -423,6 +449,7 @@ impl PlatformEvent {
             Self::PartnerStreakMilestone(facts) => facts.user_id,
             Self::PartnerNudged(facts) => facts.user_id,
             Self::StreakAtRisk(facts) => facts.user_id,
+            Self::PartnerStreakAtRisk(facts) => facts.user_id,
         }
     }
 
@@ -449,6 +476,7 @@ impl PlatformEvent {
             Self::PartnerStreakMilestone(facts) => serde_json::to_string(facts),
             Self::PartnerNudged(facts) => serde_json::to_string(facts),
             Self::StreakAtRisk(facts) => serde_json::to_string(facts),
+            Self::PartnerStreakAtRisk(facts) => serde_json::to_string(facts),
         };
         value.expect("plain structs serialize")
     }

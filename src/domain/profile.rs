@@ -165,7 +165,8 @@ pub struct Profile {
     pub timezone: TimeZone,
     pub week_start: WeekStart,
     pub follow_policy: FollowPolicy,
-    /// Whether `streak.at_risk.v1` reminders go out for the user's goals.
+    /// Whether `streak.at_risk.v1` and `partner_streak.at_risk.v1` reminders go out for the
+    /// user's goals.
     pub reminders: bool,
 }
 

@@ -13,11 +13,19 @@
 //! is at risk on a day: a daily goal with a live streak and no check-in yet that day; a
 //! weekly goal whose week's target can still be met, but only if the user checks in that
 //! day or the next.
+//!
+//! [`partner_at_risk`] decides, from a partnership's stored shared summary and the two
+//! partners' check-ins of the last few days, whether one partner's shared streak is at risk
+//! on their day: daily partnerships only, the other partner checked in on that day and they
+//! have not, and the shared streak is live, so that the day would spend a freeze or end it.
 
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, TimeDelta, TimeZone as _, Utc};
 use chrono_tz::Tz;
 
-use super::streak::{Rule, StreakSummary, StreakUnit};
+use super::{
+    partnership::{self, SharedRule, Side},
+    streak::{Rule, StreakSummary, StreakUnit},
+};
 
 /// The default local time of the reminder.
 pub const DEFAULT_TIME: &str = "20:00";
@@ -155,6 +163,36 @@ pub fn at_risk(summary: &StreakSummary, rule: Rule, day: NaiveDate) -> Option<At
             })
         }
     }
+}
+
+/// Whether the shared streak of an active partnership is at risk for the partner on `side`
+/// on their local day (their side's `today`), and the shared streak then; `sides` hold
+/// each partner's check-ins from [`SharedRule::window`] on, `summary` the stored one.
+///
+/// Daily partnerships only: the other partner checked in on that day (theirs, in their own
+/// zone) and this one has not (nor, after a move west, on a later date), and the shared
+/// streak is alive, so that the day missed would spend a freeze or end the run. A weekly
+/// partnership's week has no such day (each partner's target spreads over it): never.
+pub fn partner_at_risk(
+    rule: SharedRule,
+    start: NaiveDate,
+    summary: &StreakSummary,
+    sides: &[Side; 2],
+    side: usize,
+) -> Option<AtRisk> {
+    if rule != SharedRule::Daily {
+        return None;
+    }
+    let (me, other) = (&sides[side], &sides[1 - side]);
+    let day = me.today;
+    if me.dates.iter().any(|&date| date >= day) || !other.dates.contains(&day) {
+        return None;
+    }
+    let streak = partnership::read(rule, start, summary, sides).streak;
+    (streak > 0).then_some(AtRisk {
+        streak,
+        unit: StreakUnit::Day,
+    })
 }
 
 #[cfg(test)]
@@ -327,6 +365,70 @@ mod tests {
         // Met: nothing at risk.
         let met = summary(weekly(2), &[day(2026, 3, 9), day(2026, 3, 10)]);
         assert_eq!(at_risk(&met, weekly(2), day(2026, 3, 15)), None);
+    }
+
+    fn partners(today: [NaiveDate; 2], dates: [&[NaiveDate]; 2]) -> [Side; 2] {
+        [0, 1].map(|side| Side {
+            today: today[side],
+            dates: dates[side].to_vec(),
+        })
+    }
+
+    /// Whether the partner on `side` is at risk, and their shared streak, from the whole
+    /// histories summed up as the service stores them.
+    fn partner_risk(rule: SharedRule, sides: &[Side; 2], side: usize) -> Option<u32> {
+        let start = day(2026, 3, 1);
+        let summary = partnership::from_histories(rule, start, sides);
+        partner_at_risk(rule, start, &summary, sides, side).map(|risk| risk.streak)
+    }
+
+    #[test]
+    fn a_partner_is_at_risk_when_the_other_checked_in_that_day_and_they_have_not() {
+        let (d8, d9, d10) = (day(2026, 3, 8), day(2026, 3, 9), day(2026, 3, 10));
+        let sides = partners([d10, d10], [&[d8, d9, d10], &[d8, d9]]);
+        assert_eq!(partner_risk(SharedRule::Daily, &sides, 1), Some(2));
+        assert_eq!(
+            partner_risk(SharedRule::Daily, &sides, 0),
+            None,
+            "checked in"
+        );
+        // Neither, or both, checked in on the 10th: nobody is told.
+        let neither = partners([d10, d10], [&[d8, d9], &[d8, d9]]);
+        assert_eq!(partner_risk(SharedRule::Daily, &neither, 0), None);
+        assert_eq!(partner_risk(SharedRule::Daily, &neither, 1), None);
+        let both = partners([d10, d10], [&[d8, d9, d10], &[d8, d9, d10]]);
+        assert_eq!(partner_risk(SharedRule::Daily, &both, 0), None);
+        assert_eq!(partner_risk(SharedRule::Daily, &both, 1), None);
+    }
+
+    #[test]
+    fn a_partner_is_not_at_risk_without_a_live_shared_streak_nor_on_weekly_goals() {
+        let (d8, d9, d10) = (day(2026, 3, 8), day(2026, 3, 9), day(2026, 3, 10));
+        // The 9th was missed by the second partner: no shared streak left to lose.
+        let broken = partners([d10, d10], [&[d8, d9, d10], &[d8]]);
+        assert_eq!(partner_risk(SharedRule::Daily, &broken, 1), None);
+        let weekly = SharedRule::Weekly {
+            week_start: WeekStart::Monday,
+            targets: [1, 1],
+        };
+        let sides = partners([d10, d10], [&[d8, d9, d10], &[d8, d9]]);
+        assert_eq!(partner_risk(weekly, &sides, 1), None);
+    }
+
+    #[test]
+    fn a_partner_in_a_zone_a_day_behind_is_told_on_their_own_day() {
+        // The first partner is already on the 11th and checked in on their 10th; the second,
+        // still on the 10th, has not: at risk. The first partner's 11th is not the second's
+        // day yet, so the first is not told anything about it.
+        let (d8, d9, d10, d11) = (
+            day(2026, 3, 8),
+            day(2026, 3, 9),
+            day(2026, 3, 10),
+            day(2026, 3, 11),
+        );
+        let sides = partners([d11, d10], [&[d8, d9, d10], &[d8, d9]]);
+        assert_eq!(partner_risk(SharedRule::Daily, &sides, 1), Some(2));
+        assert_eq!(partner_risk(SharedRule::Daily, &sides, 0), None);
     }
 
     /// The week's rule read literally from the dates: the days checked in this week before

@@ -10,9 +10,9 @@ use crate::{
     config::EventsConfig,
     domain::platform_event::{
         AtRiskFacts, BadgeFacts, CheckinFacts, DeletedGoalFacts, EVENT_TYPES, FollowFacts,
-        GoalFacts, KudosFacts, MilestoneFacts, NudgeFacts, PartnerMilestoneFacts,
-        PartnerStreakFacts, PartnershipEndFacts, PartnershipFacts, PartnershipRequestFacts,
-        ProfileFacts, StreakFacts,
+        GoalFacts, KudosFacts, MilestoneFacts, NudgeFacts, PartnerAtRiskFacts,
+        PartnerMilestoneFacts, PartnerStreakFacts, PartnershipEndFacts, PartnershipFacts,
+        PartnershipRequestFacts, ProfileFacts, StreakFacts,
     },
 };
 
@@ -40,6 +40,7 @@ fn data_schemas() -> Map<String, Value> {
     collect::<PartnerMilestoneFacts>(&mut schemas);
     collect::<NudgeFacts>(&mut schemas);
     collect::<AtRiskFacts>(&mut schemas);
+    collect::<PartnerAtRiskFacts>(&mut schemas);
     schemas
         .into_iter()
         .map(|(name, schema)| {

@@ -72,8 +72,9 @@ pub struct LearningGoal {
     pub updated_at: DateTime<Utc>,
     /// When the goal last became completed; null unless it is completed.
     pub completed_at: Option<DateTime<Utc>>,
-    /// Whether `streak.at_risk.v1` reminders go out for this goal (when the profile's
-    /// `reminders` are on too).
+    /// Whether `streak.at_risk.v1` reminders go out for this goal, and
+    /// `partner_streak.at_risk.v1` for its partnerships (when the profile's `reminders` are
+    /// on too).
     pub reminders: bool,
 }
 
@@ -157,7 +158,8 @@ pub struct LearningGoalCreate {
     #[serde(default)]
     #[schema(minimum = 1, maximum = 7)]
     pub days_per_week: Option<i64>,
-    /// Whether `streak.at_risk.v1` reminders go out for this goal. Default: true.
+    /// Whether `streak.at_risk.v1` reminders go out for this goal, and
+    /// `partner_streak.at_risk.v1` for its partnerships. Default: true.
     #[serde(default)]
     pub reminders: Option<bool>,
     #[serde(flatten)]
@@ -189,7 +191,8 @@ pub struct LearningGoalUpdate {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, maximum = 7)]
     pub days_per_week: Patch<i64>,
-    /// `false` stops `streak.at_risk.v1` reminders for this goal, `true` resumes them.
+    /// `false` stops `streak.at_risk.v1` reminders for this goal and
+    /// `partner_streak.at_risk.v1` for its partnerships, `true` resumes them.
     #[serde(default)]
     #[schema(value_type = bool)]
     pub reminders: Patch<bool>,

@@ -100,8 +100,8 @@ pub struct MyProfileResponse {
     pub timezone: String,
     /// The day the user's week starts on, in their time zone.
     pub week_start: WeekStart,
-    /// Whether `streak.at_risk.v1` reminders go out for the user's goals (each goal can
-    /// turn its own off too).
+    /// Whether `streak.at_risk.v1` and `partner_streak.at_risk.v1` reminders go out for
+    /// the user's goals (each goal can turn its own off too).
     pub reminders: bool,
     pub visibility: VisibilitySettings,
 }
@@ -216,8 +216,8 @@ pub struct UserUpdate {
     #[serde(default)]
     #[schema(value_type = Option<FollowPolicy>)]
     pub follow_policy: Patch<String>,
-    /// `false` stops `streak.at_risk.v1` reminders for every goal, `true` (or `null`, the
-    /// default) lets each goal's own setting decide.
+    /// `false` stops `streak.at_risk.v1` and `partner_streak.at_risk.v1` reminders for
+    /// every goal, `true` (or `null`, the default) lets each goal's own setting decide.
     #[serde(default)]
     #[schema(value_type = Option<bool>)]
     pub reminders: Patch<bool>,

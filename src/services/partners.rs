@@ -58,7 +58,11 @@ fn zone_of(user: Option<&UserRow>) -> TimeZone {
 }
 
 /// The two sides as the rule reads them, from the check-ins read from `from` on.
-fn sides(row: &PartnershipRow, todays: [NaiveDate; 2], dates: &[(GoalId, NaiveDate)]) -> [Side; 2] {
+pub(crate) fn sides(
+    row: &PartnershipRow,
+    todays: [NaiveDate; 2],
+    dates: &[(GoalId, NaiveDate)],
+) -> [Side; 2] {
     [0, 1].map(|side| Side {
         today: todays[side],
         dates: dates
@@ -70,7 +74,7 @@ fn sides(row: &PartnershipRow, todays: [NaiveDate; 2], dates: &[(GoalId, NaiveDa
 }
 
 /// Where the shared streak starts counting.
-fn start_of(row: &PartnershipRow) -> NaiveDate {
+pub(crate) fn start_of(row: &PartnershipRow) -> NaiveDate {
     row.started_on.unwrap_or(NaiveDate::MIN)
 }
 

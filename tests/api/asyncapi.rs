@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::helpers::{Backend, TestApp, ci_node_tool, json_body};
 
 /// Every event type, without the configured prefix.
-const EVENT_TYPES: [&str; 21] = [
+const EVENT_TYPES: [&str; 22] = [
     "profile.updated.v1",
     "goal.created.v1",
     "goal.updated.v1",
@@ -34,6 +34,7 @@ const EVENT_TYPES: [&str; 21] = [
     "partner_streak.milestone.v1",
     "partner.nudged.v1",
     "streak.at_risk.v1",
+    "partner_streak.at_risk.v1",
 ];
 
 async fn served_document() -> Value {

@@ -417,8 +417,9 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
         .unwrap();
     assert_eq!(kudos.status(), 204);
     // An event waiting for the broker, as a service publishing events would hold, a
-    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it, and the mark
-    // the feed's fan-out leaves on a user with many followers.
+    // "sign out everywhere", as the auth-service's UserTokensRevoked leaves it, the mark
+    // the feed's fan-out leaves on a user with many followers, and the key of a partner's
+    // reminder sent to the user, on a partnership with the other that ended since.
     app.db
         .execute(&format!(
             "INSERT INTO event_outbox (event_id, user_id, event_type, data, occurred_at) \
@@ -426,7 +427,11 @@ async fn give_data_everywhere(app: &TestApp, id: i64) {
              '2026-03-10T12:00:00Z'); \
              INSERT INTO revoked_user_tokens (user_id, revoked_before) \
              VALUES ({id}, '2026-03-10T12:00:00Z'); \
-             INSERT INTO feed_famous (user_id) VALUES ({id})"
+             INSERT INTO feed_famous (user_id) VALUES ({id}); \
+             INSERT INTO partnerships (inviter_id, invitee_id, cadence, status, created_at) \
+             VALUES ({id}, {other}, 'daily', 'ended', '2026-03-10T12:00:00Z'); \
+             INSERT INTO partner_reminders_sent (partnership_id, user_id, local_date) \
+             VALUES ((SELECT id FROM partnerships WHERE inviter_id = {id}), {id}, '2026-03-10')"
         ))
         .await;
     json_body(

@@ -34,14 +34,14 @@ async fn follow(app: &TestApp, user: i64, target: i64) {
 }
 
 /// Users `a` and `b`, who follow each other.
-async fn mutual(app: &TestApp, a: i64, b: i64) {
+pub(crate) async fn mutual(app: &TestApp, a: i64, b: i64) {
     app.user(a).await;
     app.user(b).await;
     follow(app, a, b).await;
     follow(app, b, a).await;
 }
 
-async fn set_zone(app: &TestApp, user: i64, zone: &str) {
+pub(crate) async fn set_zone(app: &TestApp, user: i64, zone: &str) {
     let body = json!({ "timezone": zone });
     json_body(
         app.put(&format!("/users/{user}"), Some(&token(user)), &body)
@@ -62,7 +62,7 @@ async fn goal(app: &TestApp, user: i64, body: Value) -> i64 {
     created["id"].as_i64().unwrap()
 }
 
-async fn daily_goal(app: &TestApp, user: i64) -> i64 {
+pub(crate) async fn daily_goal(app: &TestApp, user: i64) -> i64 {
     goal(app, user, json!({"title": "Read a chapter"})).await
 }
 
@@ -76,13 +76,13 @@ async fn try_invite(app: &TestApp, user: i64, goal: i64, other: i64) -> Response
 }
 
 /// `user` invites `other` on `goal`: the partnership's id.
-async fn invite(app: &TestApp, user: i64, goal: i64, other: i64) -> i64 {
+pub(crate) async fn invite(app: &TestApp, user: i64, goal: i64, other: i64) -> i64 {
     json_body(try_invite(app, user, goal, other).await, 201).await["id"]
         .as_i64()
         .unwrap()
 }
 
-async fn try_accept(app: &TestApp, user: i64, id: i64, goal: i64) -> Response {
+pub(crate) async fn try_accept(app: &TestApp, user: i64, id: i64, goal: i64) -> Response {
     app.put(
         &format!("/users/{user}/partnerships/{id}"),
         Some(&token(user)),
@@ -112,7 +112,7 @@ async fn list(app: &TestApp, user: i64, status: &str) -> Value {
     .await
 }
 
-async fn check_in(app: &TestApp, user: i64, goal: i64) {
+pub(crate) async fn check_in(app: &TestApp, user: i64, goal: i64) {
     let response = app
         .post(
             &format!("/users/{user}/goals/{goal}/checkins"),
@@ -365,7 +365,7 @@ async fn a_day_a_partner_misses_spends_a_freeze_and_without_one_ends_the_shared_
     assert_eq!(seen["longest_shared_streak"], 8);
 }
 
-async fn check_in_on(app: &TestApp, user: i64, goal: i64, date: &str) {
+pub(crate) async fn check_in_on(app: &TestApp, user: i64, goal: i64, date: &str) {
     let response = app
         .post(
             &format!("/users/{user}/goals/{goal}/checkins"),
@@ -848,6 +848,68 @@ async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remain
     );
 }
 
+/// Partners' reminders (`partner_streak.at_risk.v1`) of an erased user go with them: those
+/// to them and those naming them waiting in the outbox, and the keys of those sent to them;
+/// the key of one sent to a partner who remains names only the partnership and that partner.
+async fn an_erased_users_partner_reminders_and_their_keys_go_with_them(backend: Backend) {
+    let app = TestApp::builder(backend)
+        .config(|config| config.events.events_url = Some(NOWHERE.into()))
+        .at(at("2026-03-09T12:00:00Z"))
+        .spawn()
+        .await;
+    mutual(&app, 1, 2).await;
+    app.user(3).await;
+    follow(&app, 1, 3).await;
+    follow(&app, 3, 1).await;
+    let (with_2, with_3) = (daily_goal(&app, 1).await, daily_goal(&app, 1).await);
+    let (b, c) = (daily_goal(&app, 2).await, daily_goal(&app, 3).await);
+    let id = invite(&app, 1, with_2, 2).await;
+    json_body(try_accept(&app, 2, id, b).await, 200).await;
+    let other = invite(&app, 1, with_3, 3).await;
+    json_body(try_accept(&app, 3, other, c).await, 200).await;
+    for (user, goal) in [(1, with_2), (2, b), (1, with_3), (3, c)] {
+        check_in(&app, user, goal).await;
+    }
+    // The 10th: user 2 checks in and user 1 does not on their goal; user 1 checks in on the
+    // goal shared with user 3, who does not.
+    app.clock.set(at("2026-03-10T09:00:00Z"));
+    check_in(&app, 2, b).await;
+    check_in(&app, 1, with_3).await;
+    app.clock.set(at("2026-03-10T20:00:00Z"));
+    assert_eq!(app.remind().await.partners_sent, 2);
+    let kept = "SELECT COUNT(*) FROM partner_reminders_sent";
+    assert_eq!(app.db.scalar(kept).await, 2);
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut erase = command(dir.path());
+    erase
+        .env("DATABASE_URL", app.database_url())
+        .env("EVENTS_URL", NOWHERE)
+        .args(["users", "erase", "--id", "1"]);
+    tokio::task::spawn_blocking(move || run(&mut erase))
+        .await
+        .unwrap();
+
+    for (table, count) in rows_of(&app, 1).await {
+        assert_eq!(count, 0, "{table} still holds user 1");
+    }
+    assert_eq!(
+        app.db
+            .scalar(
+                "SELECT COUNT(*) FROM event_outbox \
+                 WHERE event_type = 'partner_streak.at_risk.v1'"
+            )
+            .await,
+        0,
+        "neither the reminder to user 1 nor the one naming them waits"
+    );
+    let remaining = format!(
+        "SELECT COUNT(*) FROM partner_reminders_sent WHERE user_id = 3 AND partnership_id = {other}"
+    );
+    assert_eq!(app.db.scalar(&remaining).await, 1);
+    assert_eq!(app.db.scalar(kept).await, 1);
+}
+
 fn partner_kinds(received: &[Received]) -> Vec<(String, i64)> {
     received
         .iter()
@@ -970,5 +1032,6 @@ crate::backend_tests!(
     the_lists_page_newest_first_with_a_link_to_the_next,
     a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in,
     an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remains,
+    an_erased_users_partner_reminders_and_their_keys_go_with_them,
     a_partnership_and_its_shared_streak_are_announced_and_earn_both_partners_badges,
 );

@@ -1,5 +1,7 @@
 //! Reminders (`streak.at_risk.v1`): once per goal and local day at 20:00 in the user's time
-//! zone, read by a consumer on the machine's RabbitMQ. The clock is the service's, so each
+//! zone, read by a consumer on the machine's RabbitMQ; and partners' (`partner_streak.at_risk
+//! .v1`), once per partnership, user and local day, to a partner who has not checked in when
+//! the other has. The clock is the service's, so each
 //! test sets the time of day and runs the scheduler's pass itself (`TestApp::remind`), as
 //! the scheduler's timer would; the outbox says exactly what was written, the broker what a
 //! consumer receives.
@@ -10,13 +12,17 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 
-use crate::helpers::{
-    Backend, TestApp,
-    events::{Bus, Received, Subscriber},
-    eventually, json_body,
+use crate::{
+    helpers::{
+        Backend, TestApp,
+        events::{Bus, Received, Subscriber},
+        eventually, json_body, token,
+    },
+    partners::{check_in, daily_goal, invite, mutual, set_zone, try_accept},
 };
 
 const AT_RISK: &str = "streak.at_risk.v1";
+const PARTNER_AT_RISK: &str = "partner_streak.at_risk.v1";
 
 fn utc(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
@@ -71,14 +77,19 @@ async fn user_with_a_streak(app: &TestApp, id: i64, zone: &str) -> (String, i64)
 /// Delivery is at least once (a replica stopped between a publish and its mark publishes
 /// again), so repeats of an id are dropped, as a consumer does.
 async fn receive_reminders(subscriber: &mut Subscriber, count: usize) -> Vec<Received> {
+    receive(subscriber, AT_RISK, count).await
+}
+
+/// Reads the broker until `count` events of type `kind` arrived, as [`receive_reminders`].
+async fn receive(subscriber: &mut Subscriber, kind: &str, count: usize) -> Vec<Received> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut reminders = Vec::new();
     while reminders.len() < count {
         let left = deadline.saturating_duration_since(Instant::now());
         let Some(event) = subscriber.next_within(left).await else {
-            panic!("{} of {count} reminders within 30 s", reminders.len());
+            panic!("{} of {count} {kind} within 30 s", reminders.len());
         };
-        if event.kind() == AT_RISK && !reminders.iter().any(|r: &Received| r.id() == event.id()) {
+        if event.kind() == kind && !reminders.iter().any(|r: &Received| r.id() == event.id()) {
             reminders.push(event);
         }
     }
@@ -512,6 +523,235 @@ async fn a_user_who_moves_far_away_is_reminded_there_but_never_twice_for_one_day
     assert_eq!(days, [("2026-03-10", &json!(2)), ("2026-03-11", &json!(3))]);
 }
 
+/// Users 1 and 2 in `zones`, partnered on daily goals, who both checked in on their today:
+/// a shared streak of one day. Returns (partnership, goal of 1, goal of 2).
+async fn partners_in(app: &TestApp, zones: [&str; 2]) -> (i64, i64, i64) {
+    mutual(app, 1, 2).await;
+    set_zone(app, 1, zones[0]).await;
+    set_zone(app, 2, zones[1]).await;
+    let (a, b) = (daily_goal(app, 1).await, daily_goal(app, 2).await);
+    let id = invite(app, 1, a, 2).await;
+    json_body(try_accept(app, 2, id, b).await, 200).await;
+    check_in(app, 1, a).await;
+    check_in(app, 2, b).await;
+    (id, a, b)
+}
+
+async fn partner_reminders(app: &TestApp) -> i64 {
+    app.db
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM event_outbox WHERE event_type = '{PARTNER_AT_RISK}'"
+        ))
+        .await
+}
+
+async fn a_partner_who_has_not_checked_in_when_the_other_has_is_told_the_shared_streak_is_at_risk(
+    backend: Backend,
+) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (id, a, b) = partners_in(&app, ["UTC", "UTC"]).await;
+    // The 10th: the first partner checks in in the morning, the second does not.
+    app.clock.set(utc(2026, 3, 10, 9, 0));
+    check_in(&app, 1, a).await;
+    app.clock.set(utc(2026, 3, 10, 19, 59));
+    assert_eq!(app.remind().await.partners_sent, 0, "not before 20:00");
+    app.clock.set(utc(2026, 3, 10, 20, 0));
+    let pass = app.remind().await;
+    assert_eq!(pass.partners_sent, 1);
+    let told = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(
+        facts(&told[0]),
+        json!({"user_id": 2, "partner_id": 1, "partnership_id": id, "goal_id": b,
+               "shared_streak": 1, "unit": "day", "local_date": "2026-03-10"})
+    );
+    assert_eq!(told[0].event["subject"], "2");
+    assert_eq!(
+        partner_reminders(&app).await,
+        1,
+        "the partner who checked in is told nothing"
+    );
+}
+
+async fn no_partner_is_told_on_a_day_both_or_neither_checked_in(backend: Backend) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (id, a, b) = partners_in(&app, ["UTC", "UTC"]).await;
+    // The 10th: both check in.
+    app.clock.set(utc(2026, 3, 10, 9, 0));
+    check_in(&app, 1, a).await;
+    check_in(&app, 2, b).await;
+    app.clock.set(utc(2026, 3, 10, 20, 0));
+    let pass = app.remind().await;
+    assert_eq!((pass.due, pass.partners_sent), (2, 0));
+    // The 11th: neither by 20:00; the shared streak lives until the day ends.
+    app.clock.set(utc(2026, 3, 11, 20, 0));
+    let pass = app.remind().await;
+    assert_eq!((pass.due, pass.partners_sent), (2, 0));
+    app.clock.set(utc(2026, 3, 11, 21, 0));
+    check_in(&app, 1, a).await;
+    check_in(&app, 2, b).await;
+    // The 12th: only the second partner: the first is told.
+    app.clock.set(utc(2026, 3, 12, 9, 0));
+    check_in(&app, 2, b).await;
+    app.clock.set(utc(2026, 3, 12, 20, 0));
+    assert_eq!(app.remind().await.partners_sent, 1);
+    let told = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(
+        facts(&told[0]),
+        json!({"user_id": 1, "partner_id": 2, "partnership_id": id, "goal_id": a,
+               "shared_streak": 3, "unit": "day", "local_date": "2026-03-12"})
+    );
+    assert_eq!(partner_reminders(&app).await, 1);
+}
+
+async fn a_partners_reminder_goes_out_once_across_two_replicas_and_a_restart(backend: Backend) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (id, a, _) = partners_in(&app, ["UTC", "UTC"]).await;
+    app.clock.set(utc(2026, 3, 10, 9, 0));
+    check_in(&app, 1, a).await;
+    let replica = app
+        .start_again_with(|c| subscriber.configure(&mut c.events))
+        .await;
+    app.clock.set(utc(2026, 3, 10, 20, 0));
+    // Both replicas' timers fire at once.
+    let (first, second) = tokio::join!(app.remind(), replica.remind());
+    assert_eq!(
+        first.partners_sent + second.partners_sent,
+        1,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(
+        app.remind().await.partners_sent + replica.remind().await.partners_sent,
+        0
+    );
+    // A restart later that evening, after the second partner's move to a zone where it is
+    // the same day (scheduled anew, so due again): the key keeps the day from a second one.
+    drop(replica);
+    let restarted = app
+        .start_again_with(|c| subscriber.configure(&mut c.events))
+        .await;
+    app.clock.set(utc(2026, 3, 10, 22, 0));
+    set_zone(&app, 2, "Europe/Lisbon").await;
+    let pass = restarted.remind().await;
+    assert_eq!((pass.due, pass.partners_sent), (1, 0));
+    assert_eq!(partner_reminders(&app).await, 1);
+    let received = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(received[0].data()["partnership_id"], id);
+    let deadline = Instant::now() + Duration::from_millis(700);
+    while let Some(event) = subscriber
+        .next_within(deadline.saturating_duration_since(Instant::now()))
+        .await
+    {
+        assert!(
+            event.kind() != PARTNER_AT_RISK || event.id() == received[0].id(),
+            "a second partner's reminder: {:#?}",
+            event.event
+        );
+    }
+}
+
+async fn a_partner_who_turned_reminders_off_for_the_goal_or_the_profile_is_not_told(
+    backend: Backend,
+) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (_, a, b) = partners_in(&app, ["UTC", "UTC"]).await;
+    let second = token(2);
+    let set = |path: String, on: Value| {
+        let app = &app;
+        let second = &second;
+        async move {
+            let answer = app
+                .put(&path, Some(second), &json!({"reminders": on}))
+                .await;
+            assert_eq!(answer.status(), 200, "{path} {on}");
+        }
+    };
+    // Each day the first partner checks in in the morning, the second after 20:00.
+    let day = |d: u32| {
+        let app = &app;
+        async move {
+            app.clock.set(utc(2026, 3, d, 9, 0));
+            check_in(app, 1, a).await;
+            app.clock.set(utc(2026, 3, d, 20, 0));
+            let pass = app.remind().await;
+            app.clock.set(utc(2026, 3, d, 21, 0));
+            check_in(app, 2, b).await;
+            pass.partners_sent
+        }
+    };
+    set(format!("/users/2/goals/{b}"), json!(false)).await;
+    assert_eq!(day(10).await, 0, "the goal's reminders are off");
+    set(format!("/users/2/goals/{b}"), json!(true)).await;
+    set("/users/2".to_owned(), json!(false)).await;
+    assert_eq!(day(11).await, 0, "the profile's reminders are off");
+    set("/users/2".to_owned(), Value::Null).await;
+    assert_eq!(day(12).await, 1, "both back on");
+    let told = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(told[0].data()["user_id"], 2);
+    assert_eq!(told[0].data()["local_date"], "2026-03-12");
+    assert_eq!(told[0].data()["shared_streak"], 3);
+    assert_eq!(partner_reminders(&app).await, 1);
+}
+
+async fn partners_far_apart_are_each_told_at_eight_in_their_own_evening(backend: Backend) {
+    let Some(mut subscriber) = subscriber().await else {
+        return;
+    };
+    // 12:00 UTC on 9 March: 21:00 in Tokyo, 05:00 in Los Angeles (UTC-7 since the 8th);
+    // both check in on their 9th.
+    let app = app_publishing_to(backend, &subscriber, utc(2026, 3, 9, 12, 0)).await;
+    let (id, a, b) = partners_in(&app, ["Asia/Tokyo", "America/Los_Angeles"]).await;
+    // 03:00 on the 10th in Los Angeles: the second partner checks in on their 10th.
+    app.clock.set(utc(2026, 3, 10, 10, 0));
+    check_in(&app, 2, b).await;
+    app.clock.set(utc(2026, 3, 10, 10, 59));
+    assert_eq!(app.remind().await.partners_sent, 0);
+    // 20:00 on the 10th in Tokyo, 04:00 in Los Angeles: the first partner is told.
+    app.clock.set(utc(2026, 3, 10, 11, 0));
+    assert_eq!(app.remind().await.partners_sent, 1);
+    let tokyo = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(
+        facts(&tokyo[0]),
+        json!({"user_id": 1, "partner_id": 2, "partnership_id": id, "goal_id": a,
+               "shared_streak": 1, "unit": "day", "local_date": "2026-03-10"})
+    );
+    // 21:00 in Tokyo: the first partner checks in on their 10th; at 09:00 on their 11th
+    // (midnight UTC), on their 11th.
+    app.clock.set(utc(2026, 3, 10, 12, 0));
+    check_in(&app, 1, a).await;
+    app.clock.set(utc(2026, 3, 11, 0, 0));
+    check_in(&app, 1, a).await;
+    // 20:00 on the 10th in Los Angeles: checked in that day, nothing.
+    app.clock.set(utc(2026, 3, 11, 3, 0));
+    assert_eq!(app.remind().await.partners_sent, 0);
+    // 20:00 on the 11th in Tokyo: checked in, nothing.
+    app.clock.set(utc(2026, 3, 11, 11, 0));
+    assert_eq!(app.remind().await.partners_sent, 0);
+    // 20:00 on the 11th in Los Angeles (12:00 on the 12th in Tokyo): the second is told.
+    app.clock.set(utc(2026, 3, 12, 2, 59));
+    assert_eq!(app.remind().await.partners_sent, 0);
+    app.clock.set(utc(2026, 3, 12, 3, 0));
+    assert_eq!(app.remind().await.partners_sent, 1);
+    let la = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
+    assert_eq!(
+        facts(&la[0]),
+        json!({"user_id": 2, "partner_id": 1, "partnership_id": id, "goal_id": b,
+               "shared_streak": 2, "unit": "day", "local_date": "2026-03-11"})
+    );
+    assert_eq!(partner_reminders(&app).await, 2);
+}
+
 crate::backend_tests!(
     users_far_apart_are_reminded_at_eight_in_their_own_evenings,
     a_goal_checked_in_that_day_or_with_no_streak_is_not_reminded_of,
@@ -522,4 +762,9 @@ crate::backend_tests!(
     after_downtime_a_day_still_running_is_reminded_of_late_and_an_ended_one_skipped,
     a_weekly_goal_is_reminded_of_when_only_today_or_tomorrow_can_meet_its_target,
     a_user_who_moves_far_away_is_reminded_there_but_never_twice_for_one_day,
+    a_partner_who_has_not_checked_in_when_the_other_has_is_told_the_shared_streak_is_at_risk,
+    no_partner_is_told_on_a_day_both_or_neither_checked_in,
+    a_partners_reminder_goes_out_once_across_two_replicas_and_a_restart,
+    a_partner_who_turned_reminders_off_for_the_goal_or_the_profile_is_not_told,
+    partners_far_apart_are_each_told_at_eight_in_their_own_evening,
 );
