@@ -9,9 +9,10 @@
 //! out once per goal and local day, its key written with its outbox row; after downtime a
 //! day still running in the user's zone is reminded of late, and one that ended is skipped.
 //!
-//! One replica runs a pass at a time: on PostgreSQL the one whose transaction holds the
-//! lease row's lock ([`Store::reminder_turn`]), which a replica that dies drops with its
-//! connection, so the next pass of another replica takes over; on SQLite the one process.
+//! One replica runs a batch at a time: on PostgreSQL the one whose transaction holds the
+//! lease row's lock ([`Store::reminder_turn`]) for that batch, which a replica that dies
+//! drops with its connection, so the next pass of another replica takes over; on SQLite the
+//! one process.
 //! Passes never overlap within a process either. The clock is the service's, so a test sets
 //! the time of day and runs a pass itself ([`Reminders::pass`]).
 //!
@@ -33,9 +34,10 @@ use crate::{
     state::Readiness,
 };
 
-/// Schedules one batch (transaction) handles.
-const BATCH: i64 = 200;
-/// How many times as long as a full batch took a pass waits before the next.
+/// Schedules one batch (transaction) handles: a few, so that a zone's evening is many
+/// short bursts beside the API's requests, not a few long ones.
+const BATCH: i64 = 20;
+/// How many times as long as a full batch took a pass waits before the next, at least.
 const YIELD_PER_BATCH: u32 = 3;
 /// How often the keys of reminders sent are purged, at most, and how many days they stay.
 const PURGE_EVERY: Duration = Duration::from_secs(3600);
@@ -69,6 +71,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     readiness: Arc<Readiness>,
     time: ReminderTime,
+    /// Reminders a second, at most (`REMINDER_RATE`).
+    rate: u32,
     one_at_a_time: Mutex<()>,
 }
 
@@ -78,6 +82,7 @@ impl Reminders {
         clock: Arc<dyn Clock>,
         readiness: Arc<Readiness>,
         time: ReminderTime,
+        rate: u32,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -85,37 +90,32 @@ impl Reminders {
                 clock,
                 readiness,
                 time,
+                rate: rate.max(1),
                 one_at_a_time: Mutex::new(()),
             }),
         }
     }
 
-    /// One pass at the clock's now: every schedule due, batch after batch, while this
-    /// replica has the turn. Returns once they are all handled (tests await it).
+    /// One pass at the clock's now: every schedule due, batch after batch, each while this
+    /// replica has the turn. Returns once they are all handled (tests await it). The turn is
+    /// taken for each batch, not for the pass: a transaction held open for a paced pass of
+    /// a minute would hold a transaction id that long, and keep every table's dead rows
+    /// (the outbox's, which the relay reads through, first) from being pruned meanwhile.
     pub async fn pass(&self) -> Result<Pass, AppError> {
         let inner = &*self.inner;
         let _alone = inner.one_at_a_time.lock().await;
-        let Some(turn) = inner.store.reminder_turn().await? else {
-            return Ok(Pass::default());
-        };
-        let passed = self.batches().await;
-        // Ended before the next pass, which may take the turn on another connection.
-        let ended = turn.end().await;
-        let pass = passed?;
-        ended?;
-        Ok(pass)
-    }
-
-    /// Every schedule due, batch after batch, with the turn held.
-    async fn batches(&self) -> Result<Pass, AppError> {
-        let inner = &*self.inner;
-        let mut pass = Pass {
-            ran: true,
-            ..Pass::default()
-        };
+        let mut pass = Pass::default();
         loop {
+            let Some(turn) = inner.store.reminder_turn().await? else {
+                return Ok(pass);
+            };
+            pass.ran = true;
             let started = std::time::Instant::now();
-            let batch = send_due(&*inner.store, &*inner.clock, inner.time, BATCH).await?;
+            let sent = send_due(&*inner.store, &*inner.clock, inner.time, BATCH).await;
+            // Ended before the next batch, which may take the turn on another connection.
+            let ended = turn.end().await;
+            let batch = sent?;
+            ended?;
             pass.due += batch.due;
             pass.sent += batch.sent;
             pass.partners_sent += batch.partners_sent;
@@ -123,11 +123,15 @@ impl Reminders {
             if i64::try_from(batch.due).unwrap_or(i64::MAX) < BATCH {
                 return Ok(pass);
             }
-            // A large pass (a zone's evening) yields three times as long as each batch
-            // took, so that it (and the relay publishing what it wrote) takes at most a
-            // quarter of a core from the API's requests: tens of thousands of reminders then
-            // spread over seconds, not minutes.
-            tokio::time::sleep(started.elapsed() * YIELD_PER_BATCH).await;
+            // A large pass (a zone's evening) is paced: at most `rate` reminders a second,
+            // and never more than a quarter of a core (it waits at least three times as
+            // long as each batch took), so that it, and the relay publishing what it wrote,
+            // leave the API's requests their latency: tens of thousands of reminders go
+            // out over a minute or so, late by that much at most.
+            let took = started.elapsed();
+            let written = u32::try_from(batch.sent + batch.partners_sent).unwrap_or(u32::MAX);
+            let paced = Duration::from_secs(1) * written / inner.rate;
+            tokio::time::sleep(paced.saturating_sub(took).max(took * YIELD_PER_BATCH)).await;
         }
     }
 

@@ -152,6 +152,7 @@ impl Application {
                     state.clock.clone(),
                     state.readiness.clone(),
                     config.reminder_local_time,
+                    config.reminder_rate,
                 );
                 if config.reminder_pass_secs > 0 {
                     let every = Duration::from_secs(config.reminder_pass_secs);
