@@ -127,7 +127,7 @@ impl Reminders {
             // and never more than a quarter of a core (it waits at least three times as
             // long as each batch took), so that it, and the relay publishing what it wrote,
             // leave the API's requests their latency: tens of thousands of reminders go
-            // out over a minute or so, late by that much at most.
+            // out over minutes, late by that much at most.
             let took = started.elapsed();
             let written = u32::try_from(batch.sent + batch.partners_sent).unwrap_or(u32::MAX);
             let paced = Duration::from_secs(1) * written / inner.rate;
