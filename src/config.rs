@@ -147,9 +147,9 @@ pub struct Config {
     pub reminder_pass_secs: u64,
 
     /// How many reminders a pass writes a second at most: a zone's evening of 50,000 goes
-    /// out over three minutes or so at the default, beside the API's requests rather than
-    /// in a burst (900,000 an hour; raise it for more).
-    #[arg(long, env, default_value_t = 250, value_parser = clap::value_parser!(u32).range(1..))]
+    /// out over eight minutes or so at the default, beside the API's requests rather than
+    /// in a burst (360,000 an hour; raise it for more).
+    #[arg(long, env, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
     pub reminder_rate: u32,
 
     /// Log line format.
