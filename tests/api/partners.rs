@@ -773,6 +773,19 @@ async fn a_nudge_goes_once_a_day_and_never_once_the_partner_checked_in(backend: 
     .await;
 }
 
+/// `users erase --id <user>`, the operator's command, against the app's database.
+async fn erase_with_the_command(app: &TestApp, user: i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut erase = command(dir.path());
+    erase
+        .env("DATABASE_URL", app.database_url())
+        .env("EVENTS_URL", NOWHERE)
+        .args(["users", "erase", "--id", &user.to_string()]);
+    tokio::task::spawn_blocking(move || run(&mut erase))
+        .await
+        .unwrap();
+}
+
 /// An erased partner leaves nothing of theirs; the remaining partner keeps the history,
 /// with "a former partner".
 async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remains(
@@ -786,15 +799,7 @@ async fn an_erased_partner_becomes_a_former_partner_and_nothing_of_theirs_remain
     }
     check_in(&app, 2, b).await;
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut erase = command(dir.path());
-    erase
-        .env("DATABASE_URL", app.database_url())
-        .env("EVENTS_URL", NOWHERE)
-        .args(["users", "erase", "--id", "1"]);
-    tokio::task::spawn_blocking(move || run(&mut erase))
-        .await
-        .unwrap();
+    erase_with_the_command(&app, 1).await;
 
     let seen = read(&app, 2, id).await;
     assert_eq!(seen["status"], "ended");
@@ -880,15 +885,7 @@ async fn an_erased_users_partner_reminders_and_their_keys_go_with_them(backend: 
     let kept = "SELECT COUNT(*) FROM partner_reminders_sent";
     assert_eq!(app.db.scalar(kept).await, 2);
 
-    let dir = tempfile::tempdir().unwrap();
-    let mut erase = command(dir.path());
-    erase
-        .env("DATABASE_URL", app.database_url())
-        .env("EVENTS_URL", NOWHERE)
-        .args(["users", "erase", "--id", "1"]);
-    tokio::task::spawn_blocking(move || run(&mut erase))
-        .await
-        .unwrap();
+    erase_with_the_command(&app, 1).await;
 
     for (table, count) in rows_of(&app, 1).await {
         assert_eq!(count, 0, "{table} still holds user 1");

@@ -80,6 +80,21 @@ async fn receive_reminders(subscriber: &mut Subscriber, count: usize) -> Vec<Rec
     receive(subscriber, AT_RISK, count).await
 }
 
+/// No event of type `kind` but `only` comes within 700 ms.
+async fn nothing_more(subscriber: &mut Subscriber, kind: &str, only: &Received) {
+    let deadline = Instant::now() + Duration::from_millis(700);
+    while let Some(event) = subscriber
+        .next_within(deadline.saturating_duration_since(Instant::now()))
+        .await
+    {
+        assert!(
+            event.kind() != kind || event.id() == only.id(),
+            "a second {kind}: {:#?}",
+            event.event
+        );
+    }
+}
+
 /// Reads the broker until `count` events of type `kind` arrived, as [`receive_reminders`].
 async fn receive(subscriber: &mut Subscriber, kind: &str, count: usize) -> Vec<Received> {
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -204,17 +219,7 @@ async fn a_reminder_goes_out_once_across_two_replicas_and_a_restart(backend: Bac
     let received = receive_reminders(&mut subscriber, 1).await;
     assert_eq!(received[0].data()["goal_id"], goal);
     // Only one was published: nothing else comes (the outbox holds exactly one).
-    let deadline = Instant::now() + Duration::from_millis(700);
-    while let Some(event) = subscriber
-        .next_within(deadline.saturating_duration_since(Instant::now()))
-        .await
-    {
-        assert!(
-            event.kind() != AT_RISK || event.id() == received[0].id(),
-            "a second reminder: {:#?}",
-            event.event
-        );
-    }
+    nothing_more(&mut subscriber, AT_RISK, &received[0]).await;
 }
 
 async fn a_replica_holding_the_turn_keeps_the_others_out_and_hands_over_when_it_dies(
@@ -645,17 +650,7 @@ async fn a_partners_reminder_goes_out_once_across_two_replicas_and_a_restart(bac
     assert_eq!(partner_reminders(&app).await, 1);
     let received = receive(&mut subscriber, PARTNER_AT_RISK, 1).await;
     assert_eq!(received[0].data()["partnership_id"], id);
-    let deadline = Instant::now() + Duration::from_millis(700);
-    while let Some(event) = subscriber
-        .next_within(deadline.saturating_duration_since(Instant::now()))
-        .await
-    {
-        assert!(
-            event.kind() != PARTNER_AT_RISK || event.id() == received[0].id(),
-            "a second partner's reminder: {:#?}",
-            event.event
-        );
-    }
+    nothing_more(&mut subscriber, PARTNER_AT_RISK, &received[0]).await;
 }
 
 async fn a_partner_who_turned_reminders_off_for_the_goal_or_the_profile_is_not_told(
